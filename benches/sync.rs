@@ -1,0 +1,645 @@
+//! Sync throughput end to end: N CRM contacts (the 10-field schema of the mapping
+//! benchmark, `benches/fixtures/crm_contact.schema.json`) read from a loopback HTTP
+//! server serving pre-rendered pages of 1,000, mapped, and upserted into SQLite and (when
+//! `SYNCDECK_TEST_POSTGRES_URL` is set) PostgreSQL by the engine's own pipeline.
+//!
+//!     cargo bench --bench sync                              # N = 1,000,000
+//!     SYNCDECK_BENCH_N=50000 cargo bench --bench sync       # a quick check
+//!     SYNCDECK_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/syncdeck_test \
+//!         cargo bench --bench sync                          # PostgreSQL too
+//!
+//! Reported per database:
+//! - run 1 (everything created) and run 2 (the same data: must create and rewrite
+//!   nothing, `unchanged` = N), records/s of each, through `Engine::run_execution`;
+//! - where the time goes, each stage timed alone in one sequential pass on a fresh
+//!   database: HTTP transfer only (bytes, no parsing), fetch through the rest_api adapter
+//!   (transfer + JSON parse + records path), map (compiled schema + serialise + content
+//!   hash, as the runner does) and write (`Store::write_batch`, one transaction a page);
+//! - peak memory (`VmHWM` of this process; the HTTP server runs in a child process so
+//!   its pre-rendered pages do not count).
+//!
+//! Targets (issue 4): SQLite ≥ 150,000 records/s, PostgreSQL ≥ 100,000 records/s, peak
+//! memory < 200 MB whatever N is.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use syncdeck::adapters::{
+    AdapterConfig, Credentials, FetchOptions, HttpPolicy, Registry, RequestGate, RetryPolicy,
+};
+use syncdeck::config::Config;
+use syncdeck::domain::conversion_schema::ConversionSchema;
+use syncdeck::engine::Engine;
+use syncdeck::mapping::{ApplyContext, CompiledSchema, Status};
+use syncdeck::secrets::KeyRing;
+use syncdeck::store::Store;
+use syncdeck::store::records::{Batch, Counts, MappedRecord};
+
+const SCHEMA: &str = include_str!("fixtures/crm_contact.schema.json");
+const PER_PAGE: usize = 1000;
+/// Not a built-in target type: the fixture's field names are its own.
+const TARGET: &str = "bench_contact";
+const SERVE_ENV: &str = "SYNCDECK_BENCH_SERVE";
+
+/// The PostgreSQL schemas this run created, for the analyzer.
+static PG_SCHEMAS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn main() {
+    if let Ok(n) = std::env::var(SERVE_ENV) {
+        serve(n.parse().expect("record count"));
+        return;
+    }
+    let n: usize = std::env::var("SYNCDECK_BENCH_N")
+        .ok()
+        .map(|v| {
+            v.replace('_', "")
+                .parse()
+                .expect("SYNCDECK_BENCH_N is a number")
+        })
+        .unwrap_or(1_000_000);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(bench(n));
+}
+
+// ---------------------------------------------------------------------------------------
+// The source, in a child process.
+
+fn contact(i: usize) -> Value {
+    const FIRST: [&str; 10] = [
+        "Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Margaret", "Linus", "Zoë", "José",
+    ];
+    const LAST: [&str; 10] = [
+        "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Hamilton", "Torvalds",
+        "Ørsted", "Núñez",
+    ];
+    const STAGES: [&str; 7] = [
+        "Prospecting",
+        "Qualification",
+        "Needs Analysis",
+        "Proposal/Price Quote",
+        "Negotiation/Review",
+        "Closed Won",
+        "Closed Lost",
+    ];
+    const CITIES: [&str; 7] = [
+        "London",
+        "Paris",
+        "New York",
+        "São Paulo",
+        "Tokyo",
+        "Berlin",
+        "Zürich",
+    ];
+    let (f, l) = (FIRST[i % 10], LAST[(i / 10) % 10]);
+    json!({
+        "Id": format!("0035e{i:012}"),
+        "IsDeleted": false,
+        "FirstName": f,
+        "LastName": l,
+        "Email": format!("  {f}.{l}{i}@Example.COM "),
+        "Phone": format!("+1 555 {} {}", 100 + i % 900, 1000 + (i * 7) % 9000),
+        "Title": if i.is_multiple_of(6) { Value::Null } else { json!("VP Engineering") },
+        "Stage": STAGES[i % STAGES.len()],
+        "AnnualRevenue": format!("{}.{:03}", (i * 7919) % 50_000_000, i % 1000),
+        "CreatedDate": format!("20{}-{:02}-{:02}T10:15:00.000+0000", 15 + i % 10, 1 + i % 12, 1 + i % 28),
+        "LastModifiedDate": "2024-06-01T10:00:00.000+0000",
+        "MailingAddress": {"street": format!("{} Main St", i % 999), "city": CITIES[i % CITIES.len()],
+                           "postalCode": format!("{}", 10000 + i % 90000), "country": "US"},
+        "AccountId": format!("0015e{:09}", i % 99_999),
+        "OwnerId": "0055e000001AbCd",
+        "LeadSource": "Web",
+        "HasOptedOutOfEmail": i.is_multiple_of(10),
+        "Description": "Met at the conference; interested in the enterprise plan and SSO."
+    })
+}
+
+/// The child: renders every page, prints its port, serves until stdin closes.
+fn serve(n: usize) {
+    let pages = n.div_ceil(PER_PAGE);
+    let rendered: Vec<axum::body::Bytes> = (0..pages)
+        .map(|p| {
+            let records: Vec<Value> = (p * PER_PAGE..((p + 1) * PER_PAGE).min(n))
+                .map(contact)
+                .collect();
+            let next = if p + 1 < pages {
+                json!(p + 2)
+            } else {
+                Value::Null
+            };
+            serde_json::to_vec(&json!({ "results": records, "next_page": next }))
+                .unwrap()
+                .into()
+        })
+        .collect();
+    let bytes: usize = rendered.iter().map(|b| b.len()).sum();
+    let rendered = Arc::new(rendered);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let app = axum::Router::new().route(
+            "/contacts",
+            axum::routing::get(
+                move |q: axum::extract::Query<std::collections::HashMap<String, String>>| {
+                    let rendered = rendered.clone();
+                    async move {
+                        let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                        let body = rendered
+                            .get(page.saturating_sub(1))
+                            .cloned()
+                            .unwrap_or_else(|| {
+                                axum::body::Bytes::from_static(
+                                    br#"{"results":[],"next_page":null}"#,
+                                )
+                            });
+                        (
+                            [(axum::http::header::CONTENT_TYPE, "application/json")],
+                            body,
+                        )
+                    }
+                },
+            ),
+        );
+        println!("{port} {bytes}");
+        std::io::stdout().flush().unwrap();
+        // The parent closing our stdin (or dying) ends the server.
+        std::thread::spawn(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut sink);
+            std::process::exit(0);
+        });
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    bytes: usize,
+}
+
+impl Server {
+    fn spawn(n: usize) -> Server {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(SERVE_ENV, n.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut parts = line.split_whitespace();
+        let port: u16 = parts.next().unwrap().parse().unwrap();
+        let bytes: usize = parts.next().unwrap().parse().unwrap();
+        Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            bytes,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The runs.
+
+fn integration_text(name: &str, base_url: &str) -> String {
+    format!(
+        r#"name = "{name}"
+type = "rest_api"
+[connection]
+base_url = "{base_url}"
+timeout_secs = 30
+[connection.auth]
+kind = "none"
+[source]
+entity = "Contact"
+path = "/contacts"
+records = "$.results[*]"
+[source.pagination]
+kind = "page"
+param = "page"
+stop_when = "$.next_page"
+[task]
+retry = {{ max_retries = 0, delay_secs = 1, exponential = false }}
+"#
+    )
+}
+
+fn schema_json() -> Value {
+    let mut v: Value = serde_json::from_str(SCHEMA).unwrap();
+    v["target"]["shardTypeId"] = json!(TARGET);
+    v
+}
+
+async fn fresh_db(backend: &str, dir: &tempfile::TempDir, tag: &str) -> (Store, String) {
+    let url = match backend {
+        "sqlite" => format!(
+            "sqlite://{}",
+            dir.path().join(format!("{tag}.db")).display()
+        ),
+        _ => {
+            let url =
+                common::fresh_pg_schema(&std::env::var("SYNCDECK_TEST_POSTGRES_URL").unwrap())
+                    .await;
+            let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
+            PG_SCHEMAS.lock().unwrap().push(schema);
+            url
+        }
+    };
+    (common::open(&url).await, url)
+}
+
+async fn save(
+    store: &Store,
+    name: &str,
+    base_url: &str,
+) -> syncdeck::domain::integration::IntegrationSpec {
+    let mut spec = common::spec(&integration_text(name, base_url));
+    spec.schema = Some(schema_json());
+    store
+        .save_integration(&syncdeck::domain::new_id(), &spec, &[], false)
+        .await
+        .unwrap();
+    spec
+}
+
+fn vm_hwm_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+struct RunFigures {
+    elapsed: Duration,
+    fetched: i64,
+    created: i64,
+    updated: i64,
+    unchanged: i64,
+    failed: i64,
+}
+
+async fn engine_run(engine: &Engine, store: &Store, name: &str) -> RunFigures {
+    let id = store.queue_run(name, "manual", true).await.unwrap();
+    let started = Instant::now();
+    let status = engine.run_execution(&id).await.unwrap();
+    let elapsed = started.elapsed();
+    let e = store.get_execution(&id).await.unwrap().unwrap();
+    assert_eq!(
+        status,
+        Some(syncdeck::domain::ExecutionStatus::Success),
+        "run failed: {:?}",
+        e.error
+    );
+    RunFigures {
+        elapsed,
+        fetched: e.fetched,
+        created: e.created,
+        updated: e.updated,
+        unchanged: e.unchanged,
+        failed: e.failed,
+    }
+}
+
+/// The runner's map stage for one page (runner.rs `map_page`, minus logs and errors).
+fn map_page(
+    compiled: &CompiledSchema,
+    records: &[Value],
+    counts: &mut Counts,
+) -> Vec<MappedRecord> {
+    let ctx = ApplyContext::empty();
+    let mut out = Vec::with_capacity(records.len());
+    for source in records {
+        let applied = compiled.apply(source, &ctx);
+        match applied.status {
+            Status::Ok => {
+                let Some(key) = applied.key else {
+                    counts.failed += 1;
+                    continue;
+                };
+                let data = serde_json::to_string(&applied.record).unwrap_or_default();
+                let digest = Sha256::digest(data.as_bytes());
+                let mut hash = String::with_capacity(32);
+                for b in digest.iter().take(16) {
+                    hash.push_str(&format!("{b:02x}"));
+                }
+                out.push(MappedRecord { key, data, hash });
+            }
+            Status::Skipped => counts.skipped += 1,
+            Status::Error => counts.failed += 1,
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct Stages {
+    transfer: Duration,
+    fetch: Duration,
+    map: Duration,
+    write: Duration,
+    written: usize,
+}
+
+/// Each stage alone, one after the other, on a fresh database.
+async fn staged(backend: &str, dir: &tempfile::TempDir, server: &Server, n: usize) -> Stages {
+    let mut s = Stages::default();
+
+    // HTTP transfer alone: every page's bytes, nothing parsed.
+    let client = reqwest::Client::builder().build().unwrap();
+    let started = Instant::now();
+    let mut bytes = 0;
+    for p in 1..=n.div_ceil(PER_PAGE) {
+        let body = client
+            .get(format!("{}/contacts?page={p}", server.url))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        bytes += body.len();
+    }
+    s.transfer = started.elapsed();
+    assert_eq!(bytes, server.bytes);
+
+    let (store, _) = fresh_db(backend, dir, "staged").await;
+    let spec = save(&store, "Staged", &server.url).await;
+    let id = store.queue_run("Staged", "manual", true).await.unwrap();
+    let claim = store
+        .claim_execution(&id, "bench", 3_600_000)
+        .await
+        .unwrap()
+        .expect("claimed");
+    let schema = ConversionSchema::from_json_str(&schema_json().to_string()).unwrap();
+    let compiled = CompiledSchema::compile(&schema, None).unwrap();
+
+    let registry = Registry::builtin();
+    let adapter = registry.get("rest_api").unwrap();
+    let cfg = AdapterConfig {
+        connection: spec.connection.clone(),
+        source: spec.source.clone(),
+        credentials: Credentials::default(),
+    };
+    let opts = FetchOptions {
+        resume: None,
+        since: None,
+        http: HttpPolicy {
+            timeout: Duration::from_secs(30),
+            max_response_bytes: 64 * 1024 * 1024,
+            retry: RetryPolicy::none(),
+            gate: Arc::new(RequestGate::new(None)),
+        },
+    };
+    let mut stream = adapter.fetch(&cfg, opts);
+    let mut totals = Counts::default();
+    loop {
+        let t = Instant::now();
+        let Some(page) = stream.next().await else {
+            break;
+        };
+        let page = page.unwrap();
+        s.fetch += t.elapsed();
+
+        let t = Instant::now();
+        let mut counts = Counts {
+            fetched: page.records.len() as i64,
+            ..Counts::default()
+        };
+        let records = map_page(&compiled, &page.records, &mut counts);
+        let batch = Batch {
+            target_type: TARGET.to_string(),
+            records,
+            create_if_missing: true,
+            update_if_exists: true,
+            mark_seen: false,
+            counts,
+            checkpoint: serde_json::to_string(&page.checkpoint).unwrap(),
+            logs: Vec::new(),
+            errors: Vec::new(),
+        };
+        drop(page);
+        s.map += t.elapsed();
+
+        let t = Instant::now();
+        let c = store
+            .write_batch(&claim, &totals, &batch)
+            .await
+            .unwrap()
+            .expect("not fenced");
+        s.write += t.elapsed();
+        totals.add(&c);
+        s.written += batch.records.len();
+    }
+    assert_eq!(
+        totals.created as usize, n,
+        "staged pass created every record"
+    );
+    store.close().await;
+    s
+}
+
+/// On PostgreSQL, `ANALYZE records` every `SYNCDECK_BENCH_PG_ANALYZE_SECS` (default 2;
+/// 0 turns it off) while the runs go on, standing in for autovacuum's autoanalyze when
+/// the server has autovacuum off: `write_batch`'s lookup of existing keys is planned from
+/// the table's statistics, and with none (a fresh table never analyzed) it filters every
+/// stored record of the target type on each batch, which makes a large first run
+/// quadratic.
+async fn analyzer(backend: &str) -> Option<tokio::task::JoinHandle<()>> {
+    if backend != "postgres" {
+        return None;
+    }
+    let secs: u64 = std::env::var("SYNCDECK_BENCH_PG_ANALYZE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let base = std::env::var("SYNCDECK_TEST_POSTGRES_URL").unwrap();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap();
+    let autovacuum: String = sqlx::query_scalar("SHOW autovacuum")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    println!(
+        "PostgreSQL autovacuum = {autovacuum}; {}",
+        if secs == 0 {
+            "no ANALYZE during the runs (SYNCDECK_BENCH_PG_ANALYZE_SECS=0)".to_string()
+        } else {
+            format!("ANALYZE of the bench schemas' records every {secs} s during the runs")
+        }
+    );
+    if secs == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            let schemas = PG_SCHEMAS.lock().unwrap().clone();
+            for schema in schemas {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {schema}.records")))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }))
+}
+
+async fn bench_backend(backend: &str, server: &Server, n: usize) {
+    let analyze = analyzer(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = fresh_db(backend, &dir, "engine").await;
+    save(&store, "Bench CRM", &server.url).await;
+    let ring = KeyRing::from_base64_key(common::TEST_KEY).unwrap();
+    let engine = Engine::new(store.clone(), ring, Config::default(), "bench");
+
+    let first = engine_run(&engine, &store, "Bench CRM").await;
+    let hwm_first = vm_hwm_mb();
+    assert_eq!(
+        (first.fetched, first.created, first.updated, first.failed),
+        (n as i64, n as i64, 0, 0),
+        "run 1 creates every record"
+    );
+    let second = engine_run(&engine, &store, "Bench CRM").await;
+    let hwm_second = vm_hwm_mb();
+    let second_ok = (second.created, second.updated, second.unchanged) == (0, 0, n as i64);
+    let stored = store.count_records(TARGET).await.unwrap();
+    store.close().await;
+
+    let stages = staged(backend, &dir, server, n).await;
+    let hwm_staged = vm_hwm_mb();
+    if let Some(a) = analyze {
+        a.abort();
+    }
+
+    let sum = stages.fetch + stages.map + stages.write;
+    let pct = |d: Duration| 100.0 * d.as_secs_f64() / sum.as_secs_f64().max(1e-9);
+    println!("\n== {backend}: {n} records, pages of {PER_PAGE} ==");
+    println!(
+        "run 1 (create):   {:>8.2} s  {:>9.0} records/s  fetched {} created {} updated {} failed {}",
+        first.elapsed.as_secs_f64(),
+        rate(n, first.elapsed),
+        first.fetched,
+        first.created,
+        first.updated,
+        first.failed
+    );
+    println!(
+        "run 2 (same data):{:>8.2} s  {:>9.0} records/s  created {} updated {} unchanged {} -> {}",
+        second.elapsed.as_secs_f64(),
+        rate(n, second.elapsed),
+        second.created,
+        second.updated,
+        second.unchanged,
+        if second_ok {
+            "nothing created or rewritten"
+        } else {
+            "NOT IDEMPOTENT"
+        }
+    );
+    println!("stored records:   {stored}");
+    println!("stages alone (sequential pass on a fresh database):");
+    println!(
+        "  HTTP transfer:  {:>8.2} s  {:>9.0} records/s  ({:.0} MB)",
+        stages.transfer.as_secs_f64(),
+        rate(n, stages.transfer),
+        server.bytes as f64 / 1e6
+    );
+    println!(
+        "  fetch (adapter):{:>8.2} s  {:>9.0} records/s  {:>4.0}%",
+        stages.fetch.as_secs_f64(),
+        rate(n, stages.fetch),
+        pct(stages.fetch)
+    );
+    println!(
+        "  map:            {:>8.2} s  {:>9.0} records/s  {:>4.0}%",
+        stages.map.as_secs_f64(),
+        rate(n, stages.map),
+        pct(stages.map)
+    );
+    println!(
+        "  write:          {:>8.2} s  {:>9.0} records/s  {:>4.0}%  ({} written)",
+        stages.write.as_secs_f64(),
+        rate(n, stages.write),
+        pct(stages.write),
+        stages.written
+    );
+    println!(
+        "  sum of stages:  {:>8.2} s  {:>9.0} records/s (pipelined run 1: {:.2} s)",
+        sum.as_secs_f64(),
+        rate(n, sum),
+        first.elapsed.as_secs_f64()
+    );
+    println!(
+        "peak memory (VmHWM): {hwm_first:.0} MB after run 1, {hwm_second:.0} MB after run 2, {hwm_staged:.0} MB after the staged pass"
+    );
+    let target = if backend == "sqlite" {
+        150_000.0
+    } else {
+        100_000.0
+    };
+    println!(
+        "target {target:.0} records/s: run 1 {}, run 2 {}; memory < 200 MB: {}",
+        if rate(n, first.elapsed) >= target {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if rate(n, second.elapsed) >= target {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if hwm_second < 200.0 { "met" } else { "MISSED" }
+    );
+}
+
+async fn bench(n: usize) {
+    let t = Instant::now();
+    let server = Server::spawn(n);
+    println!(
+        "source: {n} contacts in {} pages of {PER_PAGE}, {:.0} MB of JSON, rendered in {:.1} s (child process)",
+        n.div_ceil(PER_PAGE),
+        server.bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    println!("VmHWM before any run: {:.0} MB", vm_hwm_mb());
+    bench_backend("sqlite", &server, n).await;
+    match std::env::var("SYNCDECK_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => bench_backend("postgres", &server, n).await,
+        _ => println!("\nSYNCDECK_TEST_POSTGRES_URL is not set: PostgreSQL skipped"),
+    }
+}

@@ -1,0 +1,431 @@
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::{Context, Failure, output, prompt};
+use crate::domain::integration_file::{self, IntegrationFile, SchemaSource, SecretRef};
+use crate::secrets::SecretString;
+use crate::store::{IntegrationQuery, SaveOutcome, Store, StoredIntegration};
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Configured integrations, status and last sync.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One integration in detail (secrets are never shown).
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an integration from an integration file.
+    Import {
+        file: PathBuf,
+        /// Overwrite an integration of the same name, keeping its history and records.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Test the connection; prints latency and what the server answered.
+    Test { name: String },
+    /// Write an integration as an integration file (secrets as `prompt`).
+    Export { name: String },
+    /// Delete an integration with its task and history (stored records stay).
+    Delete {
+        name: String,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub async fn run(ctx: &Context, command: IntegrationCommand) -> anyhow::Result<i32> {
+    let store = ctx.store().await?;
+    match command {
+        IntegrationCommand::List { json } => list(&store, json).await,
+        IntegrationCommand::Show { name, json } => show(&store, &name, json).await,
+        IntegrationCommand::Import { file, replace } => import(ctx, &store, &file, replace).await,
+        IntegrationCommand::Export { name } => {
+            let found = get(&store, &name).await?;
+            print!("{}", integration_file::export(&found.spec));
+            Ok(0)
+        }
+        IntegrationCommand::Delete { name, yes } => delete(&store, &name, yes).await,
+        IntegrationCommand::Test { name } => super::sync::test_connection(ctx, &name).await,
+    }
+}
+
+async fn get(store: &Store, name: &str) -> anyhow::Result<StoredIntegration> {
+    store.get_integration(name).await?.ok_or_else(|| {
+        Failure::usage(format!(
+            "no integration named {name:?}; `syncdeck integration list` shows them"
+        ))
+    })
+}
+
+async fn list(store: &Store, json: bool) -> anyhow::Result<i32> {
+    let mut all = Vec::new();
+    let mut q = IntegrationQuery {
+        limit: 500,
+        ..IntegrationQuery::default()
+    };
+    loop {
+        let page = store.list_integrations(&q).await?;
+        let n = page.items.len() as i64;
+        all.extend(page.items);
+        if n == 0 || q.offset + n >= page.total {
+            break;
+        }
+        q.offset += n;
+    }
+    if json {
+        output::print_json(&all)?;
+        return Ok(0);
+    }
+    let now = crate::store::now_ms();
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|i| {
+            vec![
+                i.name.clone(),
+                i.type_id.clone(),
+                i.environment.to_string(),
+                i.status_label().to_string(),
+                i.schedule.describe(),
+                match (i.last_status, i.last_run_at) {
+                    (Some(s), Some(t)) => format!("{s} {}", output::age(t, now)),
+                    (Some(s), None) => s.to_string(),
+                    _ => "never".into(),
+                },
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(
+            &["NAME", "TYPE", "ENV", "STATUS", "SCHEDULE", "LAST SYNC"],
+            &rows
+        )
+    );
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    type_id: &'a str,
+    environment: &'a str,
+    enabled: bool,
+    paused: bool,
+    connection: &'a crate::domain::integration::Connection,
+    source: &'a crate::domain::integration::Source,
+    schedule: String,
+    next_run_at: Option<i64>,
+    task: &'a crate::domain::integration::TaskSpec,
+    schema_hash: Option<&'a str>,
+    credentials: Vec<CredentialJson<'a>>,
+    executions: Vec<ExecutionJson>,
+}
+
+#[derive(Serialize)]
+struct CredentialJson<'a> {
+    field: &'a str,
+    key_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct ExecutionJson {
+    id: String,
+    status: String,
+    queued_at: i64,
+    finished_at: Option<i64>,
+    created: i64,
+    updated: i64,
+    failed: i64,
+}
+
+async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
+    let i = get(store, name).await?;
+    let executions = store.list_executions(Some(&i.id), 20).await?;
+    if json {
+        output::print_json(&ShowJson {
+            id: &i.id,
+            name: i.spec.name.as_str(),
+            type_id: &i.spec.type_id,
+            environment: i.spec.environment.as_str(),
+            enabled: i.spec.enabled,
+            paused: i.paused,
+            connection: &i.spec.connection,
+            source: &i.spec.source,
+            schedule: i.spec.task.schedule.describe(),
+            next_run_at: i.next_run_at,
+            task: &i.spec.task,
+            schema_hash: i.schema_hash.as_deref(),
+            credentials: i
+                .credential_fields
+                .iter()
+                .map(|(f, k)| CredentialJson {
+                    field: f,
+                    key_id: k,
+                })
+                .collect(),
+            executions: executions
+                .iter()
+                .map(|e| ExecutionJson {
+                    id: e.id.clone(),
+                    status: e.status.to_string(),
+                    queued_at: e.queued_at,
+                    finished_at: e.finished_at,
+                    created: e.created,
+                    updated: e.updated,
+                    failed: e.failed,
+                })
+                .collect(),
+        })?;
+        return Ok(0);
+    }
+    let s = &i.spec;
+    println!("name         {}", s.name);
+    println!("id           {}", i.id);
+    println!("type         {}", s.type_id);
+    println!("environment  {}", s.environment);
+    println!(
+        "status       {}",
+        if !s.enabled {
+            "disabled"
+        } else if i.paused {
+            "paused"
+        } else {
+            "active"
+        }
+    );
+    if let Some(url) = &s.connection.base_url {
+        println!("base url     {url}");
+    }
+    if let Some(path) = &s.connection.path {
+        println!("path         {path}");
+    }
+    if let Some(auth) = &s.connection.auth {
+        println!("auth         {}", auth.kind.as_str());
+    }
+    for (field, key_id) in &i.credential_fields {
+        println!("credential   {field} = •••• (encrypted with key {key_id})");
+    }
+    println!(
+        "source       {} {} {}",
+        s.source.method,
+        s.source.path.as_deref().unwrap_or(""),
+        s.source.records.as_deref().unwrap_or("")
+    );
+    println!("schedule     {}", s.task.schedule.describe());
+    match &s.schema {
+        Some(schema) => println!(
+            "schema       {} ({} field mappings)",
+            schema
+                .get("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unnamed"),
+            schema
+                .get("fieldMappings")
+                .and_then(|v| v.as_array())
+                .map_or(0, Vec::len)
+        ),
+        None => println!("schema       none"),
+    }
+    if executions.is_empty() {
+        println!("executions   none yet");
+    } else {
+        let now = crate::store::now_ms();
+        let rows: Vec<Vec<String>> = executions
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.clone(),
+                    e.status.to_string(),
+                    output::age(e.queued_at, now),
+                    e.created.to_string(),
+                    e.updated.to_string(),
+                    e.failed.to_string(),
+                ]
+            })
+            .collect();
+        println!();
+        print!(
+            "{}",
+            output::table(
+                &[
+                    "EXECUTION",
+                    "STATUS",
+                    "QUEUED",
+                    "CREATED",
+                    "UPDATED",
+                    "FAILED"
+                ],
+                &rows
+            )
+        );
+    }
+    Ok(0)
+}
+
+/// Reads the schema a file names, relative to the integration file.
+fn read_schema_file(base: &Path, file: &str) -> Result<serde_json::Value, String> {
+    let path = base.join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("schema.file: cannot read {}: {e}", path.display()))?;
+    let is_toml = path.extension().is_some_and(|e| e == "toml");
+    if is_toml {
+        let t: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            format!(
+                "schema.file: {} is not valid TOML: {}",
+                path.display(),
+                e.message()
+            )
+        })?;
+        Ok(crate::domain::toml_walk::toml_to_json(&toml::Value::Table(
+            t,
+        )))
+    } else {
+        serde_json::from_str(&text)
+            .map_err(|e| format!("schema.file: {} is not valid JSON: {e}", path.display()))
+    }
+}
+
+fn resolve_secret(base: &Path, path: &str, r: &SecretRef) -> Result<Option<SecretString>, String> {
+    match r {
+        SecretRef::Env(name) => match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(Some(SecretString::new(v))),
+            _ => Err(format!(
+                "{path}: the environment variable {name} is not set; export it before importing"
+            )),
+        },
+        SecretRef::File(file) => {
+            let p = base.join(file);
+            match std::fs::read_to_string(&p) {
+                Ok(v) if !v.trim().is_empty() => Ok(Some(SecretString::new(
+                    v.trim_end_matches(['\n', '\r']).to_string(),
+                ))),
+                Ok(_) => Err(format!("{path}: the file {} is empty", p.display())),
+                Err(e) => Err(format!("{path}: cannot read {}: {e}", p.display())),
+            }
+        }
+        SecretRef::Prompt => {
+            if super::stdin_is_terminal() {
+                Ok(None)
+            } else {
+                Err(format!(
+                    "{path} = \"prompt\" needs a terminal to ask on; in scripts use \"env:NAME\" or \"file:PATH\""
+                ))
+            }
+        }
+    }
+}
+
+/// Imports an integration file exactly as `syncdeck integration import FILE` does.
+pub(crate) async fn import(
+    ctx: &Context,
+    store: &Store,
+    file: &Path,
+    replace: bool,
+) -> anyhow::Result<i32> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let known = store.catalog_types().await?;
+    let mut parsed: IntegrationFile = integration_file::parse(&text, &known).map_err(|errors| {
+        Failure::invalid(errors.iter().map(|e| format!("{shown}: {e}")).collect())
+    })?;
+
+    // Everything is checked before anything is written or asked for.
+    let mut problems = Vec::new();
+    if let SchemaSource::File(f) = &parsed.schema {
+        match read_schema_file(base, f) {
+            Ok(v) => parsed.spec.schema = Some(v),
+            Err(e) => problems.push(e),
+        }
+    }
+    if let Some(schema) = &parsed.spec.schema {
+        problems.extend(super::mapping_check::schema_problems(store, schema).await?);
+    }
+    let mut secrets = Vec::new();
+    for (path, r) in &parsed.secrets {
+        match resolve_secret(base, path, r) {
+            Ok(v) => secrets.push((path.clone(), v)),
+            Err(e) => problems.push(e),
+        }
+    }
+    let existing = store.integration_id(parsed.spec.name.as_str()).await?;
+    if existing.is_some() && !replace {
+        problems.push(format!(
+            "name: integration {:?} exists already; pass --replace to overwrite it (its history and records are kept)",
+            parsed.spec.name.as_str()
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(Failure::invalid(
+            problems.iter().map(|p| format!("{shown}: {p}")).collect(),
+        ));
+    }
+
+    let ring = ctx.key_ring()?;
+    let id = existing.unwrap_or_else(crate::domain::new_id);
+    let mut sealed = Vec::new();
+    for (path, value) in secrets {
+        let value = match value {
+            Some(v) => v,
+            None => prompt::secret(&format!("{} {path}", parsed.spec.name))?,
+        };
+        if value.is_empty() {
+            return Err(Failure::usage(format!(
+                "{shown}: {path}: the secret is empty"
+            )));
+        }
+        sealed.push(crate::vault::seal(&ring, &id, &path, &value).map_err(Failure::runtime)?);
+    }
+    let outcome = store
+        .save_integration(&id, &parsed.spec, &sealed, replace)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => Failure::usage(e),
+            other => Failure::runtime(other),
+        })?;
+    let verb = match outcome {
+        SaveOutcome::Created => "created",
+        SaveOutcome::Replaced => "replaced",
+    };
+    store
+        .audit("integration.import", parsed.spec.name.as_str(), verb)
+        .await?;
+    tracing::info!(
+        integration = parsed.spec.name.as_str(),
+        verb,
+        "integration imported"
+    );
+    println!("integration {:?} {verb}", parsed.spec.name.as_str());
+    Ok(0)
+}
+
+async fn delete(store: &Store, name: &str, yes: bool) -> anyhow::Result<i32> {
+    get(store, name).await?;
+    if !yes {
+        if !super::stdin_is_terminal() {
+            return Err(Failure::usage(format!(
+                "deleting {name:?} needs confirmation; pass --yes"
+            )));
+        }
+        if !prompt::confirm(&format!(
+            "Delete integration {name:?} with its task, credentials and history? Stored records stay."
+        ))? {
+            eprintln!("not deleted");
+            return Ok(1);
+        }
+    }
+    store.delete_integration(name).await?;
+    store.audit("integration.delete", name, "").await?;
+    println!("integration {name:?} deleted");
+    Ok(0)
+}

@@ -1,0 +1,258 @@
+//! A configured integration: connection, source, conversion schema and sync task.
+//! These are the stored form; secrets are never part of them (they live, encrypted, in
+//! `credentials`, named by `SECRET_FIELDS`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::schedule::Schedule;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Production,
+    Sandbox,
+    Test,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
+            Self::Test => "test",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "production" => Some(Self::Production),
+            "sandbox" => Some(Self::Sandbox),
+            "test" => Some(Self::Test),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per_secs: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    None,
+    ApiKey,
+    Bearer,
+    Basic,
+}
+
+impl AuthKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ApiKey => "api_key",
+            Self::Bearer => "bearer",
+            Self::Basic => "basic",
+        }
+    }
+    /// The keys of `[connection.auth]` that hold a secret for this kind.
+    pub fn secret_keys(self) -> &'static [&'static str] {
+        match self {
+            Self::None => &[],
+            Self::ApiKey | Self::Bearer => &["secret"],
+            Self::Basic => &["password"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKeyIn {
+    Header,
+    Query,
+}
+
+/// Authentication without its secret; the secret is the credential
+/// `connection.auth.<secret key>` of the integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Auth {
+    pub kind: AuthKind,
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub location: Option<ApiKeyIn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    Csv,
+    Ndjson,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    /// `file` type: a file or a directory of files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<FileFormat>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pagination {
+    None,
+    Page {
+        param: String,
+        #[serde(default = "one")]
+        start: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stop_when: Option<String>,
+    },
+    Offset {
+        param: String,
+        limit_param: String,
+        limit: u64,
+    },
+    Cursor {
+        param: String,
+        next: String,
+    },
+    NextUrl {
+        next: String,
+    },
+    LinkHeader,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub entity: String,
+    #[serde(default = "get")]
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_param: Option<String>,
+    pub pagination: Pagination,
+}
+
+fn get() -> String {
+    "GET".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub delay_secs: u64,
+    pub exponential: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            delay_secs: 60,
+            exponential: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub direction: String,
+    pub schedule: Schedule,
+    #[serde(default)]
+    pub config: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+impl Default for TaskSpec {
+    fn default() -> Self {
+        Self {
+            direction: "pull".into(),
+            schedule: Schedule::Manual,
+            config: serde_json::Map::new(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Everything an integration is, except its id, history and secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationSpec {
+    pub name: super::IntegrationName,
+    pub type_id: String,
+    pub environment: Environment,
+    pub enabled: bool,
+    pub connection: Connection,
+    pub source: Source,
+    /// The conversion schema in its JSON interchange form.
+    pub schema: Option<serde_json::Value>,
+    pub task: TaskSpec,
+}
+
+/// One row of the integrations list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntegrationSummary {
+    pub id: String,
+    pub name: String,
+    pub type_id: String,
+    pub environment: Environment,
+    pub enabled: bool,
+    pub paused: bool,
+    pub schedule: Schedule,
+    pub last_status: Option<super::ExecutionStatus>,
+    /// Epoch milliseconds.
+    pub last_run_at: Option<i64>,
+    pub next_run_at: Option<i64>,
+}
+
+impl IntegrationSummary {
+    /// The status column: what an operator needs at a glance.
+    pub fn status_label(&self) -> &'static str {
+        if !self.enabled {
+            "disabled"
+        } else if self.paused {
+            "paused"
+        } else {
+            "active"
+        }
+    }
+}

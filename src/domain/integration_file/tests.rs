@@ -1,0 +1,170 @@
+use super::*;
+
+fn types() -> Vec<(String, String)> {
+    vec![
+        ("rest_api".into(), "rest_api".into()),
+        ("file".into(), "file".into()),
+        ("webhook".into(), "webhook".into()),
+    ]
+}
+
+const GOOD: &str = r#"
+name        = "Acme CRM contacts"
+type        = "rest_api"
+environment = "production"
+enabled     = true
+
+[connection]
+base_url     = "https://crm.example.com/api/v2"
+timeout_secs = 30
+headers      = { "Accept" = "application/json" }
+rate_limit   = { requests = 100, per_secs = 60 }
+
+[connection.auth]
+kind   = "api_key"
+in     = "header"
+name   = "X-Api-Key"
+secret = "env:ACME_KEY"
+
+[source]
+entity       = "contacts"
+method       = "GET"
+path         = "/contacts"
+query        = { "per_page" = "1000" }
+records      = "$.results[*]"
+cursor_field = "LastModifiedDate"
+cursor_param = "modified_since"
+
+[source.pagination]
+kind = "page"
+param = "page"
+stop_when = "$.next_page"
+
+[schema]
+file = "contacts.schema.json"
+
+[task]
+direction = "pull"
+schedule  = { kind = "cron", expression = "0 2 * * 1-5", timezone = "America/New_York" }
+config    = { industry = "banking" }
+retry     = { max_retries = 3, delay_secs = 60, exponential = true }
+"#;
+
+#[test]
+fn reads_the_spec_example() {
+    let f = parse(GOOD, &types()).unwrap();
+    assert_eq!(f.spec.name.as_str(), "Acme CRM contacts");
+    assert_eq!(f.schema, SchemaSource::File("contacts.schema.json".into()));
+    assert_eq!(
+        f.secrets,
+        vec![(
+            "connection.auth.secret".to_string(),
+            SecretRef::Env("ACME_KEY".into())
+        )]
+    );
+    assert_eq!(
+        f.spec.source.pagination,
+        Pagination::Page {
+            param: "page".into(),
+            start: 1,
+            stop_when: Some("$.next_page".into())
+        }
+    );
+    assert_eq!(f.spec.task.config["industry"], "banking");
+    assert_eq!(f.spec.connection.rate_limit.as_ref().unwrap().requests, 100);
+}
+
+#[test]
+fn lists_every_error_with_its_key_path() {
+    let bad = GOOD
+        .replace("secret = \"env:ACME_KEY\"", "secret = \"sk_live_123\"")
+        .replace("timeout_secs = 30", "timeout_secs = \"30\"")
+        .replace("kind = \"page\"", "kind = \"pages\"")
+        .replace("enabled     = true", "enabled     = true\ncolour = \"red\"");
+    let errors = parse(&bad, &types()).unwrap_err();
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 4, "{text:#?}");
+    assert!(
+        text[0].starts_with("colour (line 6): unknown key"),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("connection.timeout_secs (line 10): expected an integer"))
+    );
+    assert!(text.iter().any(|t| {
+        t.starts_with("connection.auth.secret (line 18): a literal secret is not allowed")
+            && t.contains("env:NAME")
+    }));
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("source.pagination.kind") && t.contains("none | page"))
+    );
+    // The literal secret itself is never echoed back.
+    assert!(!text.iter().any(|t| t.contains("sk_live_123")));
+}
+
+#[test]
+fn unknown_type_and_invalid_schedule_are_explained() {
+    let bad = GOOD
+        .replace("type        = \"rest_api\"", "type        = \"soap\"")
+        .replace("0 2 * * 1-5", "0 25 * * *");
+    let errors = parse(&bad, &types()).unwrap_err();
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("\"soap\" is not in the catalog")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter().any(|t| t.starts_with("task.schedule")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn credential_headers_are_refused() {
+    let bad = GOOD.replace(
+        "headers      = { \"Accept\" = \"application/json\" }",
+        "headers      = { \"Authorization\" = \"Bearer abc\" }",
+    );
+    let errors = parse(&bad, &types()).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].path, "connection.headers.Authorization");
+}
+
+#[test]
+fn export_writes_prompt_for_secrets_and_reads_back_the_same() {
+    let inline = GOOD.replace(
+        "[schema]\nfile = \"contacts.schema.json\"",
+        "[schema]\nid = \"s\"\nname = \"S\"\nfieldMappings = []",
+    );
+    let f = parse(&inline, &types()).unwrap();
+    let text = export(&f.spec);
+    assert!(text.contains("secret = \"prompt\""), "{text}");
+    let again = parse(&text, &types()).unwrap();
+    assert_eq!(again.spec, f.spec);
+    assert_eq!(again.secrets[0].1, SecretRef::Prompt);
+}
+
+#[test]
+fn file_integrations_need_a_path_and_format() {
+    let text = r#"
+name = "KPI file"
+type = "file"
+[connection]
+format = "xml"
+[source]
+entity = "kpis"
+"#;
+    let errors = parse(text, &types()).unwrap_err();
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, vec!["connection.path", "connection.format"]);
+}
+
+#[test]
+fn syntax_errors_have_a_line() {
+    let errors = parse("name = \"x\"\n[connection\n", &types()).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, Some(2));
+}

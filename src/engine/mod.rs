@@ -1,0 +1,364 @@
+//! The embedded sync engine: a scheduler that turns due tasks into queued executions,
+//! workers that claim them with a lease and run them, and a rescuer for leases that
+//! expired. The same engine runs in the console's process and in `syncdeck worker`
+//! processes on any number of machines; they coordinate only through the database.
+
+pub mod circuit;
+pub mod events;
+mod runner;
+mod source;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::adapters::gate::Gates;
+use crate::adapters::{ConnectionReport, Credentials, HttpPolicy, Registry, RetryPolicy};
+use crate::config::Config;
+use crate::domain::ExecutionStatus;
+use crate::domain::conversion_schema::ConversionSchema;
+use crate::domain::integration::IntegrationSpec;
+use crate::mapping::{ApplyContext, NoLookup, NoRates, Preview};
+use crate::secrets::KeyRing;
+use crate::store::{Store, StoreError};
+
+use circuit::CircuitPolicy;
+use events::{EngineEvent, Events};
+
+pub struct Inner {
+    store: Store,
+    registry: Registry,
+    ring: KeyRing,
+    config: Config,
+    worker: String,
+    circuit: CircuitPolicy,
+    gates: Gates,
+    events: Events,
+}
+
+impl Inner {
+    fn lease_ms(&self) -> i64 {
+        (self.config.engine.lease_secs.max(2) * 1000) as i64
+    }
+
+    fn lease_renew_every(&self) -> Duration {
+        Duration::from_millis((self.lease_ms() / 3) as u64)
+    }
+
+    /// One gate per integration in this process: its token bucket and the server's
+    /// "not before" are shared by every request of that integration.
+    fn http_policy(&self, integration_id: &str, spec: &IntegrationSpec) -> HttpPolicy {
+        let gate = self
+            .gates
+            .for_integration(integration_id, spec.connection.rate_limit.as_ref());
+        let e = &self.config.engine;
+        let r = &self.config.retry;
+        HttpPolicy {
+            timeout: Duration::from_secs(
+                spec.connection
+                    .timeout_secs
+                    .unwrap_or(e.request_timeout_secs)
+                    .max(1),
+            ),
+            max_response_bytes: e.max_response_bytes,
+            retry: RetryPolicy {
+                max_retries: r.max_retries,
+                base: Duration::from_millis(r.base_delay_ms),
+                factor: r.factor,
+                jitter: 0.2,
+            },
+            gate,
+        }
+    }
+}
+
+/// The rate-limit gate key of integrations that are not saved yet.
+const UNSAVED: &str = "(unsaved)";
+
+/// How often a started engine writes its heartbeat to `workers`.
+pub const HEARTBEAT_MS: i64 = 10_000;
+
+/// A running engine; dropping the handle does not stop it, `stop()` does.
+pub struct EngineHandle {
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    pub events: Events,
+}
+
+impl EngineHandle {
+    /// Graceful stop: no new claims; running executions finish their current batch and
+    /// are given back to the queue if they cannot finish within `grace`.
+    pub async fn stop(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            self.tasks.abort_all();
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    pub fn new(store: Store, ring: KeyRing, config: Config, worker: &str) -> Self {
+        let circuit = CircuitPolicy {
+            failure_threshold: config.circuit.failure_threshold.max(1),
+            open_ms: (config.circuit.open_secs * 1000) as i64,
+            close_after: config.circuit.close_after.max(1),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                registry: Registry::builtin(),
+                ring,
+                config,
+                worker: worker.to_string(),
+                circuit,
+                gates: Gates::new(),
+                events: events::channel(),
+            }),
+        }
+    }
+
+    pub fn events(&self) -> Events {
+        self.inner.events.clone()
+    }
+
+    pub fn worker_name(&self) -> &str {
+        &self.inner.worker
+    }
+
+    /// Claims and runs one queued execution, if one is due. Returns its end status.
+    pub async fn run_one(&self) -> Result<Option<ExecutionStatus>, StoreError> {
+        self.run_next(None).await
+    }
+
+    async fn run_next(
+        &self,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Result<Option<ExecutionStatus>, StoreError> {
+        let Some(claim) = self
+            .inner
+            .store
+            .claim_next(&self.inner.worker, self.inner.lease_ms())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let _ = self
+            .inner
+            .events
+            .send(EngineEvent::Execution(claim.execution_id.clone()));
+        runner::run(&self.inner, claim, stop).await.map(Some)
+    }
+
+    /// Runs the queued execution `id` here, unless a worker claimed it first (then
+    /// returns `None`; follow it through the store).
+    pub async fn run_execution(&self, id: &str) -> Result<Option<ExecutionStatus>, StoreError> {
+        let Some(claim) = self
+            .inner
+            .store
+            .claim_execution(id, &self.inner.worker, self.inner.lease_ms())
+            .await?
+        else {
+            return Ok(None);
+        };
+        runner::run(&self.inner, claim, None).await.map(Some)
+    }
+
+    /// Tests the connection of an integration, as the console's `t` and
+    /// `syncdeck integration test` do.
+    pub async fn test_connection(
+        &self,
+        name: &str,
+    ) -> Result<Result<ConnectionReport, String>, StoreError> {
+        let Some(integration) = self.inner.store.get_integration(name).await? else {
+            return Ok(Err(format!("no integration named {name:?}")));
+        };
+        let (cfg, adapter) = match source::open(&self.inner, &integration).await? {
+            Ok(x) => x,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let http = self.inner.http_policy(&integration.id, &integration.spec);
+        Ok(Ok(adapter.test_connection(&cfg, &http).await))
+    }
+
+    /// Up to `limit` raw records from a saved integration's source: the samples the
+    /// field mapper maps as the schema is edited.
+    pub async fn sample(
+        &self,
+        name: &str,
+        limit: usize,
+    ) -> Result<Result<Vec<serde_json::Value>, String>, StoreError> {
+        let Some(integration) = self.inner.store.get_integration(name).await? else {
+            return Ok(Err(format!("no integration named {name:?}")));
+        };
+        let (cfg, adapter) = match source::open(&self.inner, &integration).await? {
+            Ok(x) => x,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let http = self.inner.http_policy(&integration.id, &integration.spec);
+        Ok(adapter
+            .sample(&cfg, limit.max(1), &http)
+            .await
+            .map_err(|e| e.to_string()))
+    }
+
+    /// Tests the connection of an integration that is not saved yet (the wizard's
+    /// `Ctrl-T`), with the credentials as typed.
+    pub async fn test_unsaved(
+        &self,
+        spec: &IntegrationSpec,
+        credentials: Credentials,
+    ) -> Result<Result<ConnectionReport, String>, StoreError> {
+        let (cfg, adapter) = match source::open_unsaved(&self.inner, spec, credentials).await? {
+            Ok(x) => x,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let http = self.inner.http_policy(UNSAVED, spec);
+        Ok(Ok(adapter.test_connection(&cfg, &http).await))
+    }
+
+    /// Up to `limit` raw records of an integration that is not saved yet: what the
+    /// wizard discovers the source's fields from.
+    pub async fn sample_unsaved(
+        &self,
+        spec: &IntegrationSpec,
+        credentials: Credentials,
+        limit: usize,
+    ) -> Result<Result<Vec<serde_json::Value>, String>, StoreError> {
+        let (cfg, adapter) = match source::open_unsaved(&self.inner, spec, credentials).await? {
+            Ok(x) => x,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let http = self.inner.http_policy(UNSAVED, spec);
+        Ok(adapter
+            .sample(&cfg, limit.max(1), &http)
+            .await
+            .map_err(|e| e.to_string()))
+    }
+
+    /// Fetches up to `limit` sample records from the integration's source and maps them
+    /// with its conversion schema: what `mapping preview` and the mapper's preview show.
+    pub async fn preview(
+        &self,
+        name: &str,
+        limit: usize,
+    ) -> Result<Result<Preview, String>, StoreError> {
+        let store = &self.inner.store;
+        let Some(integration) = store.get_integration(name).await? else {
+            return Ok(Err(format!("no integration named {name:?}")));
+        };
+        let Some(schema_json) = integration.spec.schema.clone() else {
+            return Ok(Err(format!("{name} has no conversion schema yet")));
+        };
+        let schema = match ConversionSchema::from_value(schema_json) {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "the stored conversion schema is not valid: {e}"
+                )));
+            }
+        };
+        let target = store.get_target(&schema.target.shard_type_id).await?;
+        let (cfg, adapter) = match source::open(&self.inner, &integration).await? {
+            Ok(x) => x,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let http = self.inner.http_policy(&integration.id, &integration.spec);
+        let sample = match adapter.sample(&cfg, limit.max(1), &http).await {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let ctx = ApplyContext {
+            task: &integration.spec.task.config,
+            lookup: &NoLookup,
+            rates: &NoRates,
+        };
+        Ok(
+            crate::mapping::preview(&schema, target.as_ref(), &sample, &ctx).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+        )
+    }
+
+    /// Starts the scheduler, the rescuer and `concurrency` workers.
+    pub fn start(&self) -> EngineHandle {
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let poll = Duration::from_millis(self.inner.config.engine.poll_ms.max(10));
+
+        let inner = self.inner.clone();
+        let mut s = stopped.clone();
+        tasks.spawn(async move {
+            let started = crate::store::now_ms();
+            let concurrency =
+                i64::try_from(inner.config.engine.concurrency.max(1)).unwrap_or(i64::MAX);
+            let mut last_beat = i64::MIN;
+            loop {
+                let now = crate::store::now_ms();
+                if now.saturating_sub(last_beat) >= HEARTBEAT_MS {
+                    match inner
+                        .store
+                        .heartbeat(&inner.worker, started, concurrency)
+                        .await
+                    {
+                        Ok(()) => last_beat = now,
+                        Err(e) => tracing::warn!("heartbeat: {e}"),
+                    }
+                }
+                if let Err(e) = inner.store.enqueue_due().await {
+                    tracing::error!("scheduler: {e}");
+                }
+                if let Err(e) = inner.store.rescue_expired().await {
+                    tracing::error!("rescuer: {e}");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = s.changed() => break,
+                }
+            }
+            if let Err(e) = inner.store.forget_worker(&inner.worker).await {
+                tracing::warn!("removing the heartbeat of {}: {e}", inner.worker);
+            }
+        });
+
+        for _ in 0..self.inner.config.engine.concurrency.max(1) {
+            let engine = self.clone();
+            let mut s = stopped.clone();
+            tasks.spawn(async move {
+                loop {
+                    if *s.borrow() {
+                        break;
+                    }
+                    // A run sees the stop signal itself: it ends its current batch and
+                    // releases the execution to the queue.
+                    let ran = engine.run_next(Some(s.clone())).await;
+                    match ran {
+                        Ok(Some(_)) => continue,
+                        Ok(None) => {}
+                        Err(e) => tracing::error!("worker: {e}"),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = s.changed() => break,
+                    }
+                }
+            });
+        }
+        EngineHandle {
+            stop,
+            tasks,
+            events: self.inner.events.clone(),
+        }
+    }
+}

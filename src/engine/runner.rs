@@ -1,0 +1,550 @@
+//! One run of a sync task: fetch pages (adapter) → map records (compiled schema) → write
+//! batches (store), three stages joined by bounded channels. Each batch is committed with
+//! its checkpoint, so a crash loses nothing committed and a resume re-reads at most one
+//! page.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::Inner;
+use super::circuit::Admission;
+use super::events::EngineEvent;
+use crate::adapters::{Checkpoint, FetchOptions, Page};
+use crate::domain::conversion_schema::ConversionSchema;
+use crate::domain::{ExecutionStatus, LogLevel};
+use crate::mapping::{ApplyContext, CompiledSchema, InMemoryLookup, NoRates, Status};
+use crate::store::queue::{Claim, Fenced};
+use crate::store::records::{Batch, Counts, MappedRecord, RecordErrorRow};
+use crate::store::{StoreError, now_ms};
+
+/// Why a run did not reach a normal end.
+#[derive(Debug)]
+enum Stop {
+    /// The source or the mapping failed; committed batches stay.
+    Failed {
+        message: String,
+        retry: bool,
+    },
+    Cancelled,
+    /// This process is stopping: give the execution back to the queue.
+    Shutdown,
+    /// Another worker owns the execution now: write nothing more.
+    Fenced,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Store(e)
+    }
+}
+
+impl From<Fenced> for Stop {
+    fn from(_: Fenced) -> Self {
+        Stop::Fenced
+    }
+}
+
+/// Batches between refreshes of the records table's planner statistics.
+const ANALYZE_EVERY: u64 = 25;
+
+/// Lookups keep their index in memory; beyond this many records the newest win.
+const LOOKUP_LIMIT: i64 = 200_000;
+
+/// What the map stage hands to the writer.
+struct Mapped {
+    batch: Batch,
+    page: u64,
+}
+
+pub(super) async fn run(
+    inner: &Arc<Inner>,
+    claim: Claim,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Result<ExecutionStatus, StoreError> {
+    let store = &inner.store;
+    let started = Instant::now();
+    let before = store
+        .get_execution(&claim.execution_id)
+        .await?
+        .map(|e| Counts {
+            fetched: e.fetched,
+            created: e.created,
+            updated: e.updated,
+            skipped: e.skipped,
+            unchanged: e.unchanged,
+            failed: e.failed,
+        })
+        .unwrap_or_default();
+    let mut totals = before;
+    let outcome = execute(inner, &claim, &mut totals, stop).await;
+    let elapsed = started.elapsed();
+
+    let integration = store.get_integration_by_id(&claim.integration_id).await?;
+    let retry = integration
+        .as_ref()
+        .map(|i| i.spec.task.retry.clone())
+        .unwrap_or_default();
+    let mut circuit = store.get_circuit(&claim.integration_id).await?;
+    let (status, error, retry_delay) = match &outcome {
+        Ok(()) if totals.failed > 0 => (ExecutionStatus::Partial, None, None),
+        Ok(()) => (ExecutionStatus::Success, None, None),
+        Err(Stop::Cancelled) => (
+            ExecutionStatus::Cancelled,
+            Some("cancelled".to_string()),
+            None,
+        ),
+        Err(Stop::Shutdown) => {
+            // Committed batches stay; another worker resumes after the last one.
+            store
+                .append_logs(
+                    &claim.execution_id,
+                    &[(
+                        LogLevel::Info,
+                        format!(
+                            "worker {} stopping: execution released to the queue",
+                            inner.worker
+                        ),
+                    )],
+                )
+                .await?;
+            store.release(&claim).await?;
+            let _ = inner
+                .events
+                .send(EngineEvent::Execution(claim.execution_id.clone()));
+            return Ok(ExecutionStatus::Queued);
+        }
+        Err(Stop::Fenced) => {
+            tracing::warn!(execution = %claim.execution_id, "lease lost; leaving the execution to its new owner");
+            return Ok(ExecutionStatus::Running);
+        }
+        Err(Stop::Store(e)) => (ExecutionStatus::Failed, Some(e.to_string()), None),
+        Err(Stop::Failed {
+            message,
+            retry: can_retry,
+        }) => {
+            let delay = (*can_retry && claim.attempt <= i64::from(retry.max_retries)).then(|| {
+                let base = retry.delay_secs.max(1) as i64 * 1000;
+                if retry.exponential {
+                    base.saturating_mul(1_i64 << (claim.attempt - 1).clamp(0, 16))
+                } else {
+                    base
+                }
+            });
+            (ExecutionStatus::Failed, Some(message.clone()), delay)
+        }
+    };
+    match status {
+        ExecutionStatus::Success | ExecutionStatus::Partial => {
+            inner.circuit.on_success(&mut circuit)
+        }
+        ExecutionStatus::Failed => inner.circuit.on_failure(&mut circuit, now_ms()),
+        _ => {}
+    }
+    store.put_circuit(&claim.integration_id, &circuit).await?;
+
+    let rate = if elapsed.as_secs_f64() > 0.0 {
+        (totals.fetched - before.fetched) as f64 / elapsed.as_secs_f64()
+    } else {
+        0.0
+    };
+    let summary = format!(
+        "{status}: {} fetched, {} created, {} updated, {} unchanged, {} skipped, {} failed in {:.1} s ({rate:.0} records/s){}",
+        totals.fetched,
+        totals.created,
+        totals.updated,
+        totals.unchanged,
+        totals.skipped,
+        totals.failed,
+        elapsed.as_secs_f64(),
+        match (&error, retry_delay) {
+            (Some(e), Some(d)) => format!(" — {e}; retrying in {} s", d / 1000),
+            (Some(e), None) if status == ExecutionStatus::Failed => format!(" — {e}"),
+            _ => String::new(),
+        }
+    );
+    let level = match status {
+        ExecutionStatus::Failed => LogLevel::Error,
+        ExecutionStatus::Partial | ExecutionStatus::Cancelled => LogLevel::Warn,
+        _ => LogLevel::Info,
+    };
+    store
+        .append_logs(&claim.execution_id, &[(level, summary)])
+        .await?;
+    let _ = store
+        .report_progress(&claim, "finishing", &totals, None, rate)
+        .await?;
+    let end = store
+        .complete_run(&claim, status, &totals, error.as_deref(), retry_delay)
+        .await?;
+    let _ = inner
+        .events
+        .send(EngineEvent::Execution(claim.execution_id.clone()));
+    Ok(end.unwrap_or(ExecutionStatus::Running))
+}
+
+async fn execute(
+    inner: &Arc<Inner>,
+    claim: &Claim,
+    totals: &mut Counts,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Result<(), Stop> {
+    let store = &inner.store;
+    let log = |level: LogLevel, message: String| {
+        let store = store.clone();
+        let id = claim.execution_id.clone();
+        async move { store.append_logs(&id, &[(level, message)]).await }
+    };
+    let failed = |message: String| Stop::Failed {
+        message,
+        retry: false,
+    };
+
+    let Some(integration) = store.get_integration_by_id(&claim.integration_id).await? else {
+        return Err(failed("the integration was deleted".into()));
+    };
+    let name = integration.spec.name.to_string();
+    log(
+        LogLevel::Info,
+        format!(
+            "run of {name} started (attempt {}, {}{})",
+            claim.attempt,
+            if claim.full_run {
+                "full"
+            } else {
+                "incremental"
+            },
+            if claim.checkpoint.is_some() {
+                ", resuming from the last committed page"
+            } else {
+                ""
+            }
+        ),
+    )
+    .await?;
+
+    // Schema: compiled once for the whole run.
+    let Some(schema_json) = integration.spec.schema.clone() else {
+        return Err(failed(format!(
+            "{name} has no conversion schema; map its fields in the console (m) or add [schema] to its file"
+        )));
+    };
+    let schema: ConversionSchema = serde_json::from_value(schema_json)
+        .map_err(|e| failed(format!("the stored conversion schema is not valid: {e}")))?;
+    let target = store.get_target(&schema.target.shard_type_id).await?;
+    // The store applies createIfMissing/updateIfExists when it writes (it knows what is
+    // stored); the mapping must not judge them against an index it does not have.
+    let mut mapped_schema = schema.clone();
+    mapped_schema.target.create_if_missing = true;
+    mapped_schema.target.update_if_exists = true;
+    let compiled = CompiledSchema::compile(&mapped_schema, target.as_ref()).map_err(|errors| {
+        failed(format!(
+            "the conversion schema has {} error(s): {}",
+            errors.len(),
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })?;
+    let target_type = schema.target.shard_type_id.clone();
+    let flags = (
+        schema.target.create_if_missing,
+        schema.target.update_if_exists,
+        schema.target.delete_if_removed,
+    );
+
+    let (cfg, adapter) = super::source::open(inner, &integration)
+        .await?
+        .map_err(failed)?;
+
+    let mut circuit = store.get_circuit(&integration.id).await?;
+    if let Admission::RejectedUntil(until) = inner.circuit.admit(&mut circuit, now_ms()) {
+        return Err(Stop::Failed {
+            message: format!(
+                "the circuit breaker of {name} is open after repeated failures; next trial in {} s",
+                ((until - now_ms()) / 1000).max(1)
+            ),
+            retry: true,
+        });
+    }
+    store.put_circuit(&integration.id, &circuit).await?;
+
+    let resume: Option<Checkpoint> = claim
+        .checkpoint
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok());
+    let since = if claim.full_run {
+        None
+    } else {
+        store.last_cursor(&claim.task_id).await?
+    };
+    let opts = FetchOptions {
+        resume,
+        since,
+        http: inner.http_policy(&integration.id, &integration.spec),
+    };
+    let task_config = integration.spec.task.config.clone();
+    let mut lookup = InMemoryLookup::new();
+    let mut loaded = std::collections::HashSet::new();
+    for (lookup_type, _) in compiled.lookup_needs() {
+        if !loaded.insert(lookup_type.clone()) {
+            continue;
+        }
+        let rows = store.lookup_records(&lookup_type, LOOKUP_LIMIT).await?;
+        if rows.len() as i64 == LOOKUP_LIMIT {
+            log(
+                LogLevel::Warn,
+                format!(
+                    "lookups into {lookup_type} see only its {LOOKUP_LIMIT} most recent records"
+                ),
+            )
+            .await?;
+        }
+        for (id, key, data) in rows {
+            lookup.insert(
+                &lookup_type,
+                crate::mapping::StoredRecord {
+                    id,
+                    external_id: Some(key),
+                    data,
+                },
+            );
+        }
+    }
+    let lookup = Arc::new(lookup);
+
+    let (page_tx, mut page_rx) = mpsc::channel::<Page>(2);
+    let (batch_tx, batch_rx) = mpsc::channel::<Mapped>(2);
+
+    // Stage 2: map, on its own task so it runs beside fetching and writing.
+    let compiled = Arc::new(compiled);
+    let mapper = {
+        let compiled = compiled.clone();
+        let target_type = target_type.clone();
+        tokio::spawn(async move {
+            while let Some(page) = page_rx.recv().await {
+                let ctx = ApplyContext {
+                    task: &task_config,
+                    lookup: lookup.as_ref(),
+                    rates: &NoRates,
+                };
+                let batch = map_page(&compiled, &ctx, &page, &target_type, flags);
+                if batch_tx
+                    .send(Mapped {
+                        batch,
+                        page: page.number,
+                    })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        })
+    };
+
+    // Stage 1: fetch.
+    // The stages own their channel ends, so a stage that stops releases the others.
+    let fetch = async move {
+        let mut stream = adapter.fetch(&cfg, opts);
+        while let Some(page) = stream.next().await {
+            // Requests were retried already; the run as a whole is retried per the
+            // task's policy and resumes after its last committed page.
+            let page = page.map_err(|e| Stop::Failed {
+                retry: true,
+                message: e.to_string(),
+            })?;
+            if page_tx.send(page).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), Stop>(())
+    };
+
+    // Stage 3: write, one transaction per batch with its checkpoint.
+    let totals = &mut *totals;
+    let write = async move {
+        let mut batch_rx = batch_rx;
+        let mut batches: u64 = 0;
+        let mut last_progress = Instant::now();
+        let started = Instant::now();
+        while let Some(mapped) = batch_rx.recv().await {
+            if store.cancel_requested(&claim.execution_id).await? {
+                return Err(Stop::Cancelled);
+            }
+            let counts = store.write_batch(claim, totals, &mapped.batch).await??;
+            totals.add(&counts);
+            batches += 1;
+            // Early and then now and again: fresh planner statistics keep the
+            // existing-key lookup on the unique index (see Store::analyze_records).
+            // Best effort: concurrent ANALYZEs from other workers may collide, and a
+            // refresh that fails must not fail the run.
+            if (batches == 1 || batches.is_multiple_of(ANALYZE_EVERY))
+                && let Err(e) = store.analyze_records().await
+            {
+                tracing::debug!(execution = %claim.execution_id, "statistics refresh skipped: {e}");
+            }
+            if last_progress.elapsed() >= Duration::from_secs(1) {
+                let rate = totals.fetched as f64 / started.elapsed().as_secs_f64().max(0.001);
+                store
+                    .report_progress(claim, "running", totals, None, rate)
+                    .await??;
+                last_progress = Instant::now();
+            }
+            tracing::debug!(execution = %claim.execution_id, page = mapped.page, "batch committed");
+            let _ = inner
+                .events
+                .send(EngineEvent::Execution(claim.execution_id.clone()));
+        }
+        Ok::<(), Stop>(())
+    };
+
+    // The lease is renewed while the run lasts; a cancel stops it within a second even
+    // while a request is in flight.
+    let watch = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut last_renew = Instant::now();
+        let mut stop = stop;
+        loop {
+            match stop.as_mut() {
+                Some(s) => tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = s.changed() => return Err(Stop::Shutdown),
+                },
+                None => {
+                    tick.tick().await;
+                }
+            }
+            if last_renew.elapsed() >= inner.lease_renew_every() {
+                match store.renew_lease(claim, inner.lease_ms()).await? {
+                    Ok(_) => last_renew = Instant::now(),
+                    Err(Fenced) => return Err::<(), Stop>(Stop::Fenced),
+                }
+            }
+            if store.cancel_requested(&claim.execution_id).await? {
+                return Err(Stop::Cancelled);
+            }
+        }
+    };
+
+    // A failed write ends the run at once. A failed fetch closes the page channel but
+    // lets the pages already fetched be mapped and committed first.
+    let pipeline = async {
+        tokio::pin!(fetch);
+        tokio::pin!(write);
+        let mut fetched: Option<Result<(), Stop>> = None;
+        loop {
+            tokio::select! {
+                r = &mut fetch, if fetched.is_none() => fetched = Some(r),
+                w = &mut write => {
+                    w?;
+                    return match fetched {
+                        Some(f) => f,
+                        None => fetch.await,
+                    };
+                }
+            }
+        }
+    };
+    let result = tokio::select! {
+        r = pipeline => r,
+        r = watch => r,
+    };
+    result?;
+    if let Err(e) = mapper.await
+        && e.is_panic()
+    {
+        return Err(failed("the mapping stage crashed; see the log file".into()));
+    }
+
+    if flags.2 && claim.full_run {
+        let deleted = store.delete_unseen(claim, &target_type).await?;
+        log(
+            LogLevel::Info,
+            format!("deleteIfRemoved: deleted {deleted} record(s) not seen in this full run"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Maps one page into a batch: records by key (the later wins), counts and errors.
+fn map_page(
+    compiled: &CompiledSchema,
+    ctx: &ApplyContext<'_>,
+    page: &Page,
+    target_type: &str,
+    flags: (bool, bool, bool),
+) -> Batch {
+    let mut counts = Counts {
+        fetched: page.records.len() as i64,
+        ..Counts::default()
+    };
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut records: Vec<MappedRecord> = Vec::with_capacity(page.records.len());
+    let mut errors = Vec::new();
+    for source in &page.records {
+        let applied = compiled.apply(source, ctx);
+        match applied.status {
+            Status::Skipped => counts.skipped += 1,
+            Status::Error => {
+                counts.failed += 1;
+                for e in &applied.errors {
+                    errors.push(RecordErrorRow {
+                        key: applied.key.clone(),
+                        field: e.field.clone(),
+                        message: e.message.clone(),
+                    });
+                }
+            }
+            Status::Ok => {
+                let Some(key) = applied.key else {
+                    counts.failed += 1;
+                    continue;
+                };
+                let data = serde_json::to_string(&applied.record).unwrap_or_default();
+                let hash = crate::domain::short_hash(data.as_bytes());
+                let record = MappedRecord {
+                    key: key.clone(),
+                    data,
+                    hash,
+                };
+                match by_key.get(&key) {
+                    Some(i) => records[*i] = record,
+                    None => {
+                        by_key.insert(key, records.len());
+                        records.push(record);
+                    }
+                }
+            }
+        }
+    }
+    let logs = vec![(
+        LogLevel::Debug,
+        format!(
+            "page {}: {} records, {} to write, {} skipped, {} failed",
+            page.number,
+            page.records.len(),
+            records.len(),
+            counts.skipped,
+            counts.failed
+        ),
+    )];
+    Batch {
+        target_type: target_type.to_string(),
+        records,
+        create_if_missing: flags.0,
+        update_if_exists: flags.1,
+        mark_seen: flags.2,
+        counts,
+        checkpoint: serde_json::to_string(&page.checkpoint).unwrap_or_default(),
+        logs,
+        errors,
+    }
+}

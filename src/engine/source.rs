@@ -1,0 +1,65 @@
+//! Everything an adapter call needs for one integration: its connection with the
+//! credentials opened (only here, only for the call), and the adapter of its type.
+
+use std::sync::Arc;
+
+use super::Inner;
+use crate::adapters::{Adapter, AdapterConfig, Credentials};
+use crate::domain::integration::IntegrationSpec;
+use crate::store::{StoreError, StoredIntegration};
+
+/// `Ok(Err(reason))` when the integration cannot be run as configured (a person must
+/// fix something); `Err` when the store failed.
+pub(super) async fn open<'a>(
+    inner: &'a Arc<Inner>,
+    integration: &StoredIntegration,
+) -> Result<Result<(AdapterConfig, &'a dyn Adapter), String>, StoreError> {
+    let store = &inner.store;
+    let name = integration.spec.name.as_str();
+    let mut credentials = Credentials::default();
+    for sealed in store.credentials_of(&integration.id).await? {
+        let secret = match crate::vault::open(&inner.ring, name, &integration.id, &sealed) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        match sealed.field.as_str() {
+            "connection.auth.secret" => credentials.secret = Some(secret),
+            "connection.auth.password" => credentials.password = Some(secret),
+            _ => {}
+        }
+    }
+    open_unsaved(inner, &integration.spec, credentials).await
+}
+
+/// The adapter call's config for a spec with its credentials already open (the wizard's
+/// typed secrets, or those `open` decrypted).
+pub(super) async fn open_unsaved<'a>(
+    inner: &'a Arc<Inner>,
+    spec: &IntegrationSpec,
+    credentials: Credentials,
+) -> Result<Result<(AdapterConfig, &'a dyn Adapter), String>, StoreError> {
+    let store = &inner.store;
+    let type_id = &spec.type_id;
+    let Some(adapter_id) = store
+        .catalog_types()
+        .await?
+        .into_iter()
+        .find(|(id, _)| id == type_id)
+        .map(|(_, a)| a)
+    else {
+        return Ok(Err(format!("type {type_id:?} is not in the catalog")));
+    };
+    let Some(adapter) = inner.registry.get(&adapter_id) else {
+        return Ok(Err(format!(
+            "no adapter runs {adapter_id:?} integrations yet"
+        )));
+    };
+    Ok(Ok((
+        AdapterConfig {
+            connection: spec.connection.clone(),
+            source: spec.source.clone(),
+            credentials,
+        },
+        adapter,
+    )))
+}

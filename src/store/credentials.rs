@@ -1,0 +1,124 @@
+//! `credentials`: ciphertexts only. Encryption happens above the store (it never sees a
+//! key or a plaintext), so the store cannot leak what it does not have.
+
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, now_ms};
+
+/// A credential as it is stored: sealed by the key `key_id`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedCredential {
+    pub field: String,
+    pub ciphertext: String,
+    pub key_id: String,
+}
+
+impl std::fmt::Debug for SealedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedCredential")
+            .field("field", &self.field)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: String,
+    pub integration_id: String,
+    pub integration_name: String,
+    pub sealed: SealedCredential,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsage {
+    pub key_id: String,
+    pub secrets: i64,
+}
+
+impl Store {
+    pub async fn credentials_of(&self, integration_id: &str) -> Result<Vec<SealedCredential>> {
+        let rows = sqlx::query(
+            "SELECT field, ciphertext, key_id FROM credentials WHERE integration_id = $1 ORDER BY field",
+        )
+        .bind(integration_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SealedCredential {
+                    field: r.try_get("field")?,
+                    ciphertext: r.try_get("ciphertext")?,
+                    key_id: r.try_get("key_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every credential of the tenant, for key rotation.
+    pub async fn all_credentials(&self) -> Result<Vec<Credential>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.integration_id, i.name, c.field, c.ciphertext, c.key_id FROM credentials c \
+             JOIN integrations i ON i.id = c.integration_id WHERE i.tenant_id = $1 ORDER BY i.name, c.field",
+        )
+        .bind(&self.tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Credential {
+                    id: r.try_get("id")?,
+                    integration_id: r.try_get("integration_id")?,
+                    integration_name: r.try_get("name")?,
+                    sealed: SealedCredential {
+                        field: r.try_get("field")?,
+                        ciphertext: r.try_get("ciphertext")?,
+                        key_id: r.try_get("key_id")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces the ciphertexts of the given credentials (by id) in one transaction: a
+    /// rotation either re-encrypts every secret or none.
+    pub async fn reseal_credentials(&self, updates: &[(String, SealedCredential)]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = now_ms();
+        for (id, sealed) in updates {
+            let done = sqlx::query(
+                "UPDATE credentials SET ciphertext = $1, key_id = $2, updated_at = $3 WHERE id = $4",
+            )
+            .bind(&sealed.ciphertext)
+            .bind(&sealed.key_id)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "credential {id} changed during the rotation; run `syncdeck keys rotate` again"
+                )));
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Which key ids encrypt how many secrets (across all tenants: keys are per database).
+    pub async fn key_usage(&self) -> Result<Vec<KeyUsage>> {
+        let rows = sqlx::query(
+            "SELECT key_id, COUNT(*) AS n FROM credentials GROUP BY key_id ORDER BY key_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyUsage {
+                    key_id: r.try_get("key_id")?,
+                    secrets: r.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,153 @@
+//! `executions`: one row per run of a sync task, from queued to its final status.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::domain::ExecutionStatus;
+
+use super::{Result, Store, StoreError, now_ms};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRow {
+    pub id: String,
+    pub integration_id: String,
+    pub integration_name: String,
+    pub status: ExecutionStatus,
+    pub trigger: String,
+    pub full_run: bool,
+    pub attempt: i64,
+    pub queued_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub phase: String,
+    pub fetched: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    pub total: Option<i64>,
+    pub records_per_sec: f64,
+    pub error: Option<String>,
+}
+
+const COLUMNS: &str = "e.id, e.integration_id, i.name AS integration_name, e.status, e.trigger, e.full_run, \
+     e.attempt, e.queued_at, e.started_at, e.finished_at, e.phase, e.fetched, e.created, e.updated, \
+     e.skipped, e.unchanged, e.failed, e.total, e.records_per_sec, e.error";
+
+impl Store {
+    /// Queues a run of the integration's task now.
+    pub async fn queue_run(&self, integration: &str, trigger: &str, full: bool) -> Result<String> {
+        let row = sqlx::query(
+            "SELECT t.id AS task_id, i.id AS integration_id FROM integrations i \
+             JOIN sync_tasks t ON t.integration_id = i.id WHERE i.tenant_id = $1 AND i.name = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(integration)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("integration {integration:?}")))?;
+        let id = crate::domain::new_id();
+        sqlx::query(
+            "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(row.try_get::<String, _>("task_id")?)
+        .bind(row.try_get::<String, _>("integration_id")?)
+        .bind(trigger)
+        .bind(i64::from(full))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Newest first, optionally of one integration.
+    pub async fn list_executions(
+        &self,
+        integration_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ExecutionRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM executions e JOIN integrations i ON i.id = e.integration_id \
+             WHERE i.tenant_id = $1 AND ($2 = '' OR e.integration_id = $2) \
+             ORDER BY e.queued_at DESC, e.id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&self.tenant_id)
+            .bind(integration_id.unwrap_or(""))
+            .bind(limit.max(1))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_execution).collect()
+    }
+
+    pub async fn get_execution(&self, id: &str) -> Result<Option<ExecutionRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM executions e JOIN integrations i ON i.id = e.integration_id WHERE e.id = $1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_execution).transpose()
+    }
+
+    /// Records the end of a run. Used by the engine; also lets tests seed history.
+    pub async fn finish_execution(
+        &self,
+        id: &str,
+        status: ExecutionStatus,
+        counts: [i64; 5],
+        error: Option<&str>,
+    ) -> Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE executions SET status = $1, phase = 'done', fetched = $2, created = $3, updated = $4, \
+             skipped = $5, failed = $6, error = $7, started_at = COALESCE(started_at, $8), finished_at = $8 \
+             WHERE id = $9",
+        )
+        .bind(status.as_str())
+        .bind(counts[0])
+        .bind(counts[1])
+        .bind(counts[2])
+        .bind(counts[3])
+        .bind(counts[4])
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+fn row_to_execution(r: &AnyRow) -> Result<ExecutionRow> {
+    let status: String = r.try_get("status")?;
+    Ok(ExecutionRow {
+        id: r.try_get("id")?,
+        integration_id: r.try_get("integration_id")?,
+        integration_name: r.try_get("integration_name")?,
+        status: status.parse().map_err(|reason| StoreError::Corrupt {
+            what: "execution status".into(),
+            reason,
+        })?,
+        trigger: r.try_get("trigger")?,
+        full_run: r.try_get::<i64, _>("full_run")? != 0,
+        attempt: r.try_get("attempt")?,
+        queued_at: r.try_get("queued_at")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+        phase: r.try_get("phase")?,
+        fetched: r.try_get("fetched")?,
+        created: r.try_get("created")?,
+        updated: r.try_get("updated")?,
+        skipped: r.try_get("skipped")?,
+        unchanged: r.try_get("unchanged")?,
+        failed: r.try_get("failed")?,
+        total: r.try_get("total")?,
+        records_per_sec: r.try_get("records_per_sec")?,
+        error: r.try_get("error")?,
+    })
+}

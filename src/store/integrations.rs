@@ -1,0 +1,402 @@
+//! `integrations` with their credentials, conversion schema and sync task, saved and
+//! deleted together.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::domain::integration::{Connection, IntegrationSpec, RetryPolicy, Source, TaskSpec};
+use crate::domain::{Environment, IntegrationName, IntegrationSummary, Schedule};
+
+use super::credentials::SealedCredential;
+use super::{Result, Store, StoreError, get_json, now_ms, to_json};
+
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationQuery {
+    /// Case-insensitive substring of the name or type.
+    pub filter: String,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredIntegration {
+    pub id: String,
+    pub spec: IntegrationSpec,
+    pub task_id: String,
+    pub paused: bool,
+    pub next_run_at: Option<i64>,
+    pub schema_hash: Option<String>,
+    /// Credential fields and the key id that encrypts each; never the secret.
+    pub credential_fields: Vec<(String, String)>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOutcome {
+    Created,
+    Replaced,
+}
+
+/// Stable hash of a conversion schema's JSON form.
+pub fn schema_hash(schema: &serde_json::Value) -> String {
+    crate::domain::short_hash(to_json(schema).as_bytes())
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+impl Store {
+    /// The id of the integration with this name, if there is one.
+    pub async fn integration_id(&self, name: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query("SELECT id FROM integrations WHERE tenant_id = $1 AND name = $2")
+                .bind(&self.tenant_id)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get("id"))
+                .transpose()?,
+        )
+    }
+
+    /// Creates the integration `id`, or with `replace` overwrites it keeping its id,
+    /// history and stored records. One transaction: all of it or none of it.
+    pub async fn save_integration(
+        &self,
+        id: &str,
+        spec: &IntegrationSpec,
+        credentials: &[SealedCredential],
+        replace: bool,
+    ) -> Result<SaveOutcome> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let existing: Option<String> =
+            sqlx::query("SELECT id FROM integrations WHERE tenant_id = $1 AND name = $2")
+                .bind(&self.tenant_id)
+                .bind(spec.name.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("id"))
+                .transpose()?;
+        let outcome = match existing {
+            Some(_) if !replace => {
+                return Err(StoreError::Conflict(format!(
+                    "integration {:?} exists already; pass --replace to overwrite it \
+                     (its history and stored records are kept)",
+                    spec.name.as_str()
+                )));
+            }
+            Some(found) if found != id => {
+                return Err(StoreError::Conflict(format!(
+                    "integration {:?} has id {found}, not {id}",
+                    spec.name.as_str()
+                )));
+            }
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE integrations SET type_id = $1, environment = $2, enabled = $3, \
+                     connection = $4, source = $5, updated_at = $6 WHERE id = $7",
+                )
+                .bind(&spec.type_id)
+                .bind(spec.environment.as_str())
+                .bind(i64::from(spec.enabled))
+                .bind(to_json(&spec.connection))
+                .bind(to_json(&spec.source))
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM credentials WHERE integration_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                SaveOutcome::Replaced
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO integrations (id, tenant_id, name, type_id, environment, enabled, \
+                     connection, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                )
+                .bind(id)
+                .bind(&self.tenant_id)
+                .bind(spec.name.as_str())
+                .bind(&spec.type_id)
+                .bind(spec.environment.as_str())
+                .bind(i64::from(spec.enabled))
+                .bind(to_json(&spec.connection))
+                .bind(to_json(&spec.source))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict_on_unique(e, spec.name.as_str()))?;
+                SaveOutcome::Created
+            }
+        };
+        for c in credentials {
+            sqlx::query(
+                "INSERT INTO credentials (id, integration_id, field, ciphertext, key_id, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(crate::domain::new_id())
+            .bind(id)
+            .bind(&c.field)
+            .bind(&c.ciphertext)
+            .bind(&c.key_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        match &spec.schema {
+            Some(schema) => {
+                let schema_id = schema.get("id").and_then(|v| v.as_str()).unwrap_or("");
+                let name = schema.get("name").and_then(|v| v.as_str()).unwrap_or("");
+                sqlx::query(
+                    "INSERT INTO conversion_schemas (id, integration_id, schema_id, name, body, hash, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (integration_id) DO UPDATE SET \
+                     schema_id = excluded.schema_id, name = excluded.name, body = excluded.body, \
+                     hash = excluded.hash, updated_at = excluded.updated_at",
+                )
+                .bind(crate::domain::new_id())
+                .bind(id)
+                .bind(schema_id)
+                .bind(name)
+                .bind(to_json(schema))
+                .bind(schema_hash(schema))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM conversion_schemas WHERE integration_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let next_run = spec
+            .task
+            .schedule
+            .next_after(chrono::Utc::now())
+            .map(|t| t.timestamp_millis());
+        sqlx::query(
+            "INSERT INTO sync_tasks (id, integration_id, direction, schedule, config, retry, paused, next_run_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (integration_id) DO UPDATE SET \
+             direction = excluded.direction, schedule = excluded.schedule, config = excluded.config, \
+             retry = excluded.retry, next_run_at = excluded.next_run_at, updated_at = excluded.updated_at",
+        )
+        .bind(crate::domain::new_id())
+        .bind(id)
+        .bind(&spec.task.direction)
+        .bind(to_json(&spec.task.schedule))
+        .bind(to_json(&spec.task.config))
+        .bind(to_json(&spec.task.retry))
+        .bind(next_run)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    pub async fn get_integration(&self, name: &str) -> Result<Option<StoredIntegration>> {
+        self.get_integration_where("i.tenant_id = $1 AND i.name = $2", &self.tenant_id, name)
+            .await
+    }
+
+    pub async fn get_integration_by_id(&self, id: &str) -> Result<Option<StoredIntegration>> {
+        self.get_integration_where("i.tenant_id = $1 AND i.id = $2", &self.tenant_id, id)
+            .await
+    }
+
+    async fn get_integration_where(
+        &self,
+        condition: &'static str,
+        a: &str,
+        b: &str,
+    ) -> Result<Option<StoredIntegration>> {
+        let sql = format!(
+            "SELECT i.id, i.name, i.type_id, i.environment, i.enabled, i.connection, i.source, \
+             i.created_at, i.updated_at, t.id AS task_id, t.direction, t.schedule, t.config, t.retry, \
+             t.paused, t.next_run_at, s.body AS schema_body, s.hash AS schema_hash \
+             FROM integrations i JOIN sync_tasks t ON t.integration_id = i.id \
+             LEFT JOIN conversion_schemas s ON s.integration_id = i.id WHERE {condition}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(a)
+            .bind(b)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let id: String = row.try_get("id")?;
+        let creds = sqlx::query(
+            "SELECT field, key_id FROM credentials WHERE integration_id = $1 ORDER BY field",
+        )
+        .bind(&id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("field")?, r.try_get("key_id")?)))
+        .collect::<Result<Vec<(String, String)>>>()?;
+        Ok(Some(row_to_stored(&row, creds)?))
+    }
+
+    pub async fn list_integrations(
+        &self,
+        q: &IntegrationQuery,
+    ) -> Result<Page<IntegrationSummary>> {
+        let pattern = escape_like(&q.filter);
+        let total: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM integrations i WHERE i.tenant_id = $1 \
+             AND (LOWER(i.name) LIKE $2 ESCAPE '\\' OR LOWER(i.type_id) LIKE $2 ESCAPE '\\')",
+        )
+        .bind(&self.tenant_id)
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let limit = if q.limit <= 0 { 100 } else { q.limit };
+        let rows = sqlx::query(
+            "SELECT i.id, i.name, i.type_id, i.environment, i.enabled, t.paused, t.schedule, t.next_run_at, \
+             (SELECT e.status FROM executions e WHERE e.integration_id = i.id ORDER BY e.queued_at DESC, e.id DESC LIMIT 1) AS last_status, \
+             (SELECT COALESCE(e.finished_at, e.started_at, e.queued_at) FROM executions e WHERE e.integration_id = i.id \
+              ORDER BY e.queued_at DESC, e.id DESC LIMIT 1) AS last_run_at \
+             FROM integrations i JOIN sync_tasks t ON t.integration_id = i.id \
+             WHERE i.tenant_id = $1 AND (LOWER(i.name) LIKE $2 ESCAPE '\\' OR LOWER(i.type_id) LIKE $2 ESCAPE '\\') \
+             ORDER BY LOWER(i.name), i.id LIMIT $3 OFFSET $4",
+        )
+        .bind(&self.tenant_id)
+        .bind(&pattern)
+        .bind(limit)
+        .bind(q.offset.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let env: String = r.try_get("environment")?;
+                let last: Option<String> = r.try_get("last_status")?;
+                Ok(IntegrationSummary {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    type_id: r.try_get("type_id")?,
+                    environment: Environment::parse(&env).unwrap_or(Environment::Production),
+                    enabled: r.try_get::<i64, _>("enabled")? != 0,
+                    paused: r.try_get::<i64, _>("paused")? != 0,
+                    schedule: get_json(r, "schedule", "sync task")?,
+                    last_status: last.and_then(|s| s.parse().ok()),
+                    last_run_at: r.try_get("last_run_at")?,
+                    next_run_at: r.try_get("next_run_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total,
+            offset: q.offset.max(0),
+        })
+    }
+
+    /// Deletes an integration with its credentials, schema, task and history. Stored
+    /// records stay (they belong to the platform, not to the integration).
+    pub async fn delete_integration(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM integrations WHERE tenant_id = $1 AND name = $2")
+            .bind(&self.tenant_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn set_paused(&self, name: &str, paused: bool) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE sync_tasks SET paused = $1, updated_at = $2 WHERE integration_id = \
+             (SELECT id FROM integrations WHERE tenant_id = $3 AND name = $4)",
+        )
+        .bind(i64::from(paused))
+        .bind(now_ms())
+        .bind(&self.tenant_id)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("integration {name:?}")));
+        }
+        Ok(())
+    }
+}
+
+fn conflict_on_unique(e: sqlx::Error, name: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!(
+            "integration {name:?} exists already; pass --replace to overwrite it"
+        )),
+        _ => StoreError::Sql(e),
+    }
+}
+
+fn row_to_stored(
+    row: &AnyRow,
+    credential_fields: Vec<(String, String)>,
+) -> Result<StoredIntegration> {
+    let name: String = row.try_get("name")?;
+    let env: String = row.try_get("environment")?;
+    let schema_body: Option<String> = row.try_get("schema_body")?;
+    let schema = schema_body
+        .map(|b| serde_json::from_str(&b))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt {
+            what: format!("conversion schema of {name}"),
+            reason: e.to_string(),
+        })?;
+    let connection: Connection = get_json(row, "connection", "integration connection")?;
+    let source: Source = get_json(row, "source", "integration source")?;
+    let schedule: Schedule = get_json(row, "schedule", "sync task schedule")?;
+    let retry: RetryPolicy = get_json(row, "retry", "sync task retry")?;
+    let config = get_json(row, "config", "sync task config")?;
+    Ok(StoredIntegration {
+        id: row.try_get("id")?,
+        spec: IntegrationSpec {
+            name: IntegrationName::parse(&name).map_err(|e| StoreError::Corrupt {
+                what: "integration name".into(),
+                reason: e.to_string(),
+            })?,
+            type_id: row.try_get("type_id")?,
+            environment: Environment::parse(&env).unwrap_or(Environment::Production),
+            enabled: row.try_get::<i64, _>("enabled")? != 0,
+            connection,
+            source,
+            schema,
+            task: TaskSpec {
+                direction: row.try_get("direction")?,
+                schedule,
+                config,
+                retry,
+            },
+        },
+        task_id: row.try_get("task_id")?,
+        paused: row.try_get::<i64, _>("paused")? != 0,
+        next_run_at: row.try_get("next_run_at")?,
+        schema_hash: row.try_get("schema_hash")?,
+        credential_fields,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}

@@ -1,0 +1,284 @@
+//! One `Store` over SQLite or PostgreSQL, chosen by the URL. Control-plane SQL is shared
+//! text run through sqlx's `Any` driver (`$1` placeholders work on both); where the
+//! dialects differ, each has its own query next to the other.
+
+mod audit;
+mod catalog;
+pub mod circuit;
+mod credentials;
+mod executions;
+mod integrations;
+pub mod logs;
+mod migrate;
+pub mod queue;
+pub mod records;
+mod schedule;
+mod targets;
+mod workers;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+pub use credentials::{Credential, KeyUsage, SealedCredential};
+pub use executions::ExecutionRow;
+pub use integrations::{IntegrationQuery, Page, SaveOutcome, StoredIntegration};
+pub use logs::{ErrorGroup, LogLine};
+pub use targets::PutOutcome;
+pub use workers::WorkerRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL {0:?} is not supported; use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database at {target}: {source}")]
+    Connect {
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot create the directory {path} for the database: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(
+        "the database was migrated by a newer syncdeck (schema version {found}, this build knows {known}); upgrade syncdeck"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("stored {what} is not valid: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    location: String,
+    tenant_id: String,
+    user: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+static DRIVERS: Once = Once::new();
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database, and makes sure
+    /// the tenant and user exist.
+    pub async fn open(url: &str, tenant: &str, user: &str) -> Result<Store> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let (backend, connect_url, location) = parse_url(url)?;
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets the console read while an engine writes; the busy
+                            // timeout makes writers wait for each other instead of failing.
+                            sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                            )
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&connect_url)
+                    .await
+            }
+            Backend::Postgres => options.max_connections(10).connect(&connect_url).await,
+        }
+        .map_err(|source| StoreError::Connect {
+            target: location.clone(),
+            source,
+        })?;
+        let mut store = Store {
+            pool,
+            backend,
+            location,
+            tenant_id: String::new(),
+            user: user.to_string(),
+        };
+        store.migrate().await?;
+        store.tenant_id = store.ensure_tenant_and_user(tenant, user).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// What the console header shows: the SQLite path or the PostgreSQL host/database.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first cannot be upgraded
+    /// once another writer committed (SQLITE_BUSY_SNAPSHOT), and would fail instead of
+    /// waiting for its turn.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn ensure_tenant_and_user(&self, tenant: &str, user: &str) -> Result<String> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(crate::domain::new_id())
+        .bind(tenant)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let tenant_id: String = sqlx::query("SELECT id FROM tenants WHERE name = $1")
+            .bind(tenant)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("id")?;
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, name, role, created_at) VALUES ($1, $2, $3, 'admin', $4) \
+             ON CONFLICT (tenant_id, name) DO NOTHING",
+        )
+        .bind(crate::domain::new_id())
+        .bind(&tenant_id)
+        .bind(user)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(tenant_id)
+    }
+}
+
+/// `sqlite://PATH` (relative or absolute, created if missing) or `postgres://…`.
+fn parse_url(url: &str) -> Result<(Backend, String, String)> {
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path_part = rest.split('?').next().unwrap_or_default();
+        if path_part.is_empty() {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        }
+        let path = Path::new(path_part);
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        Ok((
+            Backend::Sqlite,
+            format!("sqlite://{path_part}?mode=rwc"),
+            path_part.to_string(),
+        ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_string(), describe_pg(url)))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// host/database without user or password, for headers and messages.
+fn describe_pg(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    format!("postgres {rest}")
+}
+
+fn get_json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str, what: &str) -> Result<T> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+        what: format!("{what} ({column})"),
+        reason: e.to_string(),
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend_and_hide_passwords() {
+        let (b, _, loc) =
+            parse_url("postgres://u:secretpw@db.example:5432/sync?sslmode=require").unwrap();
+        assert_eq!(b, Backend::Postgres);
+        assert_eq!(loc, "postgres db.example:5432/sync");
+        assert!(!loc.contains("secretpw"));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/x.db");
+        let (b, connect, loc) = parse_url(&format!("sqlite://{}", p.display())).unwrap();
+        assert_eq!(b, Backend::Sqlite);
+        assert!(connect.ends_with("?mode=rwc"));
+        assert_eq!(loc, p.display().to_string());
+        assert!(p.parent().unwrap().is_dir());
+        assert!(matches!(
+            parse_url("mysql://x"),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
+    }
+}

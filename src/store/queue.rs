@@ -1,0 +1,319 @@
+//! The execution queue. Workers claim queued executions with a lease (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL; one atomic UPDATE on SQLite, whose writers are serialised),
+//! renew it while they run, and every write of a run is fenced by the lease token: once
+//! a lease is lost (expired and rescued, or cancelled), the old owner's writes change
+//! nothing.
+
+use sqlx::Row;
+
+use crate::domain::ExecutionStatus;
+use crate::domain::integration::RetryPolicy;
+
+use super::{Backend, Result, Store, get_json, now_ms};
+
+/// An execution this worker holds the lease of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub execution_id: String,
+    pub task_id: String,
+    pub integration_id: String,
+    pub token: i64,
+    pub attempt: i64,
+    pub full_run: bool,
+    /// The checkpoint of the last committed batch, when resuming.
+    pub checkpoint: Option<String>,
+}
+
+/// The lease was lost: another worker owns the execution now, or it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the lease of this execution was lost; another worker owns it now or it was cancelled")]
+pub struct Fenced;
+
+const CLAIM_SQLITE: &str = "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+     lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
+     WHERE id = (SELECT e.id FROM executions e WHERE e.status = 'queued' AND e.not_before <= $3 \
+       AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
+       ORDER BY e.not_before, e.queued_at, e.id LIMIT 1) \
+     RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
+
+const CLAIM_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+     lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
+     WHERE id = (SELECT e.id FROM executions e WHERE e.status = 'queued' AND e.not_before <= $3 \
+       AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
+       ORDER BY e.not_before, e.queued_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
+
+/// Whether the statement failed on a unique index (on either backend).
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl Store {
+    /// Claims the next due execution for `worker`, leased for `lease_ms`.
+    pub async fn claim_next(&self, worker: &str, lease_ms: i64) -> Result<Option<Claim>> {
+        let now = now_ms();
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        // Two workers can race past the "no run of this task is running" check with two
+        // executions of one task; the unique index lets only one of them commit, and the
+        // other tries again (it may find another task's execution) or claims nothing.
+        for _ in 0..3 {
+            let row = sqlx::query(sql)
+                .bind(worker)
+                .bind(now + lease_ms)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await;
+            match row {
+                Ok(row) => return row.as_ref().map(row_to_claim).transpose(),
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Claims one particular queued execution (a `sync run --wait` that runs its own
+    /// execution when no worker took it yet).
+    pub async fn claim_execution(
+        &self,
+        id: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<Option<Claim>> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+             lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
+             WHERE id = $4 AND status = 'queued' \
+             RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint",
+        )
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await;
+        match row {
+            Ok(row) => row.as_ref().map(row_to_claim).transpose(),
+            // Another execution of the same task is running: this one waits its turn.
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Extends the lease; `Err(Fenced)` when it was lost. Also reports whether a cancel
+    /// was requested, so a run learns of it at least once a lease period.
+    pub async fn renew_lease(
+        &self,
+        claim: &Claim,
+        lease_ms: i64,
+    ) -> Result<std::result::Result<bool, Fenced>> {
+        let row = sqlx::query(
+            "UPDATE executions SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running' \
+             RETURNING cancel_requested",
+        )
+        .bind(now_ms() + lease_ms)
+        .bind(&claim.execution_id)
+        .bind(claim.token)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Ok(r.try_get::<i64, _>("cancel_requested")? != 0),
+            None => Err(Fenced),
+        })
+    }
+
+    pub async fn cancel_requested(&self, execution_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT cancel_requested, status FROM executions WHERE id = $1")
+            .bind(execution_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64, _>("cancel_requested")? != 0,
+            None => true,
+        })
+    }
+
+    /// Asks a run to stop. A queued execution is cancelled at once; a running one stops
+    /// after its current batch (the runner sees the flag). Returns the status after.
+    pub async fn request_cancel(&self, execution_id: &str) -> Result<Option<ExecutionStatus>> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE executions SET status = 'cancelled', phase = 'done', finished_at = $1, cancel_requested = 1 \
+             WHERE id = $2 AND status = 'queued'",
+        )
+        .bind(now)
+        .bind(execution_id)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(
+            "UPDATE executions SET cancel_requested = 1 WHERE id = $1 AND status = 'running'",
+        )
+        .bind(execution_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(self.get_execution(execution_id).await?.map(|e| e.status))
+    }
+
+    /// Records progress of a run (fenced).
+    pub async fn report_progress(
+        &self,
+        claim: &Claim,
+        phase: &str,
+        counts: &super::records::Counts,
+        total: Option<i64>,
+        records_per_sec: f64,
+    ) -> Result<std::result::Result<(), Fenced>> {
+        let done = sqlx::query(
+            "UPDATE executions SET phase = $1, fetched = $2, created = $3, updated = $4, skipped = $5, \
+             unchanged = $6, failed = $7, total = $8, records_per_sec = $9 \
+             WHERE id = $10 AND lease_token = $11 AND status = 'running'",
+        )
+        .bind(phase)
+        .bind(counts.fetched)
+        .bind(counts.created)
+        .bind(counts.updated)
+        .bind(counts.skipped)
+        .bind(counts.unchanged)
+        .bind(counts.failed)
+        .bind(total)
+        .bind(records_per_sec)
+        .bind(&claim.execution_id)
+        .bind(claim.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(Fenced)
+        })
+    }
+
+    /// Ends a run with its final status (fenced). A failed run with attempts left is
+    /// queued again after `retry_delay_ms`, keeping its checkpoint so it resumes.
+    pub async fn complete_run(
+        &self,
+        claim: &Claim,
+        status: ExecutionStatus,
+        counts: &super::records::Counts,
+        error: Option<&str>,
+        retry_delay_ms: Option<i64>,
+    ) -> Result<std::result::Result<ExecutionStatus, Fenced>> {
+        let now = now_ms();
+        let (final_status, sql) = match retry_delay_ms {
+            Some(_) if status == ExecutionStatus::Failed => (
+                ExecutionStatus::Queued,
+                "UPDATE executions SET status = 'queued', phase = 'waiting to retry', attempt = attempt + 1, \
+                 not_before = $1, lease_owner = NULL, lease_until = NULL, fetched = $2, created = $3, \
+                 updated = $4, skipped = $5, unchanged = $6, failed = $7, error = $8 \
+                 WHERE id = $9 AND lease_token = $10 AND status = 'running'",
+            ),
+            _ => (
+                status,
+                "UPDATE executions SET status = $11, phase = 'done', finished_at = $1, lease_owner = NULL, \
+                 lease_until = NULL, fetched = $2, created = $3, updated = $4, skipped = $5, unchanged = $6, \
+                 failed = $7, error = $8 WHERE id = $9 AND lease_token = $10 AND status = 'running'",
+            ),
+        };
+        let mut q = sqlx::query(sql)
+            .bind(now + retry_delay_ms.unwrap_or(0))
+            .bind(counts.fetched)
+            .bind(counts.created)
+            .bind(counts.updated)
+            .bind(counts.skipped)
+            .bind(counts.unchanged)
+            .bind(counts.failed)
+            .bind(error)
+            .bind(&claim.execution_id)
+            .bind(claim.token);
+        if final_status != ExecutionStatus::Queued {
+            q = q.bind(status.as_str());
+        }
+        let done = q.execute(&self.pool).await?;
+        Ok(if done.rows_affected() == 1 {
+            Ok(final_status)
+        } else {
+            Err(Fenced)
+        })
+    }
+
+    /// Gives a claimed execution back to the queue untouched (a worker stopping).
+    pub async fn release(&self, claim: &Claim) -> Result<()> {
+        sqlx::query(
+            "UPDATE executions SET status = 'queued', phase = 'queued', lease_owner = NULL, lease_until = NULL, \
+             lease_token = lease_token + 1 WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        )
+        .bind(&claim.execution_id)
+        .bind(claim.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Rescues running executions whose lease expired: queued again while the task's
+    /// retry policy allows, else failed with the reason. Returns how many were rescued.
+    pub async fn rescue_expired(&self) -> Result<usize> {
+        let now = now_ms();
+        let rows = sqlx::query(
+            "SELECT e.id, e.lease_token, e.attempt, e.lease_owner, t.retry FROM executions e \
+             JOIN sync_tasks t ON t.id = e.task_id WHERE e.status = 'running' AND e.lease_until < $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rescued = 0;
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let token: i64 = r.try_get("lease_token")?;
+            let attempt: i64 = r.try_get("attempt")?;
+            let owner: Option<String> = r.try_get("lease_owner")?;
+            let retry: RetryPolicy = get_json(r, "retry", "sync task retry")?;
+            let reason = format!(
+                "the lease expired: worker {} stopped renewing it (crashed or lost the database)",
+                owner.as_deref().unwrap_or("?")
+            );
+            let done = if attempt <= i64::from(retry.max_retries) {
+                sqlx::query(
+                    "UPDATE executions SET status = 'queued', phase = 'rescued', attempt = attempt + 1, \
+                     lease_owner = NULL, lease_until = NULL, lease_token = lease_token + 1, not_before = $1, \
+                     error = $2 WHERE id = $3 AND lease_token = $4 AND status = 'running'",
+                )
+                .bind(now)
+                .bind(&reason)
+                .bind(&id)
+                .bind(token)
+                .execute(&self.pool)
+                .await?
+            } else {
+                sqlx::query(
+                    "UPDATE executions SET status = 'failed', phase = 'done', finished_at = $1, \
+                     lease_owner = NULL, lease_until = NULL, lease_token = lease_token + 1, error = $2 \
+                     WHERE id = $3 AND lease_token = $4 AND status = 'running'",
+                )
+                .bind(now)
+                .bind(format!("{reason}; no attempts left"))
+                .bind(&id)
+                .bind(token)
+                .execute(&self.pool)
+                .await?
+            };
+            rescued += done.rows_affected() as usize;
+        }
+        Ok(rescued)
+    }
+}
+
+fn row_to_claim(r: &sqlx::any::AnyRow) -> Result<Claim> {
+    Ok(Claim {
+        execution_id: r.try_get("id")?,
+        task_id: r.try_get("task_id")?,
+        integration_id: r.try_get("integration_id")?,
+        token: r.try_get("lease_token")?,
+        attempt: r.try_get("attempt")?,
+        full_run: r.try_get::<i64, _>("full_run")? != 0,
+        checkpoint: r.try_get("checkpoint")?,
+    })
+}

@@ -1,0 +1,579 @@
+//! The console's one owner of state. Keys, ticks, resizes and the results of async
+//! commands all arrive as a `Msg`; `App::update` is the only code that changes state and
+//! answers with the `Command`s to run.
+
+use chrono::{DateTime, FixedOffset};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::keymap::{Action, Keymap, Scope};
+use super::screens::{catalog, execution, executions, integrations, monitor};
+use super::theme::Theme;
+use super::widgets::line_input::{InputEvent, LineInput};
+
+/// How long a flash message stays.
+const FLASH_MS: i64 = 5_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// The clock moved; carries the current local time.
+    Tick(DateTime<FixedOffset>),
+    Integrations(integrations::Msg),
+    Catalog(catalog::Msg),
+    Monitor(monitor::Msg),
+    Executions(executions::Msg),
+    Execution(execution::Msg),
+    /// The engines that wrote a heartbeat lately (names), for the header.
+    Workers(Result<Vec<String>, String>),
+    /// A command's task ended without an answer (it panicked); the text says which.
+    CommandFailed(String),
+    /// SIGTERM, SIGHUP, or the terminal went away.
+    Quit,
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    Integrations(integrations::Command),
+    Catalog(catalog::Command),
+    Monitor(monitor::Command),
+    Executions(executions::Command),
+    Execution(execution::Command),
+    /// Reads which engines are alive (`workers` heartbeats).
+    Workers,
+}
+
+/// How long an engine counts as alive after its last heartbeat.
+pub const WORKER_SEEN_MS: i64 = 3 * crate::engine::HEARTBEAT_MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenId {
+    Integrations,
+    Catalog,
+    Monitor,
+    Executions,
+    /// One execution, opened from the monitor or the history.
+    Execution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlashLevel {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub level: FlashLevel,
+    pub text: String,
+    pub until_ms: i64,
+}
+
+/// Moving between screens, asked for by a screen's update and done by the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nav {
+    OpenExecution(String),
+}
+
+/// What a screen's update hands back: commands to run, at most one flash message, and
+/// where to go next.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub commands: Vec<Command>,
+    pub flash: Option<(FlashLevel, String)>,
+    pub nav: Option<Nav>,
+}
+
+impl Out {
+    pub fn command(&mut self, c: impl Into<Command>) {
+        self.commands.push(c.into());
+    }
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.flash = Some((FlashLevel::Error, text.into()));
+    }
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.flash = Some((FlashLevel::Info, text.into()));
+    }
+}
+
+impl From<integrations::Command> for Command {
+    fn from(c: integrations::Command) -> Self {
+        Command::Integrations(c)
+    }
+}
+
+impl From<catalog::Command> for Command {
+    fn from(c: catalog::Command) -> Self {
+        Command::Catalog(c)
+    }
+}
+
+impl From<monitor::Command> for Command {
+    fn from(c: monitor::Command) -> Self {
+        Command::Monitor(c)
+    }
+}
+
+impl From<executions::Command> for Command {
+    fn from(c: executions::Command) -> Self {
+        Command::Executions(c)
+    }
+}
+
+impl From<execution::Command> for Command {
+    fn from(c: execution::Command) -> Self {
+        Command::Execution(c)
+    }
+}
+
+/// What the screens' updates may read besides their own state.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    pub now_ms: i64,
+    pub width: u16,
+    pub height: u16,
+}
+
+/// The commands of `:` mode: name, aliases, help.
+pub const COMMANDS: &[(&str, &[&str], &str)] = &[
+    ("integrations", &["int", "i"], "the integrations list"),
+    ("monitor", &["mon"], "running and recent executions"),
+    (
+        "executions",
+        &["exec", "history"],
+        "the history of all executions",
+    ),
+    ("catalog", &["cat"], "the catalog of integration types"),
+    ("help", &["h", "?"], "the keys of this screen"),
+    ("quit", &["q", "q!", "exit"], "quit syncdeck"),
+];
+
+/// Everything the app needs to start.
+pub struct AppInit {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// The database as the header shows it (`Store::location`).
+    pub location: String,
+    pub user: String,
+    pub read_only: bool,
+    pub now: DateTime<FixedOffset>,
+    pub size: (u16, u16),
+    /// The name of the engine started in this process, if any (`--no-engine`: none).
+    pub engine: Option<String>,
+}
+
+pub struct App {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub location: String,
+    pub user: String,
+    pub read_only: bool,
+    pub now: DateTime<FixedOffset>,
+    pub width: u16,
+    pub height: u16,
+    pub screen: ScreenId,
+    pub integrations: integrations::State,
+    pub catalog: catalog::State,
+    pub monitor: monitor::State,
+    pub executions: executions::State,
+    pub execution: execution::State,
+    /// The screen `back` returns to from the execution view.
+    pub execution_back: ScreenId,
+    pub help: bool,
+    /// Lines the help overlay is scrolled by (it is taller than 80×24 on some screens).
+    pub help_scroll: u16,
+    /// `Some` while in `:` mode.
+    pub command_line: Option<LineInput>,
+    pub flash: Option<Flash>,
+    /// The engine started in this process, if any.
+    pub engine: Option<String>,
+    /// The other engines seen alive (workers elsewhere); `None` until first read.
+    pub other_workers: Option<usize>,
+    workers_read_ms: i64,
+    quit: bool,
+    dirty: bool,
+}
+
+impl App {
+    /// The app and the commands that load its first screen.
+    pub fn new(init: AppInit) -> (App, Vec<Command>) {
+        let mut app = App {
+            keymap: init.keymap,
+            theme: init.theme,
+            location: init.location,
+            user: init.user,
+            read_only: init.read_only,
+            now: init.now,
+            width: init.size.0,
+            height: init.size.1,
+            screen: ScreenId::Integrations,
+            integrations: integrations::State::default(),
+            catalog: catalog::State::default(),
+            monitor: monitor::State::default(),
+            executions: executions::State::default(),
+            execution: execution::State::default(),
+            execution_back: ScreenId::Monitor,
+            help: false,
+            help_scroll: 0,
+            command_line: None,
+            flash: None,
+            engine: init.engine,
+            other_workers: None,
+            workers_read_ms: init.now.timestamp_millis(),
+            quit: false,
+            dirty: true,
+        };
+        let mut out = Out::default();
+        let ctx = app.ctx();
+        integrations::update::load(&mut app.integrations, &ctx, &mut out);
+        out.command(Command::Workers);
+        (app, out.commands)
+    }
+
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            now_ms: self.now.timestamp_millis(),
+            width: self.width,
+            height: self.height,
+        }
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Whether something changed since the last call: the runtime draws only then.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// The keymap scope of what is on screen.
+    pub fn scope(&self) -> Scope {
+        match self.screen {
+            ScreenId::Integrations if self.integrations.details.is_some() => {
+                Scope::IntegrationDetails
+            }
+            ScreenId::Integrations => Scope::Integrations,
+            ScreenId::Catalog => Scope::Catalog,
+            ScreenId::Monitor => Scope::Monitor,
+            ScreenId::Executions => Scope::Executions,
+            ScreenId::Execution => Scope::Execution,
+        }
+    }
+
+    /// Whether `back` would do something here (close a panel, clear a filter).
+    pub fn can_go_back(&self) -> bool {
+        match self.screen {
+            ScreenId::Integrations => {
+                self.integrations.details.is_some() || !self.integrations.filter.is_empty()
+            }
+            ScreenId::Catalog => self.catalog.show_details,
+            ScreenId::Monitor => false,
+            ScreenId::Executions => self.executions.has_filters(),
+            ScreenId::Execution => true,
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        let mut out = Out::default();
+        // A tick only redraws when the clock's second or the flash changes.
+        let mut changed = true;
+        match msg {
+            Msg::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, &mut out),
+            Msg::Key(_) => changed = false,
+            Msg::Resize(w, h) => {
+                self.width = w;
+                self.height = h;
+                let ctx = self.ctx();
+                integrations::update::on_resize(&mut self.integrations, &ctx, &mut out);
+                catalog::update::on_resize(&mut self.catalog, &ctx);
+                monitor::update::on_resize(&mut self.monitor, &ctx);
+                executions::update::on_resize(&mut self.executions, &ctx);
+            }
+            Msg::Tick(now) => {
+                changed = now.timestamp() != self.now.timestamp();
+                self.now = now;
+                let now_ms = now.timestamp_millis();
+                if self.flash.as_ref().is_some_and(|f| f.until_ms <= now_ms) {
+                    self.flash = None;
+                    changed = true;
+                }
+                if now_ms.saturating_sub(self.workers_read_ms) >= crate::engine::HEARTBEAT_MS {
+                    self.workers_read_ms = now_ms;
+                    out.command(Command::Workers);
+                }
+                let ctx = self.ctx();
+                match self.screen {
+                    ScreenId::Integrations => {
+                        integrations::update::on_tick(&mut self.integrations, &ctx, &mut out);
+                    }
+                    ScreenId::Monitor => {
+                        monitor::update::on_tick(&mut self.monitor, &ctx, &mut out);
+                    }
+                    ScreenId::Executions => {
+                        executions::update::on_tick(&mut self.executions, &ctx, &mut out);
+                    }
+                    ScreenId::Execution => {
+                        execution::update::on_tick(&mut self.execution, &ctx, &mut out);
+                    }
+                    ScreenId::Catalog => {}
+                }
+            }
+            Msg::Integrations(m) => {
+                let ctx = self.ctx();
+                integrations::update::on_msg(&mut self.integrations, m, &ctx, &mut out);
+            }
+            Msg::Catalog(m) => {
+                let ctx = self.ctx();
+                catalog::update::on_msg(&mut self.catalog, m, &ctx, &mut out);
+            }
+            Msg::Monitor(m) => {
+                let ctx = self.ctx();
+                monitor::update::on_msg(&mut self.monitor, m, &ctx, &mut out);
+            }
+            Msg::Executions(m) => {
+                let ctx = self.ctx();
+                executions::update::on_msg(&mut self.executions, m, &ctx, &mut out);
+            }
+            Msg::Execution(m) => {
+                let ctx = self.ctx();
+                execution::update::on_msg(&mut self.execution, m, &ctx, &mut out);
+            }
+            Msg::Workers(result) => match result {
+                Ok(names) => {
+                    let own = self.engine.as_deref();
+                    let others = names.iter().filter(|n| Some(n.as_str()) != own).count();
+                    changed = self.other_workers != Some(others);
+                    self.other_workers = Some(others);
+                }
+                Err(e) => {
+                    tracing::warn!("reading the workers: {e}");
+                    changed = false;
+                }
+            },
+            Msg::CommandFailed(what) => out.error(what),
+            Msg::Quit => self.quit = true,
+        }
+        if let Some(nav) = out.nav.take() {
+            self.navigate(nav, &mut out);
+        }
+        if let Some((level, text)) = out.flash.take() {
+            self.flash = Some(Flash {
+                level,
+                text,
+                until_ms: self.now.timestamp_millis().saturating_add(FLASH_MS),
+            });
+            changed = true;
+        }
+        self.dirty |= changed;
+        out.commands
+    }
+
+    fn on_key(&mut self, key: KeyEvent, out: &mut Out) {
+        if self.help {
+            // Any of these closes the help; everything else is ignored while it is open.
+            let action = self.keymap.action(self.scope(), &key);
+            if matches!(action, Some(Action::Help | Action::Back | Action::Quit))
+                || key.code == KeyCode::Enter
+            {
+                self.help = false;
+                return;
+            }
+            let page = self.height.saturating_sub(4).max(1);
+            self.help_scroll = match action {
+                Some(Action::Up) => self.help_scroll.saturating_sub(1),
+                Some(Action::Down) => self.help_scroll.saturating_add(1),
+                Some(Action::PageUp) => self.help_scroll.saturating_sub(page),
+                Some(Action::PageDown) => self.help_scroll.saturating_add(page),
+                Some(Action::Top) => 0,
+                Some(Action::Bottom) => u16::MAX,
+                _ => self.help_scroll,
+            }
+            .min(self.help_max_scroll());
+            return;
+        }
+        if let Some(line) = self.command_line.as_mut() {
+            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+            if key.code == KeyCode::Tab {
+                if let Some(name) = complete(line.text()) {
+                    line.set(name);
+                }
+                return;
+            }
+            if key.code == KeyCode::Backspace && line.text().is_empty() && !ctrl {
+                self.command_line = None;
+                return;
+            }
+            match line.handle(&key) {
+                InputEvent::Submit => {
+                    let text = line.text().trim().to_string();
+                    self.command_line = None;
+                    self.run_command_line(&text, out);
+                }
+                InputEvent::Cancel => self.command_line = None,
+                InputEvent::Changed | InputEvent::Unchanged => {}
+            }
+            return;
+        }
+        let ctx = self.ctx();
+        match self.screen {
+            ScreenId::Integrations if self.integrations.confirm_delete.is_some() => {
+                integrations::update::on_confirm_key(&mut self.integrations, &key, out);
+                return;
+            }
+            ScreenId::Integrations if self.integrations.editing_filter() => {
+                integrations::update::on_filter_key(&mut self.integrations, &key, &ctx, out);
+                return;
+            }
+            ScreenId::Executions if self.executions.editing_filter() => {
+                executions::update::on_filter_key(&mut self.executions, &key, &ctx);
+                return;
+            }
+            ScreenId::Execution if self.execution.confirm_cancel => {
+                execution::update::on_confirm_key(&mut self.execution, &key, out);
+                return;
+            }
+            ScreenId::Execution if self.execution.editing_search() => {
+                execution::update::on_search_key(&mut self.execution, &key, &ctx, out);
+                return;
+            }
+            _ => {}
+        }
+        let Some(action) = self.keymap.action(self.scope(), &key) else {
+            return;
+        };
+        if self.read_only && action.changes() {
+            out.error(format!(
+                "read-only console: {} is disabled (started with --read-only)",
+                action.name().replace('_', " ")
+            ));
+            return;
+        }
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.open_help(),
+            Action::Command => self.command_line = Some(LineInput::default()),
+            Action::Monitor => self.show(ScreenId::Monitor, out),
+            _ => match self.screen {
+                ScreenId::Integrations => {
+                    integrations::update::on_action(&mut self.integrations, action, &ctx, out);
+                }
+                ScreenId::Catalog => {
+                    catalog::update::on_action(&mut self.catalog, action, &ctx, out);
+                }
+                ScreenId::Monitor => {
+                    monitor::update::on_action(&mut self.monitor, action, &ctx, out);
+                }
+                ScreenId::Executions => {
+                    executions::update::on_action(&mut self.executions, action, &ctx, out);
+                }
+                ScreenId::Execution => {
+                    if action == Action::Back {
+                        if !execution::update::back(&mut self.execution) {
+                            self.screen = self.execution_back;
+                        }
+                    } else {
+                        execution::update::on_action(&mut self.execution, action, &ctx, out);
+                    }
+                }
+            },
+        }
+    }
+
+    /// Shows a screen, reading what it shows afresh.
+    fn show(&mut self, screen: ScreenId, out: &mut Out) {
+        let ctx = self.ctx();
+        self.screen = screen;
+        match screen {
+            ScreenId::Integrations => integrations::update::load(&mut self.integrations, &ctx, out),
+            ScreenId::Catalog => catalog::update::enter(&mut self.catalog, out),
+            ScreenId::Monitor => monitor::update::load(&mut self.monitor, &ctx, out),
+            ScreenId::Executions => executions::update::load(&mut self.executions, &ctx, out),
+            ScreenId::Execution => {}
+        }
+    }
+
+    fn navigate(&mut self, nav: Nav, out: &mut Out) {
+        match nav {
+            Nav::OpenExecution(id) => {
+                if self.screen != ScreenId::Execution {
+                    self.execution_back = self.screen;
+                }
+                self.screen = ScreenId::Execution;
+                let ctx = self.ctx();
+                execution::update::open(&mut self.execution, &id, &ctx, out);
+            }
+        }
+    }
+
+    fn help_max_scroll(&self) -> u16 {
+        let v = super::view::ViewCtx {
+            theme: &self.theme,
+            keymap: &self.keymap,
+            now_ms: self.now.timestamp_millis(),
+            offset: *self.now.offset(),
+            read_only: self.read_only,
+        };
+        let area = ratatui::layout::Rect::new(0, 0, self.width, self.height);
+        super::widgets::help::max_scroll(self.scope(), &v, area)
+    }
+
+    fn open_help(&mut self) {
+        self.help = true;
+        self.help_scroll = 0;
+    }
+
+    fn run_command_line(&mut self, text: &str, out: &mut Out) {
+        if text.is_empty() {
+            return;
+        }
+        let word = text.split_whitespace().next().unwrap_or_default();
+        let found = COMMANDS
+            .iter()
+            .find(|(name, aliases, _)| *name == word || aliases.contains(&word));
+        match found.map(|(name, _, _)| *name) {
+            Some("quit") => self.quit = true,
+            Some("help") => self.open_help(),
+            Some("integrations") => self.show(ScreenId::Integrations, out),
+            Some("catalog") => self.show(ScreenId::Catalog, out),
+            Some("monitor") => self.show(ScreenId::Monitor, out),
+            Some("executions") => self.show(ScreenId::Executions, out),
+            _ => {
+                let valid: Vec<&str> = COMMANDS.iter().map(|(n, _, _)| *n).collect();
+                out.error(format!(
+                    "unknown command \"{word}\"; valid commands: {}",
+                    valid.join(", ")
+                ));
+            }
+        }
+    }
+}
+
+/// The command the typed text is the start of, if exactly one (by name or alias).
+pub fn complete(text: &str) -> Option<&'static str> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut matches = COMMANDS.iter().filter(|(name, aliases, _)| {
+        name.starts_with(text) || aliases.iter().any(|a| a.starts_with(text) && a.len() > 1)
+    });
+    let first = matches.next()?;
+    match matches.next() {
+        None => Some(first.0),
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_needs_a_unique_prefix() {
+        assert_eq!(complete("ca"), Some("catalog"));
+        assert_eq!(complete("int"), Some("integrations"));
+        assert_eq!(complete("qu"), Some("quit"));
+        assert_eq!(complete(""), None);
+        assert_eq!(complete("x"), None);
+    }
+}

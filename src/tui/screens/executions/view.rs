@@ -1,0 +1,167 @@
+//! Draws the executions history. Pure.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+
+use crate::domain::ExecutionStatus;
+use crate::store::ExecutionRow;
+use crate::tui::format::{age, count, duration, execution_style, fit, short_id};
+use crate::tui::view::ViewCtx;
+
+use super::state::State;
+
+pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let t = v.theme;
+    let mut title = vec![
+        Span::styled(" Executions ", t.title),
+        Span::styled(format!("[{}] ", state.visible.len()), t.label),
+    ];
+    if !state.filter.is_empty() {
+        title.push(Span::styled(format!("/{} ", state.filter), t.prompt));
+    }
+    if let Some(s) = state.status {
+        title.push(Span::styled(format!("status:{s} "), t.prompt));
+    }
+    if let Some(ms) = state.within_ms {
+        title.push(Span::styled(
+            format!("last {} ", super::state::window_label(ms)),
+            t.prompt,
+        ));
+    }
+    if state.loading && state.loaded {
+        title.push(Span::styled("… ", t.dim));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    if !state.loaded {
+        let line = match &state.error {
+            Some(e) => Line::styled(format!("Cannot load the executions: {e}"), t.error),
+            None => Line::styled("Loading executions…", t.dim),
+        };
+        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    if state.visible.is_empty() {
+        let line = if state.rows.is_empty() {
+            Line::styled(
+                "No executions yet. Press r on an integration to run it now.",
+                t.muted,
+            )
+        } else {
+            Line::styled(
+                "No execution passes the filters — Esc clears them.",
+                t.muted,
+            )
+        };
+        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    let wide = inner.width >= 120;
+    let mut constraints = vec![
+        Constraint::Length(8),
+        Constraint::Fill(2),
+        Constraint::Length(9),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(7),
+    ];
+    let mut header = vec![
+        "WHEN",
+        "INTEGRATION",
+        "STATUS",
+        "TRIGGER",
+        "FETCHED",
+        "FAILED",
+        "TOOK",
+    ];
+    if wide {
+        constraints.splice(0..0, [Constraint::Length(8)]);
+        header.insert(0, "ID");
+        constraints.extend([
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Fill(3),
+        ]);
+        header.extend(["CREATED", "UPDATED", "ERROR"]);
+    }
+    let widths: Vec<u16> = Layout::horizontal(constraints)
+        .spacing(1)
+        .split(inner)
+        .iter()
+        .map(|r| r.width)
+        .collect();
+    let w = |i: usize| usize::from(widths.get(i).copied().unwrap_or(0));
+    let on_screen = usize::from(inner.height.saturating_sub(1));
+    let rows: Vec<Row> = state
+        .visible
+        .iter()
+        .enumerate()
+        .skip(state.scroll)
+        .take(on_screen)
+        .filter_map(|(n, i)| Some((n, state.rows.get(*i)?)))
+        .map(|(n, e)| {
+            let row = Row::new(cells(e, v, wide, &w));
+            if n == state.selected {
+                row.style(t.selected)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
+        .header(Row::new(header).style(t.table_header))
+        .column_spacing(1);
+    frame.render_widget(table, inner);
+}
+
+fn cells<'a>(
+    e: &'a ExecutionRow,
+    v: &ViewCtx,
+    wide: bool,
+    w: &dyn Fn(usize) -> usize,
+) -> Vec<Cell<'a>> {
+    let t = v.theme;
+    let took = match (e.started_at, e.finished_at) {
+        (Some(s), Some(f)) => duration(f.saturating_sub(s)),
+        (Some(s), None) if e.status == ExecutionStatus::Running => {
+            duration(v.now_ms.saturating_sub(s))
+        }
+        _ => "—".to_string(),
+    };
+    let o = usize::from(wide);
+    let mut cells = vec![
+        Cell::from(age(v.now_ms, e.queued_at)),
+        Cell::from(fit(&e.integration_name, w(o + 1))),
+        Cell::from(Span::styled(
+            e.status.as_str(),
+            execution_style(t, e.status),
+        )),
+        Cell::from(e.trigger.as_str()),
+        Cell::from(count(e.fetched)),
+        Cell::from(Span::styled(
+            count(e.failed),
+            if e.failed > 0 { t.error } else { t.dim },
+        )),
+        Cell::from(took),
+    ];
+    if wide {
+        cells.insert(0, Cell::from(Span::styled(short_id(&e.id), t.dim)));
+        cells.push(Cell::from(count(e.created)));
+        cells.push(Cell::from(count(e.updated)));
+        cells.push(Cell::from(Span::styled(
+            fit(e.error.as_deref().unwrap_or(""), w(10)),
+            t.error,
+        )));
+    }
+    cells
+}

@@ -1,0 +1,139 @@
+//! The home screen: the integrations list, paged from the store, with a live filter and
+//! a details panel.
+
+pub mod state;
+pub mod update;
+pub mod view;
+
+use crate::domain::IntegrationSummary;
+use crate::store::{IntegrationQuery, Page, Store};
+use crate::tui::services::Services;
+
+pub use state::{Details, DetailsState, State, TestResult};
+
+/// Results that come back to this screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    PageLoaded {
+        seq: u64,
+        result: Result<Page<IntegrationSummary>, String>,
+    },
+    DetailsLoaded {
+        name: String,
+        result: Result<Box<Details>, String>,
+    },
+    /// A manual run was queued (`r`): the new execution's id.
+    RunQueued {
+        name: String,
+        result: Result<String, String>,
+    },
+    /// The connection test (`t`) ended.
+    Tested {
+        name: String,
+        result: Result<TestResult, String>,
+    },
+    /// The task was paused or resumed (`p`).
+    PausedSet {
+        name: String,
+        paused: bool,
+        result: Result<(), String>,
+    },
+    /// The integration was deleted (`d`, confirmed); `false` when it was already gone.
+    Deleted {
+        name: String,
+        result: Result<bool, String>,
+    },
+}
+
+/// Work this screen asks for.
+#[derive(Debug, Clone)]
+pub enum Command {
+    LoadPage { seq: u64, query: IntegrationQuery },
+    LoadDetails { name: String },
+    QueueRun { name: String },
+    TestConnection { name: String },
+    SetPaused { name: String, paused: bool },
+    Delete { name: String },
+}
+
+/// Runs a command against the store (and the engine, for a connection test); the only
+/// place this screen does I/O.
+pub async fn execute(services: &Services, command: Command) -> Msg {
+    let store = &services.store;
+    match command {
+        Command::LoadPage { seq, query } => Msg::PageLoaded {
+            seq,
+            result: store
+                .list_integrations(&query)
+                .await
+                .map_err(|e| e.to_string()),
+        },
+        Command::LoadDetails { name } => {
+            let result = load_details(store, &name).await;
+            Msg::DetailsLoaded { name, result }
+        }
+        Command::QueueRun { name } => Msg::RunQueued {
+            result: store
+                .queue_run(&name, "manual", false)
+                .await
+                .map_err(|e| e.to_string()),
+            name,
+        },
+        Command::TestConnection { name } => {
+            let result = match services.engine.test_connection(&name).await {
+                Ok(Ok(report)) => Ok(TestResult {
+                    ok: report.ok,
+                    latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+                    message: report.message,
+                }),
+                Ok(Err(reason)) => Err(reason),
+                Err(e) => Err(e.to_string()),
+            };
+            Msg::Tested { name, result }
+        }
+        Command::SetPaused { name, paused } => {
+            let result = async {
+                store.set_paused(&name, paused).await?;
+                let action = if paused { "task.pause" } else { "task.resume" };
+                store.audit(action, &name, "console").await
+            }
+            .await
+            .map_err(|e| e.to_string());
+            Msg::PausedSet {
+                name,
+                paused,
+                result,
+            }
+        }
+        Command::Delete { name } => {
+            let result = async {
+                let deleted = store.delete_integration(&name).await?;
+                if deleted {
+                    store.audit("integration.delete", &name, "console").await?;
+                }
+                Ok::<bool, crate::store::StoreError>(deleted)
+            }
+            .await
+            .map_err(|e| e.to_string());
+            Msg::Deleted { name, result }
+        }
+    }
+}
+
+async fn load_details(store: &Store, name: &str) -> Result<Box<Details>, String> {
+    let integration = store
+        .get_integration(name)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("integration {name:?} no longer exists"))?;
+    let executions = store
+        .list_executions(Some(&integration.id), state::HISTORY)
+        .await
+        .map_err(|e| e.to_string())?;
+    let schedule_words = integration.spec.task.schedule.describe();
+    Ok(Box::new(Details {
+        integration,
+        executions,
+        schedule_words,
+    }))
+}

@@ -1,0 +1,126 @@
+//! What the integrations screen knows: one loaded window of the list (the store pages it),
+//! the selection, the filter, and the details of one integration when open.
+
+use crate::domain::IntegrationSummary;
+use crate::store::{ExecutionRow, StoredIntegration};
+use crate::tui::widgets::line_input::LineInput;
+
+/// Rows asked of the store at a time; more when the screen is taller than a third of it.
+pub const PAGE_SIZE: usize = 100;
+
+/// How often the list is read again while it is shown (the database is the bus).
+pub const REFRESH_MS: i64 = 5_000;
+
+/// Executions shown in the details.
+pub const HISTORY: i64 = 20;
+
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// The filter the list is queried with (live while typing).
+    pub filter: String,
+    /// `Some` while the filter is being typed.
+    pub filter_input: Option<LineInput>,
+    /// The loaded window: rows `offset .. offset + items.len()` of `total`.
+    pub items: Vec<IntegrationSummary>,
+    /// Each item's schedule in words, worked out once when the page arrives (a cron
+    /// description is too costly to redo on every frame).
+    pub schedules: Vec<String>,
+    pub offset: usize,
+    pub total: usize,
+    /// Absolute index of the selected row.
+    pub selected: usize,
+    /// Absolute index of the first row on screen.
+    pub scroll: usize,
+    /// The sequence number of the newest page request; older answers are dropped.
+    pub seq: u64,
+    /// The window asked for and not yet answered.
+    pub pending: Option<(usize, usize)>,
+    /// At least one page arrived.
+    pub loaded: bool,
+    pub error: Option<String>,
+    pub last_load_ms: i64,
+    pub details: Option<DetailsState>,
+    /// `Some(name)` while the delete of `name` waits for its confirmation.
+    pub confirm_delete: Option<String>,
+    /// The last connection test of each integration tested in this session; `None` while
+    /// one is running.
+    pub tests: std::collections::HashMap<String, Option<TestResult>>,
+}
+
+/// What `t` found, kept to show beside the integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestResult {
+    pub ok: bool,
+    pub latency_ms: u64,
+    pub message: String,
+}
+
+impl TestResult {
+    /// One line: "ok in 42 ms: HTTP 200 OK, 3 records on the first page".
+    pub fn line(&self) -> String {
+        let verdict = if self.ok { "ok" } else { "FAILED" };
+        format!("{verdict} in {} ms: {}", self.latency_ms, self.message)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DetailsState {
+    pub name: String,
+    pub data: Option<Box<Details>>,
+    pub error: Option<String>,
+    pub loading: bool,
+    /// Selected execution row and the first one on screen.
+    pub selected: usize,
+    pub scroll: usize,
+    pub last_load_ms: i64,
+}
+
+/// Everything the details panel shows; no secret is part of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
+    pub integration: StoredIntegration,
+    pub executions: Vec<ExecutionRow>,
+    /// The task's schedule in words, worked out with the load rather than per frame.
+    pub schedule_words: String,
+}
+
+impl State {
+    /// The row at an absolute index, if it is in the loaded window.
+    pub fn row(&self, index: usize) -> Option<&IntegrationSummary> {
+        index
+            .checked_sub(self.offset)
+            .and_then(|i| self.items.get(i))
+    }
+
+    /// The schedule in words of the row at an absolute index, if loaded.
+    pub fn schedule_words(&self, index: usize) -> &str {
+        index
+            .checked_sub(self.offset)
+            .and_then(|i| self.schedules.get(i))
+            .map_or("", String::as_str)
+    }
+
+    pub fn selected_row(&self) -> Option<&IntegrationSummary> {
+        self.row(self.selected)
+    }
+
+    /// Whether rows `from .. to` are all loaded.
+    pub fn covers(&self, from: usize, to: usize) -> bool {
+        from >= self.offset && to <= self.offset + self.items.len()
+    }
+
+    pub fn editing_filter(&self) -> bool {
+        self.filter_input.is_some()
+    }
+
+    /// The integration the keys act on: the open details', else the selected row's.
+    pub fn target(&self) -> Option<(String, bool)> {
+        match &self.details {
+            Some(d) => Some((
+                d.name.clone(),
+                d.data.as_ref().is_some_and(|x| x.integration.paused),
+            )),
+            None => self.selected_row().map(|r| (r.name.clone(), r.paused)),
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Draws the integrations list and the details of one integration. Pure: reads the state,
+//! writes the frame.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+
+use crate::domain::integration::{AuthKind, Pagination};
+use crate::domain::{ExecutionStatus, IntegrationSummary};
+use crate::tui::format::{age, duration, execution_style, fit, fit_line, integration_style};
+use crate::tui::view::ViewCtx;
+
+use super::state::{Details, DetailsState, State};
+
+/// Lines of the summary above the execution history in the details.
+pub const SUMMARY_LINES: usize = 7;
+
+pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    match &state.details {
+        Some(d) => details(d, v, frame, area),
+        None => list(state, v, frame, area),
+    }
+    test_line(state, v, frame, area);
+    if let Some(name) = &state.confirm_delete {
+        confirm_delete(name, v, frame, area);
+    }
+}
+
+/// The last connection test of the integration the keys act on, on the bottom border.
+fn test_line(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let t = v.theme;
+    let Some((name, _)) = state.target() else {
+        return;
+    };
+    let Some(test) = state.tests.get(&name) else {
+        return;
+    };
+    if area.height < 3 || area.width < 8 {
+        return;
+    }
+    let (text, style) = match test {
+        None => ("testing the connection…".to_string(), t.dim),
+        Some(r) if r.ok => (format!("connection {}", r.line()), t.ok),
+        Some(r) => (format!("connection {}", r.line()), t.error),
+    };
+    let width = usize::from(area.width.saturating_sub(4));
+    let line = Line::from(Span::styled(fit(&format!(" {text} "), width), style));
+    let row = Rect::new(area.x + 2, area.y + area.height - 1, area.width - 4, 1);
+    frame.render_widget(Paragraph::new(line), row);
+}
+
+/// The red question before a delete: names the integration and what goes with it.
+fn confirm_delete(name: &str, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let t = v.theme;
+    let width = area.width.saturating_sub(4).min(60);
+    let dialog = crate::tui::layout::centered(area, width, 7);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let lines = vec![
+        Line::styled(fit(&format!("Delete {name}?"), inner_width), t.error),
+        Line::raw(fit(
+            "Its connection, credentials, schema, task, execution history and synced records go with it.",
+            inner_width,
+        )),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", t.footer_key),
+            Span::raw(" delete   "),
+            Span::styled("any other key", t.footer_key),
+            Span::raw(" keep"),
+        ]),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.error)
+        .title(Span::styled(" Delete integration ", t.error));
+    frame.render_widget(ratatui::widgets::Clear, dialog);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+        dialog,
+    );
+}
+
+fn block<'a>(v: &ViewCtx, title: Vec<Span<'a>>) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(v.theme.border)
+        .title(Line::from(title))
+}
+
+fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let t = v.theme;
+    let mut title = vec![
+        Span::styled(" Integrations ", t.title),
+        Span::styled(format!("[{}] ", state.total), t.label),
+    ];
+    if !state.filter.is_empty() {
+        title.push(Span::styled(format!("/{} ", state.filter), t.prompt));
+    }
+    if state.pending.is_some() && state.loaded {
+        title.push(Span::styled("… ", t.dim));
+    }
+    let outer = block(v, title);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    if !state.loaded {
+        let text = match &state.error {
+            Some(e) => Line::styled(format!("Cannot load the integrations: {e}"), t.error),
+            None => Line::styled("Loading integrations…", t.dim),
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    if state.total == 0 {
+        let lines = if state.filter.is_empty() {
+            vec![
+                Line::styled("No integrations yet", t.heading),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::raw("Import one with "),
+                    Span::styled("syncdeck integration import FILE", t.label),
+                    Span::raw(", or open "),
+                    Span::styled(":catalog", t.label),
+                    Span::raw(" to see the types you can connect."),
+                ]),
+            ]
+        } else {
+            vec![Line::from(vec![
+                Span::raw("No integration matches "),
+                Span::styled(format!("\"{}\"", state.filter), t.prompt),
+                Span::raw(" — Esc clears the filter."),
+            ])]
+        };
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    let wide = inner.width >= 120;
+    let mut constraints = vec![
+        Constraint::Fill(if wide { 1 } else { 2 }),
+        Constraint::Length(if wide { 18 } else { 12 }),
+        Constraint::Length(if wide { 10 } else { 7 }),
+        Constraint::Length(8),
+        Constraint::Fill(2),
+        Constraint::Length(if wide { 18 } else { 16 }),
+    ];
+    if wide {
+        constraints.push(Constraint::Length(10));
+    }
+    let widths: Vec<u16> = Layout::horizontal(constraints)
+        .spacing(1)
+        .split(inner)
+        .iter()
+        .map(|r| r.width)
+        .collect();
+    let w = |i: usize| usize::from(widths.get(i).copied().unwrap_or(0));
+    let mut header = vec!["NAME", "TYPE", "ENV", "STATUS", "SCHEDULE", "LAST SYNC"];
+    if wide {
+        header.push("NEXT RUN");
+    }
+    let rows_on_screen = usize::from(inner.height.saturating_sub(1));
+    let end = state.scroll.saturating_add(rows_on_screen).min(state.total);
+    let rows: Vec<Row> = (state.scroll..end)
+        .map(|i| match state.row(i) {
+            Some(item) => {
+                let row = summary_row(item, state.schedule_words(i), v, wide, &w);
+                if i == state.selected {
+                    row.style(t.selected)
+                } else {
+                    row
+                }
+            }
+            None => Row::new(vec![Cell::from(Span::styled("loading…", t.dim))]),
+        })
+        .collect();
+    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
+        .header(Row::new(header).style(t.table_header))
+        .column_spacing(1);
+    frame.render_widget(table, inner);
+}
+
+fn summary_row<'a>(
+    item: &'a IntegrationSummary,
+    schedule: &str,
+    v: &ViewCtx,
+    wide: bool,
+    w: &dyn Fn(usize) -> usize,
+) -> Row<'a> {
+    let t = v.theme;
+    let env = if wide {
+        item.environment.as_str()
+    } else {
+        match item.environment.as_str() {
+            "production" => "prod",
+            other => other,
+        }
+    };
+    let label = item.status_label();
+    let last = match (item.last_status, item.last_run_at) {
+        (Some(s), Some(at)) => Span::styled(
+            fit(&format!("{s} {}", age(v.now_ms, at)), w(5)),
+            execution_style(t, s),
+        ),
+        (Some(s), None) => Span::styled(s.as_str(), execution_style(t, s)),
+        _ => Span::styled("never", t.muted),
+    };
+    let mut cells = vec![
+        Cell::from(fit(&item.name, w(0))),
+        Cell::from(fit(&item.type_id, w(1))),
+        Cell::from(env),
+        Cell::from(Span::styled(label, integration_style(t, label))),
+        Cell::from(fit(schedule, w(4))),
+        Cell::from(last),
+    ];
+    if wide {
+        let next = match item.next_run_at {
+            Some(at) if !item.paused && item.enabled => age(v.now_ms, at),
+            _ => "—".to_string(),
+        };
+        cells.push(Cell::from(Span::styled(next, t.dim)));
+    }
+    Row::new(cells)
+}
+
+fn details(d: &DetailsState, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let t = v.theme;
+    let mut title = vec![Span::styled(format!(" {} ", d.name), t.title)];
+    if d.loading {
+        title.push(Span::styled("… ", t.dim));
+    }
+    let outer = block(v, title);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let Some(data) = &d.data else {
+        let text = match &d.error {
+            Some(e) => Line::styled(format!("Cannot load {:?}: {e}", d.name), t.error),
+            None => Line::styled("Loading…", t.dim),
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    };
+    let [summary_area, heading_area, table_area] = Layout::vertical([
+        Constraint::Length(u16::try_from(SUMMARY_LINES).unwrap_or(u16::MAX)),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    let width = usize::from(summary_area.width);
+    let lines: Vec<Line> = summary(data, v)
+        .into_iter()
+        .map(|l| fit_line(l, width))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), summary_area);
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled("Executions ", t.heading),
+            Span::styled(
+                format!("(last {}, newest first)", super::state::HISTORY),
+                t.dim,
+            ),
+        ]),
+        heading_area,
+    );
+    history(d, data, v, frame, table_area);
+}
+
+fn kv<'a>(v: &ViewCtx, key: &'a str, value: Vec<Span<'a>>) -> Line<'a> {
+    let mut spans = vec![Span::styled(format!("{key:<12}"), v.theme.label)];
+    spans.extend(value);
+    Line::from(spans)
+}
+
+fn summary<'a>(data: &'a Details, v: &ViewCtx) -> Vec<Line<'a>> {
+    let t = v.theme;
+    let i = &data.integration;
+    let spec = &i.spec;
+    let status = if !spec.enabled {
+        "disabled"
+    } else if i.paused {
+        "paused"
+    } else {
+        "active"
+    };
+    let c = &spec.connection;
+    let mut connection = Vec::new();
+    if let Some(url) = &c.base_url {
+        connection.push(url.clone());
+    }
+    if let Some(path) = &c.path {
+        let format = c.format.map(|f| format!(" ({f:?})").to_lowercase());
+        connection.push(format!("{path}{}", format.unwrap_or_default()));
+    }
+    if let Some(secs) = c.timeout_secs {
+        connection.push(format!("timeout {secs}s"));
+    }
+    if let Some(rl) = &c.rate_limit {
+        connection.push(format!("{} requests / {}s", rl.requests, rl.per_secs));
+    }
+    if !c.headers.is_empty() {
+        // Header names only: a value might be sensitive even outside `auth`.
+        let names: Vec<&str> = c.headers.keys().map(String::as_str).collect();
+        connection.push(format!("headers {}", names.join(", ")));
+    }
+    let auth = match &c.auth {
+        None => "none".to_string(),
+        Some(a) => match a.kind {
+            AuthKind::None => "none".to_string(),
+            AuthKind::ApiKey => {
+                let place = a.location.map_or("header", |l| match l {
+                    crate::domain::integration::ApiKeyIn::Header => "header",
+                    crate::domain::integration::ApiKeyIn::Query => "query parameter",
+                });
+                format!("api_key in {place} {}", a.name.as_deref().unwrap_or("?"))
+            }
+            AuthKind::Bearer => "bearer token".to_string(),
+            AuthKind::Basic => format!("basic, user {}", a.username.as_deref().unwrap_or("?")),
+        },
+    };
+    let mut auth_spans = vec![Span::raw(auth)];
+    for (field, key_id) in &i.credential_fields {
+        // `connection.auth.secret` → `secret`: the auth line already says where it is.
+        let short = field.rsplit('.').next().unwrap_or(field);
+        auth_spans.push(Span::styled(
+            format!(" · {short} ••••••• encrypted, key {key_id}"),
+            t.dim,
+        ));
+    }
+    let needs_secret = c
+        .auth
+        .as_ref()
+        .is_some_and(|a| !a.kind.secret_keys().is_empty());
+    if needs_secret && i.credential_fields.is_empty() {
+        auth_spans.push(Span::styled(" · no secret stored", t.warn));
+    }
+    let s = &spec.source;
+    let pagination = match &s.pagination {
+        Pagination::None => "no pagination",
+        Pagination::Page { .. } => "page pagination",
+        Pagination::Offset { .. } => "offset pagination",
+        Pagination::Cursor { .. } => "cursor pagination",
+        Pagination::NextUrl { .. } => "next-URL pagination",
+        Pagination::LinkHeader => "Link-header pagination",
+    };
+    let mut source = format!(
+        "{}: {} {}",
+        s.entity,
+        s.method,
+        s.path.as_deref().unwrap_or("/")
+    );
+    if let Some(records) = &s.records {
+        source.push_str(&format!(" → {records}"));
+    }
+    source.push_str(&format!(" · {pagination}"));
+    if let Some(cursor) = &s.cursor_field {
+        source.push_str(&format!(" · incremental on {cursor}"));
+    }
+    let schema = match &i.schema_hash {
+        Some(hash) => Span::raw(format!("conversion schema {}", fit(hash, 12))),
+        None => Span::styled("none yet — the mapper arrives in a later release", t.muted),
+    };
+    let task = &spec.task;
+    let mut schedule = vec![Span::raw(data.schedule_words.as_str())];
+    if i.paused {
+        schedule.push(Span::styled(" · paused", t.warn));
+    } else if let Some(next) = i.next_run_at {
+        schedule.push(Span::styled(
+            format!(" · next {}", age(v.now_ms, next)),
+            t.dim,
+        ));
+    }
+    let r = &task.retry;
+    vec![
+        kv(
+            v,
+            "Type",
+            vec![
+                Span::raw(format!("{} · {} · ", spec.type_id, spec.environment)),
+                Span::styled(status, integration_style(t, status)),
+            ],
+        ),
+        kv(v, "Connection", vec![Span::raw(connection.join(" · "))]),
+        kv(v, "Auth", auth_spans),
+        kv(v, "Source", vec![Span::raw(source)]),
+        kv(v, "Schema", vec![schema]),
+        kv(v, "Schedule", schedule),
+        kv(
+            v,
+            "Retry",
+            vec![Span::raw(format!(
+                "up to {} retries, {}s apart{}",
+                r.max_retries,
+                r.delay_secs,
+                if r.exponential { ", growing" } else { "" }
+            ))],
+        ),
+    ]
+}
+
+fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let t = v.theme;
+    if data.executions.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("No executions yet.", t.muted)),
+            area,
+        );
+        return;
+    }
+    let constraints = [
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    let widths: Vec<u16> = Layout::horizontal(constraints)
+        .spacing(1)
+        .split(area)
+        .iter()
+        .map(|r| r.width)
+        .collect();
+    let error_width = usize::from(widths.last().copied().unwrap_or(0));
+    let on_screen = usize::from(area.height.saturating_sub(1));
+    let rows: Vec<Row> = data
+        .executions
+        .iter()
+        .enumerate()
+        .skip(d.scroll)
+        .take(on_screen)
+        .map(|(n, e)| {
+            let took = match (e.started_at, e.finished_at) {
+                (Some(s), Some(f)) => duration(f.saturating_sub(s)),
+                (Some(s), None) if e.status == ExecutionStatus::Running => {
+                    duration(v.now_ms.saturating_sub(s))
+                }
+                _ => "—".to_string(),
+            };
+            let row = Row::new(vec![
+                Cell::from(age(v.now_ms, e.queued_at)),
+                Cell::from(Span::styled(
+                    e.status.as_str(),
+                    execution_style(t, e.status),
+                )),
+                Cell::from(e.trigger.as_str()),
+                Cell::from(e.fetched.to_string()),
+                Cell::from(e.created.to_string()),
+                Cell::from(e.updated.to_string()),
+                Cell::from(e.failed.to_string()),
+                Cell::from(took),
+                Cell::from(Span::styled(
+                    fit(e.error.as_deref().unwrap_or(""), error_width),
+                    t.error,
+                )),
+            ]);
+            if n == d.selected {
+                row.style(t.selected)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header = Row::new([
+        "WHEN", "STATUS", "TRIGGER", "FETCHED", "CREATED", "UPDATED", "FAILED", "TOOK", "ERROR",
+    ])
+    .style(t.table_header);
+    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
+        .header(header)
+        .column_spacing(1);
+    frame.render_widget(table, area);
+}

@@ -1,0 +1,8 @@
+//! One folder per screen: its state, its update (the only code changing that state) and
+//! its view (pure).
+
+pub mod catalog;
+pub mod execution;
+pub mod executions;
+pub mod integrations;
+pub mod monitor;

@@ -1,0 +1,36 @@
+//! The bottom line: the keys that matter on this screen, from the keymap.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::tui::app::App;
+use crate::tui::view::ViewCtx;
+
+pub fn view(app: &App, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let t = v.theme;
+    let mut spans = Vec::new();
+    let mut used = 0usize;
+    let width = usize::from(area.width);
+    let scope = app.scope();
+    let back = app
+        .keymap
+        .key_for(crate::tui::keymap::Action::Back)
+        .filter(|_| app.can_go_back());
+    let items = back
+        .map(|k| (k, "back"))
+        .into_iter()
+        .chain(v.keymap.footer(scope, v.read_only));
+    for (key, label) in items {
+        let key = format!("<{key}>");
+        let len = key.chars().count() + 1 + label.chars().count() + 2;
+        if used + len > width {
+            break;
+        }
+        used += len;
+        spans.push(Span::styled(key, t.footer_key));
+        spans.push(Span::styled(format!(" {label}  "), t.footer));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

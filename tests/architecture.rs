@@ -1,0 +1,59 @@
+//! Dependencies point down only: nothing below the faces knows about the console.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_core_never_names_the_console_or_its_crates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    let mut checked = 0;
+    for layer in [
+        "engine", "store", "mapping", "secrets", "adapters", "domain",
+    ] {
+        let mut files = Vec::new();
+        rust_files(&root.join(layer), &mut files);
+        for f in files {
+            checked += 1;
+            let text = std::fs::read_to_string(&f).unwrap();
+            for banned in ["ratatui", "crossterm", "crate::tui", "crate::cli"] {
+                if text.contains(banned) {
+                    offenders.push(format!("{} mentions {banned}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(checked > 10, "the layers were not found");
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+#[test]
+fn mapping_does_no_io() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mapping"),
+        &mut files,
+    );
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for banned in [
+            "std::fs", "tokio::", "sqlx", "reqwest", "std::net", "std::env",
+        ] {
+            assert!(!text.contains(banned), "{} uses {banned}", f.display());
+        }
+    }
+}

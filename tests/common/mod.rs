@@ -1,0 +1,125 @@
+//! Shared test fixtures: a fresh database on each backend, and canned integration files.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use syncdeck::store::Store;
+
+/// A fresh store plus whatever keeps it alive (the temporary directory of a SQLite file).
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = open(&url).await;
+    TestDb { store, url, dir }
+}
+
+/// A fresh schema in the PostgreSQL test database, or `None` (with a printed notice)
+/// when `SYNCDECK_TEST_POSTGRES_URL` is not set.
+pub async fn postgres() -> Option<TestDb> {
+    let base = match std::env::var("SYNCDECK_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            eprintln!(
+                "SYNCDECK_TEST_POSTGRES_URL is not set: skipping the PostgreSQL half of this test"
+            );
+            return None;
+        }
+    };
+    let url = fresh_pg_schema(&base).await;
+    let store = open(&url).await;
+    Some(TestDb {
+        store,
+        url,
+        dir: tempfile::tempdir().unwrap(),
+    })
+}
+
+/// Creates a new schema and returns a URL whose connections use it.
+pub async fn fresh_pg_schema(base: &str) -> String {
+    use sqlx::Connection;
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+pub async fn open(url: &str) -> Store {
+    let store = Store::open(url, "default", "tester").await.unwrap();
+    store
+        .sync_catalog(&syncdeck::assets::catalog().unwrap())
+        .await
+        .unwrap();
+    store
+        .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
+        .await
+        .unwrap();
+    store
+}
+
+/// An integration file for a REST API with an API key read from `env:{secret_env}`.
+pub fn rest_file(name: &str, secret_env: &str) -> String {
+    format!(
+        r#"name = "{name}"
+type = "rest_api"
+environment = "sandbox"
+
+[connection]
+base_url = "http://127.0.0.1:9/api"
+timeout_secs = 5
+
+[connection.auth]
+kind = "api_key"
+in = "header"
+name = "X-Api-Key"
+secret = "env:{secret_env}"
+
+[source]
+entity = "contacts"
+path = "/contacts"
+records = "$.results[*]"
+
+[source.pagination]
+kind = "page"
+param = "page"
+
+[schema]
+id = "contacts"
+name = "Contacts"
+source = {{ entity = "contacts" }}
+target = {{ shardTypeId = "contact" }}
+deduplication = {{ strategy = "external_id", externalIdField = "id" }}
+
+[[schema.fieldMappings]]
+targetField = "email"
+mappingType = "direct"
+config = {{ type = "direct", sourceField = "email" }}
+
+[task]
+schedule = {{ kind = "interval", every = 15, unit = "minutes" }}
+config = {{ region = "emea" }}
+"#
+    )
+}
+
+pub fn spec(text: &str) -> syncdeck::domain::integration::IntegrationSpec {
+    let types: Vec<(String, String)> = syncdeck::assets::catalog()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.adapter))
+        .collect();
+    syncdeck::domain::integration_file::parse(text, &types)
+        .unwrap()
+        .spec
+}
+
+/// A base64 key for SYNCDECK_ENCRYPTION_KEY (32 bytes).
+pub const TEST_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";

@@ -1,0 +1,353 @@
+//! The store contract: the same tests on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestDb, rest_file, spec};
+use syncdeck::domain::ExecutionStatus;
+use syncdeck::domain::{FieldType, TargetField, TargetType};
+use syncdeck::store::{IntegrationQuery, PutOutcome, SaveOutcome, SealedCredential, StoreError};
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name(super::common::sqlite().await).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() {
+                if let Some(db) = super::common::postgres().await { super::$name(db).await }
+            } )*
+        }
+    };
+}
+
+contract!(
+    migrations_are_idempotent,
+    catalog_is_stored_and_listed,
+    builtin_targets_do_not_overwrite_admin_ones,
+    integrations_save_list_get_delete,
+    replace_keeps_id_and_history,
+    list_filters_and_pages_in_the_store,
+    credentials_reseal_in_one_transaction,
+    executions_queue_and_finish,
+    one_execution_per_task_and_due_time,
+    audit_log_records_changes,
+);
+
+async fn migrations_are_idempotent(db: TestDb) {
+    assert_eq!(db.store.migrate().await.unwrap(), Vec::<i64>::new());
+    // A second process opening the same database migrates nothing and works.
+    let again = common::open(&db.url).await;
+    assert_eq!(again.migrate().await.unwrap(), Vec::<i64>::new());
+    assert_eq!(again.tenant_id(), db.store.tenant_id());
+}
+
+async fn catalog_is_stored_and_listed(db: TestDb) {
+    let entries = db.store.list_catalog().await.unwrap();
+    assert_eq!(entries.len(), syncdeck::assets::catalog().unwrap().len());
+    let types = db.store.catalog_types().await.unwrap();
+    assert!(types.contains(&("hubspot_contacts".to_string(), "rest_api".to_string())));
+    // Sorted by category, built-in type first within its category.
+    let cats: Vec<&str> = entries.iter().map(|e| e.category.as_str()).collect();
+    let mut sorted = cats.clone();
+    sorted.sort();
+    assert_eq!(cats, sorted);
+}
+
+async fn builtin_targets_do_not_overwrite_admin_ones(db: TestDb) {
+    let custom = TargetType {
+        name: "contact".into(),
+        description: "ours".into(),
+        fields: vec![TargetField {
+            name: "email".into(),
+            field_type: FieldType::Text,
+            required: false,
+        }],
+    };
+    let err = db.store.put_target(&custom, false).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref m) if m.contains("--replace")),
+        "{err}"
+    );
+    assert_eq!(
+        db.store.put_target(&custom, true).await.unwrap(),
+        PutOutcome::Replaced
+    );
+    db.store
+        .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
+        .await
+        .unwrap();
+    let got = db.store.get_target("contact").await.unwrap().unwrap();
+    assert_eq!(got, custom);
+    let new = TargetType {
+        name: "invoice".into(),
+        description: String::new(),
+        fields: vec![],
+    };
+    assert_eq!(
+        db.store.put_target(&new, false).await.unwrap(),
+        PutOutcome::Created
+    );
+    let all = db.store.list_targets().await.unwrap();
+    assert!(
+        all.iter()
+            .any(|(t, builtin)| t.name == "invoice" && !builtin)
+    );
+    assert!(all.iter().any(|(t, builtin)| t.name == "news" && *builtin));
+}
+
+fn sealed(field: &str, text: &str) -> SealedCredential {
+    SealedCredential {
+        field: field.into(),
+        ciphertext: text.into(),
+        key_id: "k0000".into(),
+    }
+}
+
+async fn integrations_save_list_get_delete(db: TestDb) {
+    let s = spec(&rest_file("Acme contacts", "X"));
+    let id = syncdeck::domain::new_id();
+    let out = db
+        .store
+        .save_integration(
+            &id,
+            &s,
+            &[sealed("connection.auth.secret", "v1:k0000:aa:bb")],
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, SaveOutcome::Created);
+    let got = db
+        .store
+        .get_integration("Acme contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.id, id);
+    assert_eq!(got.spec, s);
+    assert_eq!(
+        got.credential_fields,
+        vec![("connection.auth.secret".to_string(), "k0000".to_string())]
+    );
+    assert!(got.next_run_at.is_some(), "an interval task has a next run");
+    // Saving the same name again without replace changes nothing.
+    let err = db
+        .store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)));
+    assert_eq!(db.store.credentials_of(&id).await.unwrap().len(), 1);
+
+    let page = db
+        .store
+        .list_integrations(&IntegrationQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.items[0].name, "Acme contacts");
+    assert_eq!(page.items[0].schedule.describe(), "Every 15 minutes");
+    assert_eq!(page.items[0].last_status, None);
+
+    assert!(db.store.delete_integration("Acme contacts").await.unwrap());
+    assert!(!db.store.delete_integration("Acme contacts").await.unwrap());
+    assert!(
+        db.store
+            .get_integration("Acme contacts")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(db.store.credentials_of(&id).await.unwrap().is_empty());
+}
+
+async fn replace_keeps_id_and_history(db: TestDb) {
+    let s = spec(&rest_file("CRM", "X"));
+    let id = syncdeck::domain::new_id();
+    db.store
+        .save_integration(&id, &s, &[sealed("connection.auth.secret", "one")], false)
+        .await
+        .unwrap();
+    let exec = db.store.queue_run("CRM", "manual", false).await.unwrap();
+    db.store
+        .finish_execution(&exec, ExecutionStatus::Success, [10, 8, 2, 0, 0], None)
+        .await
+        .unwrap();
+    let mut changed = s.clone();
+    changed.connection.base_url = Some("http://127.0.0.1:10/v2".into());
+    let out = db
+        .store
+        .save_integration(
+            &id,
+            &changed,
+            &[sealed("connection.auth.secret", "two")],
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, SaveOutcome::Replaced);
+    let got = db.store.get_integration("CRM").await.unwrap().unwrap();
+    assert_eq!(got.id, id);
+    assert_eq!(
+        got.spec.connection.base_url.as_deref(),
+        Some("http://127.0.0.1:10/v2")
+    );
+    let history = db.store.list_executions(Some(&id), 20).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].created, 8);
+    let creds = db.store.credentials_of(&id).await.unwrap();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0].ciphertext, "two");
+}
+
+async fn list_filters_and_pages_in_the_store(db: TestDb) {
+    for i in 0..25 {
+        let s = spec(&rest_file(&format!("Integration {i:02}"), "X"));
+        db.store
+            .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+            .await
+            .unwrap();
+    }
+    let s = spec(&rest_file("100%_special", "X"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+
+    let q = |filter: &str, offset, limit| IntegrationQuery {
+        filter: filter.into(),
+        offset,
+        limit,
+    };
+    let p = db.store.list_integrations(&q("", 10, 10)).await.unwrap();
+    assert_eq!(p.total, 26);
+    assert_eq!(p.items.len(), 10);
+    // "100%_special" sorts first, so the eleventh is "Integration 09".
+    assert_eq!(p.items[0].name, "Integration 09");
+    let p = db
+        .store
+        .list_integrations(&q("INTEGRATION 2", 0, 50))
+        .await
+        .unwrap();
+    assert_eq!(p.total, 5);
+    // LIKE wildcards in the filter are taken literally.
+    let p = db.store.list_integrations(&q("%_", 0, 50)).await.unwrap();
+    assert_eq!(p.total, 1);
+    assert_eq!(p.items[0].name, "100%_special");
+    let p = db
+        .store
+        .list_integrations(&q("rest_api", 0, 5))
+        .await
+        .unwrap();
+    assert_eq!((p.total, p.items.len()), (26, 5));
+}
+
+async fn credentials_reseal_in_one_transaction(db: TestDb) {
+    let id = syncdeck::domain::new_id();
+    let s = spec(&rest_file("A", "X"));
+    db.store
+        .save_integration(&id, &s, &[sealed("connection.auth.secret", "old")], false)
+        .await
+        .unwrap();
+    let all = db.store.all_credentials().await.unwrap();
+    assert_eq!(all.len(), 1);
+    let good = (
+        all[0].id.clone(),
+        SealedCredential {
+            key_id: "k1111".into(),
+            ..sealed("connection.auth.secret", "new")
+        },
+    );
+    let missing = ("no-such-id".to_string(), sealed("x", "y"));
+    // One bad update rolls back the whole rotation.
+    assert!(
+        db.store
+            .reseal_credentials(&[good.clone(), missing])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        db.store.credentials_of(&id).await.unwrap()[0].ciphertext,
+        "old"
+    );
+    db.store.reseal_credentials(&[good]).await.unwrap();
+    let usage = db.store.key_usage().await.unwrap();
+    assert_eq!(usage.len(), 1);
+    assert_eq!((usage[0].key_id.as_str(), usage[0].secrets), ("k1111", 1));
+}
+
+async fn executions_queue_and_finish(db: TestDb) {
+    let s = spec(&rest_file("E", "X"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.store.queue_run("nope", "manual", false).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let a = db.store.queue_run("E", "manual", true).await.unwrap();
+    let row = db.store.get_execution(&a).await.unwrap().unwrap();
+    assert_eq!(row.status, ExecutionStatus::Queued);
+    assert!(row.full_run);
+    db.store
+        .finish_execution(
+            &a,
+            ExecutionStatus::Partial,
+            [5, 3, 0, 1, 1],
+            Some("1 record failed"),
+        )
+        .await
+        .unwrap();
+    let page = db
+        .store
+        .list_integrations(&IntegrationQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].last_status, Some(ExecutionStatus::Partial));
+    assert!(page.items[0].last_run_at.is_some());
+    let row = db.store.get_execution(&a).await.unwrap().unwrap();
+    assert_eq!(
+        (row.fetched, row.created, row.skipped, row.failed),
+        (5, 3, 1, 1)
+    );
+    assert_eq!(row.error.as_deref(), Some("1 record failed"));
+}
+
+async fn one_execution_per_task_and_due_time(db: TestDb) {
+    let s = spec(&rest_file("Due", "X"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+    let got = db.store.get_integration("Due").await.unwrap().unwrap();
+    let insert = |id: String| {
+        sqlx::query(
+            "INSERT INTO executions (id, task_id, integration_id, status, trigger, due_at, queued_at) \
+             VALUES ($1, $2, $3, 'queued', 'schedule', 1000, 1)",
+        )
+        .bind(id)
+        .bind(got.task_id.clone())
+        .bind(got.id.clone())
+        .execute(db.store.pool())
+    };
+    insert(syncdeck::domain::new_id()).await.unwrap();
+    let err = insert(syncdeck::domain::new_id()).await.unwrap_err();
+    assert!(err.as_database_error().unwrap().is_unique_violation());
+}
+
+async fn audit_log_records_changes(db: TestDb) {
+    db.store
+        .audit("integration.import", "CRM", "created")
+        .await
+        .unwrap();
+    db.store
+        .audit("integration.delete", "CRM", "")
+        .await
+        .unwrap();
+    let log = db.store.recent_audit(10).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].action, "integration.delete");
+    assert_eq!(log[1].user, "tester");
+}

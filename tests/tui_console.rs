@@ -1,0 +1,1495 @@
+//! The console without a terminal: `App::update` stepped with messages, commands run
+//! against a seeded SQLite store, frames drawn on a `TestBackend` and compared with the
+//! committed snapshots. Time is fixed, so clocks and ages are the same on every run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use syncdeck::domain::ExecutionStatus;
+use syncdeck::store::{SealedCredential, Store};
+use syncdeck::tui::app::{FlashLevel, ScreenId};
+use syncdeck::tui::keymap::Keymap;
+use syncdeck::tui::theme::Theme;
+use syncdeck::tui::{App, AppInit, Command, Msg, Services, commands, view};
+
+/// 2026-03-10 14:30:00 UTC: the console's "now" in every test.
+const NOW_MS: i64 = 1_773_153_000_000;
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+fn now() -> DateTime<FixedOffset> {
+    FixedOffset::east_opt(0)
+        .unwrap()
+        .timestamp_millis_opt(NOW_MS)
+        .unwrap()
+}
+
+async fn open_store(dir: &tempfile::TempDir) -> Store {
+    let url = format!("sqlite://{}", dir.path().join("console.db").display());
+    let store = Store::open(&url, "default", "alice").await.unwrap();
+    store
+        .sync_catalog(&syncdeck::assets::catalog().unwrap())
+        .await
+        .unwrap();
+    store
+        .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
+        .await
+        .unwrap();
+    store
+}
+
+async fn add(store: &Store, text: &str, credentials: &[SealedCredential]) -> String {
+    let types = store.catalog_types().await.unwrap();
+    let file = syncdeck::domain::integration_file::parse(text, &types)
+        .unwrap_or_else(|e| panic!("test integration file is invalid: {e:?}"));
+    let id = syncdeck::domain::new_id();
+    store
+        .save_integration(&id, &file.spec, credentials, false)
+        .await
+        .unwrap();
+    id
+}
+
+/// One finished execution, `ago` before the fixed now, taking `took` ms.
+async fn execution(
+    store: &Store,
+    name: &str,
+    status: ExecutionStatus,
+    ago: i64,
+    took: i64,
+    counts: [i64; 5],
+    error: Option<&str>,
+) {
+    let id = store.queue_run(name, "schedule", false).await.unwrap();
+    store
+        .finish_execution(&id, status, counts, error)
+        .await
+        .unwrap();
+    let queued = NOW_MS - ago;
+    sqlx::query(
+        "UPDATE executions SET queued_at = $1, started_at = $2, finished_at = $3 WHERE id = $4",
+    )
+    .bind(queued)
+    .bind(queued + 1_000)
+    .bind(queued + 1_000 + took)
+    .bind(&id)
+    .execute(store.pool())
+    .await
+    .unwrap();
+}
+
+async fn next_run(store: &Store, integration_id: &str, at: Option<i64>) {
+    sqlx::query("UPDATE sync_tasks SET next_run_at = $1 WHERE integration_id = $2")
+        .bind(at)
+        .bind(integration_id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+const ACME: &str = r#"
+name = "Acme CRM contacts"
+type = "rest_api"
+environment = "production"
+[connection]
+base_url = "http://127.0.0.1:9/api/v2"
+timeout_secs = 30
+headers = { "Accept" = "application/json" }
+[connection.auth]
+kind = "api_key"
+in = "header"
+name = "X-Api-Key"
+secret = "env:ACME_KEY"
+[source]
+entity = "contacts"
+path = "/contacts"
+records = "$.results[*]"
+cursor_field = "updated_at"
+cursor_param = "since"
+[source.pagination]
+kind = "page"
+param = "page"
+[task]
+schedule = { kind = "cron", expression = "0 2 * * 1-5", timezone = "America/New_York" }
+"#;
+
+const STRIPE: &str = r#"
+name = "Billing charges"
+type = "stripe_charges"
+environment = "production"
+[connection]
+base_url = "http://127.0.0.1:9/v1"
+[connection.auth]
+kind = "none"
+[source]
+entity = "charges"
+path = "/charges"
+records = "$.data[*]"
+[source.pagination]
+kind = "cursor"
+param = "starting_after"
+next = "$.data[-1:].id"
+[task]
+schedule = { kind = "interval", every = 15, unit = "minutes" }
+"#;
+
+const HUBSPOT: &str = r#"
+name = "Marketing leads"
+type = "hubspot_contacts"
+environment = "sandbox"
+[connection]
+base_url = "http://127.0.0.1:9"
+[connection.auth]
+kind = "none"
+[source]
+entity = "contacts"
+path = "/crm/v3/objects/contacts"
+records = "$.results[*]"
+[source.pagination]
+kind = "none"
+[task]
+schedule = { kind = "interval", every = 1, unit = "hours" }
+"#;
+
+const FILES: &str = r#"
+name = "Quarterly KPI files"
+type = "file"
+environment = "test"
+enabled = false
+[connection]
+path = "/srv/kpi"
+format = "csv"
+[source]
+entity = "kpis"
+[source.pagination]
+kind = "none"
+"#;
+
+/// Four integrations: active with a history of five runs, active and failing, paused
+/// with a partial run, disabled and never run.
+async fn seed(store: &Store) {
+    let sealed = SealedCredential {
+        field: "connection.auth.secret".into(),
+        ciphertext: "not-a-real-ciphertext".into(),
+        key_id: "k1".into(),
+    };
+    let acme = add(store, ACME, &[sealed]).await;
+    let stripe = add(store, STRIPE, &[]).await;
+    let hubspot = add(store, HUBSPOT, &[]).await;
+    let files = add(store, FILES, &[]).await;
+    let acme_name = "Acme CRM contacts";
+    execution(
+        store,
+        acme_name,
+        ExecutionStatus::Success,
+        4 * DAY,
+        95_000,
+        [1200, 1200, 0, 0, 0],
+        None,
+    )
+    .await;
+    execution(
+        store,
+        acme_name,
+        ExecutionStatus::Success,
+        3 * DAY,
+        62_000,
+        [1250, 40, 10, 0, 0],
+        None,
+    )
+    .await;
+    execution(
+        store,
+        acme_name,
+        ExecutionStatus::Failed,
+        2 * DAY,
+        4_000,
+        [0, 0, 0, 0, 0],
+        Some("GET /contacts: HTTP 503 Service Unavailable after 3 retries"),
+    )
+    .await;
+    execution(
+        store,
+        acme_name,
+        ExecutionStatus::Partial,
+        DAY,
+        70_000,
+        [1262, 3, 5, 0, 4],
+        Some("4 records failed validation"),
+    )
+    .await;
+    execution(
+        store,
+        acme_name,
+        ExecutionStatus::Success,
+        12 * HOUR + 30 * MINUTE,
+        58_000,
+        [1262, 0, 2, 1260, 0],
+        None,
+    )
+    .await;
+    execution(
+        store,
+        "Billing charges",
+        ExecutionStatus::Failed,
+        7 * MINUTE,
+        2_500,
+        [0, 0, 0, 0, 0],
+        Some("connection refused"),
+    )
+    .await;
+    execution(
+        store,
+        "Marketing leads",
+        ExecutionStatus::Partial,
+        3 * HOUR,
+        12_000,
+        [300, 290, 0, 0, 10],
+        None,
+    )
+    .await;
+    store.set_paused("Marketing leads", true).await.unwrap();
+    next_run(store, &acme, Some(NOW_MS + 16 * HOUR + 30 * MINUTE)).await;
+    next_run(store, &stripe, Some(NOW_MS + 8 * MINUTE)).await;
+    next_run(store, &hubspot, Some(NOW_MS + 40 * MINUTE)).await;
+    next_run(store, &files, None).await;
+}
+
+struct Console {
+    app: App,
+    store: Store,
+    services: Services,
+    _dir: tempfile::TempDir,
+}
+
+/// The services the runtime would give the commands: the store and an engine that is
+/// not started (as with `--no-engine`).
+fn services(store: &Store) -> Services {
+    let ring =
+        syncdeck::secrets::KeyRing::from_base64_key("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+            .unwrap();
+    let engine = syncdeck::engine::Engine::new(
+        store.clone(),
+        ring,
+        syncdeck::config::Config::default(),
+        "console-test",
+    );
+    Services::new(store.clone(), engine)
+}
+
+impl Console {
+    async fn new(width: u16, height: u16, seeded: bool) -> Console {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(&dir).await;
+        if seeded {
+            seed(&store).await;
+        }
+        Self::with_store(store, dir, width, height).await
+    }
+
+    async fn with_store(store: Store, dir: tempfile::TempDir, width: u16, height: u16) -> Console {
+        Self::with_options(store, dir, width, height, false).await
+    }
+
+    async fn with_options(
+        store: Store,
+        dir: tempfile::TempDir,
+        width: u16,
+        height: u16,
+        read_only: bool,
+    ) -> Console {
+        let (app, first) = App::new(AppInit {
+            keymap: Keymap::builtin().unwrap(),
+            theme: Theme::builtin(),
+            // A fixed location: the temporary path would change every run.
+            location: "/var/lib/syncdeck/syncdeck.db".into(),
+            user: store.user().to_string(),
+            read_only,
+            now: now(),
+            size: (width, height),
+            engine: None,
+        });
+        let mut console = Console {
+            app,
+            services: services(&store),
+            store,
+            _dir: dir,
+        };
+        console.run(first).await;
+        console
+    }
+
+    /// Runs commands as the runtime would, feeding each answer back, until none are left.
+    async fn run(&mut self, first: Vec<Command>) {
+        let mut queue: VecDeque<Command> = first.into();
+        let mut steps = 0;
+        while let Some(c) = queue.pop_front() {
+            steps += 1;
+            assert!(steps < 200, "commands keep coming: the app is looping");
+            let msg = commands::execute(&self.services, c).await;
+            queue.extend(self.app.update(msg));
+        }
+    }
+
+    async fn send(&mut self, msg: Msg) {
+        let commands = self.app.update(msg);
+        self.run(commands).await;
+    }
+
+    async fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .await;
+    }
+
+    async fn ctrl(&mut self, c: char) {
+        self.send(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )))
+        .await;
+    }
+
+    async fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let modifiers = if c.is_ascii_uppercase() {
+                KeyModifiers::SHIFT
+            } else {
+                KeyModifiers::NONE
+            };
+            self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers)))
+                .await;
+        }
+    }
+
+    async fn command(&mut self, text: &str) {
+        self.type_text(":").await;
+        self.type_text(text).await;
+        self.key(KeyCode::Enter).await;
+    }
+
+    async fn resize(&mut self, width: u16, height: u16) {
+        self.send(Msg::Resize(width, height)).await;
+    }
+
+    fn draw(&self) -> Terminal<TestBackend> {
+        let mut terminal =
+            Terminal::new(TestBackend::new(self.app.width, self.app.height)).unwrap();
+        terminal.draw(|f| view::draw(&self.app, f)).unwrap();
+        terminal
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.app
+            .integrations
+            .items
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect()
+    }
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+#[tokio::test]
+async fn snapshot_integrations_list() {
+    for (w, h) in SIZES {
+        let c = Console::new(w, h, true).await;
+        insta::assert_snapshot!(format!("integrations_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_integration_details() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, true).await;
+        // The list is ordered by name: Acme CRM contacts is first.
+        c.key(KeyCode::Enter).await;
+        let d = c.app.integrations.details.as_ref().unwrap();
+        assert_eq!(d.data.as_ref().unwrap().executions.len(), 5);
+        insta::assert_snapshot!(format!("integration_details_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_empty_list() {
+    for (w, h) in SIZES {
+        let c = Console::new(w, h, false).await;
+        insta::assert_snapshot!(format!("integrations_empty_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_filter() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, true).await;
+        c.type_text("/lead").await;
+        insta::assert_snapshot!(format!("integrations_filter_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_catalog() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, true).await;
+        c.command("catalog").await;
+        insta::assert_snapshot!(format!("catalog_{w}x{h}"), c.draw().backend());
+        // Salesforce (superadmin only) is in CRM, the second category.
+        for _ in 0..3 {
+            c.key(KeyCode::Down).await;
+        }
+        c.key(KeyCode::Enter).await;
+        insta::assert_snapshot!(format!("catalog_details_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_help() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, true).await;
+        c.type_text("?").await;
+        insta::assert_snapshot!(format!("help_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_command_mode() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, true).await;
+        c.type_text(":cat").await;
+        insta::assert_snapshot!(format!("command_mode_{w}x{h}"), c.draw().backend());
+        c.key(KeyCode::Esc).await;
+        c.command("deploy now").await;
+        insta::assert_snapshot!(format!("command_unknown_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_too_small() {
+    let mut c = Console::new(80, 24, true).await;
+    for (w, h) in [(39, 12), (60, 9), (20, 5)] {
+        c.resize(w, h).await;
+        insta::assert_snapshot!(format!("too_small_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn filter_narrows_the_list_live_and_esc_clears_it() {
+    let mut c = Console::new(80, 24, true).await;
+    assert_eq!(c.app.integrations.total, 4);
+    c.type_text("/").await;
+    assert!(c.app.integrations.editing_filter());
+    c.type_text("bill").await;
+    assert_eq!(c.names(), ["Billing charges"]);
+    for _ in 0..4 {
+        c.key(KeyCode::Backspace).await;
+    }
+    assert_eq!(c.app.integrations.total, 4);
+    c.type_text("FILE").await;
+    assert_eq!(c.names(), ["Quarterly KPI files"]);
+    c.key(KeyCode::Enter).await;
+    assert!(!c.app.integrations.editing_filter());
+    assert_eq!(c.app.integrations.filter, "FILE");
+    assert_eq!(c.app.integrations.total, 1);
+    // Esc on the list clears a kept filter.
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.integrations.filter, "");
+    assert_eq!(c.app.integrations.total, 4);
+    // Esc while typing throws the text away.
+    c.type_text("/zzz").await;
+    assert_eq!(c.app.integrations.total, 0);
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.integrations.total, 4);
+    // The filter is the store's: it matches the type too.
+    c.type_text("/hubspot").await;
+    assert_eq!(c.names(), ["Marketing leads"]);
+}
+
+#[tokio::test]
+async fn commands_switch_screens_and_quit() {
+    let mut c = Console::new(80, 24, true).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    c.command("catalog").await;
+    assert_eq!(c.app.screen, ScreenId::Catalog);
+    assert!(c.app.catalog.loaded);
+    assert_eq!(
+        c.app.catalog.entries.len(),
+        syncdeck::assets::catalog().unwrap().len()
+    );
+    // Tab completes a unique prefix.
+    c.type_text(":in").await;
+    c.key(KeyCode::Tab).await;
+    assert_eq!(c.app.command_line.as_ref().unwrap().text(), "integrations");
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    c.command("help").await;
+    assert!(c.app.help);
+    c.key(KeyCode::Esc).await;
+    assert!(!c.app.help);
+    c.command("nonsense").await;
+    let flash = c.app.flash.clone().unwrap();
+    assert_eq!(flash.level, FlashLevel::Error);
+    assert!(flash.text.contains("\"nonsense\""), "{}", flash.text);
+    assert!(
+        flash
+            .text
+            .contains("integrations, monitor, executions, catalog, help, quit"),
+        "{}",
+        flash.text
+    );
+    assert!(!c.app.should_quit());
+    c.command("q").await;
+    assert!(c.app.should_quit());
+}
+
+#[tokio::test]
+async fn help_opens_with_question_mark_and_keys_still_quit() {
+    let mut c = Console::new(80, 24, true).await;
+    c.type_text("?").await;
+    assert!(c.app.help);
+    // Keys other than close are swallowed while help is open.
+    c.type_text("j").await;
+    assert_eq!(c.app.integrations.selected, 0);
+    c.type_text("?").await;
+    assert!(!c.app.help);
+    c.ctrl('c').await;
+    assert!(c.app.should_quit());
+}
+
+#[tokio::test]
+async fn moving_and_details_follow_the_selection() {
+    let mut c = Console::new(80, 24, true).await;
+    c.type_text("G").await;
+    assert_eq!(c.app.integrations.selected, 3);
+    c.type_text("k").await;
+    c.key(KeyCode::Enter).await;
+    let d = c.app.integrations.details.as_ref().unwrap();
+    assert_eq!(d.name, "Marketing leads");
+    let data = d.data.as_ref().unwrap();
+    assert!(data.integration.paused);
+    assert_eq!(data.executions.len(), 1);
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.integrations.details.is_none());
+    c.type_text("g").await;
+    assert_eq!(c.app.integrations.selected, 0);
+}
+
+#[tokio::test]
+async fn the_list_pages_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    for n in 0..230 {
+        let text = STRIPE.replace("Billing charges", &format!("sync {n:03}"));
+        add(&store, &text, &[]).await;
+    }
+    let mut c = Console::with_store(store, dir, 80, 24).await;
+    let s = &c.app.integrations;
+    assert_eq!(s.total, 230);
+    assert!(s.items.len() < 230, "the whole table was loaded");
+    assert_eq!(s.row(0).unwrap().name, "sync 000");
+    c.type_text("G").await;
+    let s = &c.app.integrations;
+    assert_eq!(s.selected, 229);
+    assert_eq!(s.selected_row().unwrap().name, "sync 229");
+    assert!(s.items.len() < 230);
+    // Every row on screen is loaded.
+    for i in s.scroll..s.scroll + 18 {
+        assert!(s.row(i).is_some(), "row {i} is not loaded");
+    }
+    c.key(KeyCode::PageUp).await;
+    c.key(KeyCode::PageUp).await;
+    assert_eq!(c.app.integrations.selected, 229 - 36);
+    c.type_text("g").await;
+    assert_eq!(c.app.integrations.selected_row().unwrap().name, "sync 000");
+    // One step at a time across a page boundary.
+    for _ in 0..120 {
+        c.type_text("j").await;
+    }
+    let s = &c.app.integrations;
+    assert_eq!(s.selected_row().unwrap().name, "sync 120");
+    insta::assert_snapshot!("integrations_paged_80x24", c.draw().backend());
+}
+
+#[tokio::test]
+async fn stale_pages_are_dropped() {
+    let mut c = Console::new(80, 24, true).await;
+    // Two quick filter edits: the answer to the first arrives last and must be ignored.
+    c.type_text("/").await;
+    let first = c.app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('z'),
+        KeyModifiers::NONE,
+    )));
+    let second = c.app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Backspace,
+        KeyModifiers::NONE,
+    )));
+    let mut answers = Vec::new();
+    for cmd in second.into_iter().chain(first) {
+        answers.push(commands::execute(&c.services, cmd).await);
+    }
+    for a in answers {
+        c.send(a).await;
+    }
+    assert_eq!(c.app.integrations.total, 4);
+}
+
+#[tokio::test]
+async fn a_failing_store_shows_an_error_and_the_console_stays_usable() {
+    let mut c = Console::new(80, 24, true).await;
+    c.store.close().await;
+    c.ctrl('r').await;
+    let flash = c.app.flash.clone().unwrap();
+    assert_eq!(flash.level, FlashLevel::Error);
+    assert!(
+        flash.text.starts_with("cannot load the integrations:"),
+        "{}",
+        flash.text
+    );
+    // What was loaded stays on screen and keys still work.
+    assert_eq!(c.app.integrations.total, 4);
+    c.type_text("j").await;
+    assert_eq!(c.app.integrations.selected, 1);
+    c.command("catalog").await;
+    assert_eq!(c.app.screen, ScreenId::Catalog);
+    assert!(c.app.catalog.error.is_some());
+    insta::assert_snapshot!("catalog_store_error_80x24", c.draw().backend());
+    // The flash goes away after a while.
+    let later = now() + chrono::Duration::seconds(6);
+    c.app.update(Msg::Tick(later));
+    assert!(c.app.flash.is_none());
+}
+
+#[tokio::test]
+async fn ticks_redraw_only_when_the_clock_shows_a_new_second() {
+    let mut c = Console::new(80, 24, true).await;
+    assert!(c.app.take_dirty());
+    c.app
+        .update(Msg::Tick(now() + chrono::Duration::milliseconds(250)));
+    assert!(!c.app.take_dirty());
+    c.app
+        .update(Msg::Tick(now() + chrono::Duration::milliseconds(1000)));
+    assert!(c.app.take_dirty());
+    // The list is read again every few seconds while shown (the database is the bus).
+    let commands = c
+        .app
+        .update(Msg::Tick(now() + chrono::Duration::seconds(6)));
+    assert_eq!(commands.len(), 1);
+}
+
+#[tokio::test]
+async fn any_size_draws_without_panicking() {
+    let mut c = Console::new(80, 24, true).await;
+    let mut sizes: Vec<(u16, u16)> = vec![(0, 0), (1, 1), (0, 24), (80, 0), (39, 9), (40, 10)];
+    for w in (0..=200).step_by(13) {
+        for h in (0..=60).step_by(7) {
+            sizes.push((w, h));
+        }
+    }
+    sizes.push((200, 60));
+    // Each state of the console at every size: list, details, help, command line,
+    // filter, catalog and catalog details.
+    for step in 0..7 {
+        match step {
+            0 => {}
+            1 => c.key(KeyCode::Enter).await,
+            2 => {
+                c.key(KeyCode::Esc).await;
+                c.type_text("?").await;
+            }
+            3 => {
+                c.key(KeyCode::Esc).await;
+                c.type_text(":catal").await;
+            }
+            4 => {
+                c.key(KeyCode::Esc).await;
+                c.type_text("/acme").await;
+            }
+            5 => {
+                c.key(KeyCode::Enter).await;
+                c.command("catalog").await;
+            }
+            _ => {
+                c.type_text("G").await;
+                c.key(KeyCode::Enter).await;
+            }
+        }
+        for &(w, h) in &sizes {
+            c.resize(w, h).await;
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            terminal.draw(|f| view::draw(&c.app, f)).unwrap();
+        }
+        c.resize(80, 24).await;
+    }
+    assert_eq!(c.app.screen, ScreenId::Catalog);
+    assert!(c.app.catalog.show_details);
+}
+
+fn row_text(terminal: &Terminal<TestBackend>, y: u16) -> String {
+    let buf = terminal.backend().buffer();
+    (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect()
+}
+
+#[tokio::test]
+async fn statuses_are_coloured_and_no_color_keeps_them_readable() {
+    use ratatui::style::{Color, Modifier};
+    let mut c = Console::new(80, 24, true).await;
+    // Row 4 is "Billing charges", whose last sync failed: red.
+    let t = c.draw();
+    let row = row_text(&t, 4);
+    let x = row
+        .find("failed")
+        .map(|b| row[..b].chars().count())
+        .unwrap();
+    let cell = &t.backend().buffer()[(u16::try_from(x).unwrap(), 4)];
+    assert_eq!(cell.fg, Color::Red);
+    // The selected row (Acme, row 3) has the selection's background.
+    assert_eq!(t.backend().buffer()[(2, 3)].bg, Color::LightBlue);
+
+    c.app.theme = Theme::load(None, true).unwrap();
+    let t = c.draw();
+    for cell in t.backend().buffer().content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset));
+    }
+    assert!(
+        t.backend().buffer()[(2, 3)]
+            .modifier
+            .contains(Modifier::REVERSED)
+    );
+    assert!(
+        t.backend().buffer()[(2, 0)]
+            .modifier
+            .contains(Modifier::REVERSED),
+        "header"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Monitor, executions history and the execution view.
+
+/// The running Acme execution, with log lines and record errors.
+const RUN_ACME: &str = "0196d000-0000-7000-8000-00000000a001";
+const RUN_BILLING: &str = "0196d000-0000-7000-8000-00000000b002";
+const QUEUED_LEADS: &str = "0196d000-0000-7000-8000-00000000c003";
+
+async fn sql(store: &Store, text: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(text.to_string()))
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+/// Queues a run and gives it a fixed id (ids are UUIDv7: random and time-based).
+async fn queued(store: &Store, name: &str, id: &str, trigger: &str) {
+    let random = store.queue_run(name, trigger, false).await.unwrap();
+    sqlx::query("UPDATE executions SET id = $1 WHERE id = $2")
+        .bind(id)
+        .bind(&random)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+async fn set_rate(store: &Store, id: &str, fetched: i64, per_sec: f64) {
+    sqlx::query("UPDATE executions SET fetched = $1, records_per_sec = $2 WHERE id = $3")
+        .bind(fetched)
+        .bind(per_sec)
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+/// Log lines of the Acme run, one every 3.5 s ending near now.
+async fn acme_logs(store: &Store) {
+    use syncdeck::domain::LogLevel;
+    let mut lines = Vec::new();
+    for n in 1..=30 {
+        lines.push((
+            LogLevel::Debug,
+            format!("GET /contacts?page={n}&since=2026-03-09T02:00:00Z"),
+        ));
+        lines.push((
+            LogLevel::Info,
+            format!("fetched page {n}: 200 records in 180 ms"),
+        ));
+        if n % 7 == 0 {
+            lines.push((
+                LogLevel::Warn,
+                "rate limited (HTTP 429): waiting 2 s".into(),
+            ));
+        }
+        if n % 11 == 0 {
+            lines.push((
+                LogLevel::Error,
+                format!("record c-{}: email is not a valid address", 1000 + n),
+            ));
+        }
+        lines.push((LogLevel::Info, format!("wrote batch {n}: 200 records")));
+    }
+    store.append_logs(RUN_ACME, &lines).await.unwrap();
+    sqlx::query("UPDATE execution_logs SET ts = $1 + id * 3500 WHERE execution_id = $2")
+        .bind(NOW_MS - 6 * MINUTE)
+        .bind(RUN_ACME)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+/// The history of `seed`, with fixed ids, plus two running executions (one with a known
+/// total, one without), one queued, and the Acme run's log lines and record errors.
+async fn seed_runs(store: &Store) {
+    seed(store).await;
+    sql(
+        store,
+        "UPDATE executions SET id = printf('0196d000-0000-7000-8000-%012d', rowid)",
+    )
+    .await;
+    queued(store, "Acme CRM contacts", RUN_ACME, "manual").await;
+    queued(store, "Billing charges", RUN_BILLING, "schedule").await;
+    queued(store, "Marketing leads", QUEUED_LEADS, "manual").await;
+    sqlx::query(
+        "UPDATE executions SET status = 'running', phase = 'writing', queued_at = $1, \
+         started_at = $2, fetched = 6200, created = 120, updated = 40, unchanged = 6030, \
+         failed = 3, total = 10000, records_per_sec = 1250.0 WHERE id = $3",
+    )
+    .bind(NOW_MS - 4 * MINUTE)
+    .bind(NOW_MS - 4 * MINUTE + 1_000)
+    .bind(RUN_ACME)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE executions SET status = 'running', phase = 'fetching', queued_at = $1, \
+         started_at = $2, fetched = 830, records_per_sec = 95.5 WHERE id = $3",
+    )
+    .bind(NOW_MS - 50_000)
+    .bind(NOW_MS - 49_000)
+    .bind(RUN_BILLING)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE executions SET queued_at = $1 WHERE id = $2")
+        .bind(NOW_MS - 20_000)
+        .bind(QUEUED_LEADS)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    acme_logs(store).await;
+    for (key, message) in [
+        ("c-1011", "email: not a valid address"),
+        ("c-1022", "email: not a valid address"),
+        ("c-1005", "phone: longer than 20 characters"),
+    ] {
+        sqlx::query(
+            "INSERT INTO record_errors (execution_id, record_key, field, message, ts) \
+             VALUES ($1, $2, NULL, $3, $4)",
+        )
+        .bind(RUN_ACME)
+        .bind(key)
+        .bind(message)
+        .bind(NOW_MS - MINUTE)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+}
+
+impl Console {
+    async fn with_runs(width: u16, height: u16) -> Console {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(&dir).await;
+        seed_runs(&store).await;
+        Self::with_store(store, dir, width, height).await
+    }
+
+    /// Moves the clock by `ms` (the app polls on ticks) and runs what that asks for.
+    async fn tick(&mut self, ms: i64) {
+        let later = self.app.now + chrono::Duration::milliseconds(ms);
+        self.send(Msg::Tick(later)).await;
+    }
+
+    fn flash(&self) -> String {
+        self.app
+            .flash
+            .as_ref()
+            .map(|f| f.text.clone())
+            .unwrap_or_default()
+    }
+
+    /// Opens the running Acme execution from the monitor (second row: running ones come
+    /// first, newest first).
+    async fn open_acme(&mut self) {
+        self.command("monitor").await;
+        self.type_text("j").await;
+        self.key(KeyCode::Enter).await;
+        assert_eq!(self.app.screen, ScreenId::Execution);
+        assert_eq!(self.app.execution.id, RUN_ACME);
+    }
+
+    fn screen_text(&self) -> String {
+        let t = self.draw();
+        (0..self.app.height)
+            .map(|y| row_text(&t, y))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[tokio::test]
+async fn snapshot_monitor() {
+    for (w, h) in SIZES {
+        let mut c = Console::with_runs(w, h).await;
+        c.command("monitor").await;
+        assert_eq!(c.app.screen, ScreenId::Monitor);
+        // Successive reads build the rate history behind the sparklines.
+        for (n, rate) in [900.0, 1100.0, 1400.0, 1300.0, 1250.0]
+            .into_iter()
+            .enumerate()
+        {
+            let n = i64::try_from(n).unwrap();
+            set_rate(&c.store, RUN_ACME, 6200 + n * 500, rate).await;
+            set_rate(&c.store, RUN_BILLING, 830 + n * 90, 60.0 + 10.0 * n as f64).await;
+            c.tick(1_000).await;
+        }
+        let names: Vec<&str> = c
+            .app
+            .monitor
+            .rows
+            .iter()
+            .map(|r| r.integration_name.as_str())
+            .collect();
+        // Running (newest first), queued, then finished within a day (newest first).
+        assert_eq!(
+            names,
+            [
+                "Billing charges",
+                "Acme CRM contacts",
+                "Marketing leads",
+                "Billing charges",
+                "Marketing leads",
+                "Acme CRM contacts",
+                "Acme CRM contacts"
+            ]
+        );
+        assert_eq!(c.app.monitor.rate_history(RUN_ACME).len(), 6);
+        insta::assert_snapshot!(format!("monitor_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_execution_view_with_log_errors_and_search() {
+    for (w, h) in SIZES {
+        let mut c = Console::with_runs(w, h).await;
+        c.open_acme().await;
+        let e = &c.app.execution;
+        assert_eq!(
+            e.row.as_ref().unwrap().integration_name,
+            "Acme CRM contacts"
+        );
+        assert_eq!(e.errors.len(), 2);
+        assert_eq!(e.errors[0].count, 2);
+        assert_eq!(e.errors[0].example_key.as_deref(), Some("c-1011"));
+        // Info and above by default: 30 fetched + 30 wrote + 4 warn + 2 error.
+        assert_eq!(e.log.len(), 66);
+        assert!(e.follow && !e.ended);
+        insta::assert_snapshot!(format!("execution_{w}x{h}"), c.draw().backend());
+        // Following, a search jumps to the newest match: "page 19" here, off screen.
+        c.type_text("/page 1").await;
+        c.key(KeyCode::Enter).await;
+        let e = &c.app.execution;
+        let at = e.current_match.unwrap();
+        assert_eq!(
+            e.log.get(at).unwrap().message,
+            "fetched page 19: 200 records in 180 ms"
+        );
+        assert!(!e.follow);
+        let t = c.draw();
+        // The match on the current line is in the selection's colours, the others in the
+        // highlight's.
+        let buf = t.backend().buffer();
+        let cell_of = |needle: &str| {
+            (0..h)
+                .find_map(|y| {
+                    let row = row_text(&t, y);
+                    row.find(needle)
+                        .map(|b| (u16::try_from(row[..b].chars().count()).unwrap(), y))
+                })
+                .unwrap()
+        };
+        let (x, y) = cell_of("page 19");
+        assert_eq!(buf[(x, y)].bg, ratatui::style::Color::LightBlue);
+        let (x, y) = cell_of("page 18");
+        assert_eq!(buf[(x, y)].bg, ratatui::style::Color::Yellow);
+        assert_eq!(
+            buf[(x + 5, y)].bg,
+            ratatui::style::Color::Yellow,
+            "the 1 of 18"
+        );
+        assert_ne!(
+            buf[(x + 6, y)].bg,
+            ratatui::style::Color::Yellow,
+            "the 8 of 18"
+        );
+        insta::assert_snapshot!(format!("execution_search_{w}x{h}"), t.backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_executions_history() {
+    for (w, h) in SIZES {
+        let mut c = Console::with_runs(w, h).await;
+        c.command("executions").await;
+        assert_eq!(c.app.screen, ScreenId::Executions);
+        assert_eq!(c.app.executions.visible.len(), 10);
+        insta::assert_snapshot!(format!("executions_{w}x{h}"), c.draw().backend());
+        c.type_text("/acme").await;
+        c.key(KeyCode::Enter).await;
+        assert_eq!(c.app.executions.visible.len(), 6);
+        // s cycles the status filter: queued, running, success…
+        c.type_text("sss").await;
+        assert_eq!(c.app.executions.status, Some(ExecutionStatus::Success));
+        assert_eq!(c.app.executions.visible.len(), 3);
+        insta::assert_snapshot!(format!("executions_filtered_{w}x{h}"), c.draw().backend());
+        // Enter opens the same execution view; Esc comes back to the history.
+        c.key(KeyCode::Enter).await;
+        assert_eq!(c.app.screen, ScreenId::Execution);
+        assert!(
+            c.app.execution.ended,
+            "a finished run without lines has ended"
+        );
+        if w == 80 {
+            insta::assert_snapshot!("execution_ended_80x24", c.draw().backend());
+        }
+        c.key(KeyCode::Esc).await;
+        assert_eq!(c.app.screen, ScreenId::Executions);
+        c.key(KeyCode::Esc).await;
+        assert!(!c.app.executions.has_filters());
+        assert_eq!(c.app.executions.visible.len(), 10);
+        // t narrows to a time window: the last hour, then 24 hours.
+        c.type_text("t").await;
+        assert_eq!(c.app.executions.visible.len(), 4);
+        c.type_text("t").await;
+        assert_eq!(c.app.executions.visible.len(), 7);
+        c.key(KeyCode::Esc).await;
+        assert_eq!(c.app.executions.visible.len(), 10);
+    }
+}
+
+#[tokio::test]
+async fn an_execution_opens_from_the_integration_details_and_esc_returns_there() {
+    let mut c = Console::with_runs(80, 24).await;
+    c.key(KeyCode::Enter).await;
+    let d = c.app.integrations.details.as_ref().unwrap();
+    assert_eq!(d.name, "Acme CRM contacts");
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Execution);
+    assert_eq!(c.app.execution.id, RUN_ACME);
+    assert_eq!(c.app.execution.log.len(), 66);
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    assert!(c.app.integrations.details.is_some());
+}
+
+#[tokio::test]
+async fn snapshot_execution_help_scrolls() {
+    let mut c = Console::with_runs(80, 24).await;
+    c.open_acme().await;
+    c.type_text("?").await;
+    insta::assert_snapshot!("execution_help_80x24", c.draw().backend());
+    c.type_text("G").await;
+    assert!(c.app.help_scroll > 0);
+    insta::assert_snapshot!("execution_help_end_80x24", c.draw().backend());
+    c.type_text("k").await;
+    assert!(c.app.help, "moving keys scroll, they do not close");
+    c.key(KeyCode::Esc).await;
+    assert!(!c.app.help);
+}
+
+#[tokio::test]
+async fn follow_toggles_and_scrolling_stops_it() {
+    let mut c = Console::with_runs(80, 24).await;
+    c.open_acme().await;
+    assert!(c.app.execution.follow);
+    c.type_text("f").await;
+    let e = &c.app.execution;
+    assert!(!e.follow);
+    let rows = syncdeck::tui::screens::execution::update::rows(e, &c.app.ctx());
+    assert_eq!(e.scroll, e.log.len() - rows, "stays on the newest lines");
+    c.type_text("f").await;
+    assert!(c.app.execution.follow);
+    c.type_text("k").await;
+    assert!(!c.app.execution.follow);
+    c.type_text("g").await;
+    assert_eq!(c.app.execution.scroll, 0);
+    assert!(c.screen_text().contains("fetched page 1: 200 records"));
+    c.type_text("G").await;
+    assert!(c.app.execution.follow);
+    // New lines arrive on the next read and are shown while following.
+    store_line(&c.store, "wrote batch 31: 200 records").await;
+    c.tick(500).await;
+    assert_eq!(c.app.execution.log.len(), 67);
+    assert!(c.screen_text().contains("wrote batch 31"));
+    // Wrap and timestamps are toggles.
+    c.type_text("wt").await;
+    assert!(c.app.execution.wrap && !c.app.execution.timestamps);
+}
+
+async fn store_line(store: &Store, text: &str) {
+    store
+        .append_logs(RUN_ACME, &[(syncdeck::domain::LogLevel::Info, text.into())])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn level_keys_read_the_log_again_at_that_level() {
+    use syncdeck::domain::LogLevel;
+    let mut c = Console::with_runs(80, 24).await;
+    c.open_acme().await;
+    c.type_text("3").await;
+    let e = &c.app.execution;
+    assert_eq!(e.min_level, LogLevel::Warn);
+    assert_eq!(e.log.len(), 6);
+    assert!(
+        (0..e.log.len()).all(|i| e.log.get(i).unwrap().level >= LogLevel::Warn),
+        "only warnings and errors"
+    );
+    c.type_text("4").await;
+    assert_eq!(c.app.execution.log.len(), 2);
+    c.type_text("1").await;
+    assert_eq!(c.app.execution.log.len(), 96);
+    // An answer for the old level arriving late is dropped.
+    let stale = c.app.execution.generation;
+    c.type_text("2").await;
+    c.send(Msg::Execution(
+        syncdeck::tui::screens::execution::Msg::Logs {
+            id: RUN_ACME.into(),
+            generation: stale,
+            finished: false,
+            result: Ok(vec![]),
+        },
+    ))
+    .await;
+    assert_eq!(c.app.execution.log.len(), 66);
+}
+
+#[tokio::test]
+async fn search_jumps_with_n_and_back_with_shift_n() {
+    let mut c = Console::with_runs(80, 24).await;
+    c.open_acme().await;
+    c.type_text("/RATE LIMITED").await;
+    c.key(KeyCode::Enter).await;
+    let line = |c: &Console| {
+        let e = &c.app.execution;
+        e.log.get(e.current_match.unwrap()).unwrap().id
+    };
+    // Following, the first jump goes to the newest match.
+    let newest = line(&c);
+    assert!(!c.app.execution.follow);
+    c.type_text("n").await;
+    let wrapped = line(&c);
+    assert!(wrapped < newest, "n wraps to the oldest match");
+    c.type_text("n").await;
+    let second = line(&c);
+    assert!(second > wrapped);
+    c.type_text("N").await;
+    assert_eq!(line(&c), wrapped);
+    c.type_text("N").await;
+    assert_eq!(line(&c), newest);
+    // The matched line is on screen, its match highlighted.
+    assert!(c.screen_text().contains("rate limited (HTTP 429)"));
+    c.type_text("/zebra").await;
+    c.key(KeyCode::Enter).await;
+    assert!(c.flash().contains("matches \"zebra\""), "{}", c.flash());
+    // Esc clears the search first, then leaves.
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.execution.search.is_empty());
+    assert_eq!(c.app.screen, ScreenId::Execution);
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.screen, ScreenId::Monitor);
+}
+
+#[tokio::test]
+async fn cancel_asks_first_then_queues_the_cancel() {
+    use syncdeck::tui::screens::execution;
+    let mut c = Console::with_runs(80, 24).await;
+    c.open_acme().await;
+    c.type_text("c").await;
+    assert!(c.app.execution.confirm_cancel);
+    let t = c.draw();
+    let screen = c.screen_text();
+    assert!(
+        screen.contains("Cancel execution 0000a001 of Acme CRM contacts?"),
+        "{screen}"
+    );
+    // The question is red.
+    let y = (0..24)
+        .find(|y| row_text(&t, *y).contains("Cancel execution?"))
+        .unwrap();
+    let x = row_text(&t, y).find("Cancel execution?").unwrap();
+    let x = u16::try_from(row_text(&t, y)[..x].chars().count()).unwrap();
+    assert_eq!(t.backend().buffer()[(x, y)].bg, ratatui::style::Color::Red);
+    // Any other key keeps it running.
+    let commands = c.app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('n'),
+        KeyModifiers::NONE,
+    )));
+    assert!(commands.is_empty());
+    assert!(!c.app.execution.confirm_cancel);
+    assert_eq!(c.flash(), "not cancelled");
+    c.type_text("c").await;
+    let commands = c.app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('y'),
+        KeyModifiers::NONE,
+    )));
+    assert!(matches!(
+        commands.as_slice(),
+        [Command::Execution(execution::Command::Cancel { id })] if id == RUN_ACME
+    ));
+    c.run(commands).await;
+    assert!(c.flash().starts_with("cancel requested"), "{}", c.flash());
+    assert!(c.store.cancel_requested(RUN_ACME).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_queued_execution_is_cancelled_at_once_and_a_finished_one_is_not_asked() {
+    let mut c = Console::with_runs(80, 24).await;
+    c.command("monitor").await;
+    c.type_text("jj").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.execution.id, QUEUED_LEADS);
+    c.type_text("cy").await;
+    assert!(c.flash().contains("cancelled"), "{}", c.flash());
+    let row = c.store.get_execution(QUEUED_LEADS).await.unwrap().unwrap();
+    assert_eq!(row.status, ExecutionStatus::Cancelled);
+    assert_eq!(
+        c.app.execution.row.as_ref().unwrap().status,
+        ExecutionStatus::Cancelled
+    );
+    c.type_text("c").await;
+    assert!(!c.app.execution.confirm_cancel);
+    assert!(c.flash().contains("nothing to cancel"), "{}", c.flash());
+}
+
+#[tokio::test]
+async fn retry_queues_a_new_run_of_the_same_integration() {
+    use syncdeck::tui::screens::execution;
+    let mut c = Console::with_runs(80, 24).await;
+    c.command("executions").await;
+    // Running executions are not retried.
+    c.type_text("/acme").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.execution.id, RUN_ACME);
+    c.type_text("R").await;
+    assert!(c.flash().contains("still running"), "{}", c.flash());
+    c.key(KeyCode::Esc).await;
+    c.type_text("j").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(
+        c.app.execution.row.as_ref().unwrap().status,
+        ExecutionStatus::Success
+    );
+    let before = c.store.list_executions(None, 100).await.unwrap().len();
+    let commands = c.app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('R'),
+        KeyModifiers::SHIFT,
+    )));
+    assert!(matches!(
+        commands.as_slice(),
+        [Command::Execution(execution::Command::Retry { integration, full: false })]
+            if integration == "Acme CRM contacts"
+    ));
+    c.run(commands).await;
+    assert!(c.flash().starts_with("queued execution "), "{}", c.flash());
+    let all = c.store.list_executions(None, 100).await.unwrap();
+    assert_eq!(all.len(), before + 1);
+    let newest = all
+        .iter()
+        .find(|e| e.status == ExecutionStatus::Queued && e.integration_name == "Acme CRM contacts")
+        .unwrap();
+    assert_eq!(newest.trigger, "manual");
+    assert!(c.flash().contains(&newest.id[newest.id.len() - 8..]));
+}
+
+#[tokio::test]
+async fn run_now_queues_a_manual_run_from_the_integrations_list() {
+    let mut c = Console::new(80, 24, true).await;
+    assert!(c.screen_text().contains("<r> run"));
+    c.type_text("r").await;
+    assert!(
+        c.flash().starts_with("queued execution ") && c.flash().contains("of Acme CRM contacts"),
+        "{}",
+        c.flash()
+    );
+    let runs = c.store.list_executions(None, 100).await.unwrap();
+    assert_eq!(runs[0].status, ExecutionStatus::Queued);
+    assert_eq!(runs[0].trigger, "manual");
+    assert_eq!(runs[0].integration_name, "Acme CRM contacts");
+    // M opens the monitor, which shows it.
+    c.type_text("M").await;
+    assert_eq!(c.app.screen, ScreenId::Monitor);
+    assert_eq!(c.app.monitor.rows[0].id, runs[0].id);
+}
+
+#[tokio::test]
+async fn read_only_hides_and_refuses_run_cancel_and_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    seed_runs(&store).await;
+    let mut c = Console::with_options(store, dir, 80, 24, true).await;
+    let before = c.store.list_executions(None, 100).await.unwrap().len();
+    assert!(!c.screen_text().contains("<r> run"));
+    c.type_text("r").await;
+    assert_eq!(c.app.flash.as_ref().unwrap().level, FlashLevel::Error);
+    assert!(c.flash().contains("read-only"), "{}", c.flash());
+    c.type_text("?").await;
+    assert!(!c.screen_text().contains("Run the selected integration now"));
+    c.key(KeyCode::Esc).await;
+    c.open_acme().await;
+    let screen = c.screen_text();
+    assert!(
+        !screen.contains("<c> cancel") && !screen.contains("<R> retry"),
+        "{screen}"
+    );
+    c.type_text("c").await;
+    assert!(!c.app.execution.confirm_cancel);
+    assert!(c.flash().contains("read-only"), "{}", c.flash());
+    c.type_text("R").await;
+    assert!(c.flash().contains("read-only"), "{}", c.flash());
+    assert_eq!(
+        c.store.list_executions(None, 100).await.unwrap().len(),
+        before
+    );
+    assert!(!c.store.cancel_requested(RUN_ACME).await.unwrap());
+}
+
+#[tokio::test]
+async fn the_log_ring_stays_bounded_after_50_000_lines() {
+    use syncdeck::domain::LogLevel;
+    use syncdeck::tui::screens::execution::state::LOG_RING;
+    let mut c = Console::with_runs(80, 24).await;
+    c.open_acme().await;
+    let before = c.app.execution.log.read();
+    for batch in 0..10 {
+        let lines: Vec<(LogLevel, String)> = (0..5_000)
+            .map(|n| (LogLevel::Info, format!("line {}", batch * 5_000 + n)))
+            .collect();
+        c.store.append_logs(RUN_ACME, &lines).await.unwrap();
+    }
+    // One tick: the reads follow each other in chunks until caught up.
+    c.tick(500).await;
+    let e = &c.app.execution;
+    assert_eq!(e.log.len(), LOG_RING);
+    assert_eq!(e.log.read(), before + 50_000);
+    assert_eq!(e.log.get(LOG_RING - 1).unwrap().message, "line 49999");
+    assert_eq!(e.log.get(0).unwrap().message, "line 40000");
+    assert!(c.screen_text().contains("line 49999"));
+    // A search position moves with the ring, or goes when its line falls off.
+    c.type_text("/line 45000").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.execution.current_match, Some(5_000));
+    let lines: Vec<(LogLevel, String)> = (0..3_000)
+        .map(|n| (LogLevel::Info, format!("more {n}")))
+        .collect();
+    c.store.append_logs(RUN_ACME, &lines).await.unwrap();
+    c.tick(500).await;
+    let e = &c.app.execution;
+    assert_eq!(e.log.len(), LOG_RING);
+    assert_eq!(e.current_match, Some(2_000));
+    assert_eq!(e.log.get(2_000).unwrap().message, "line 45000");
+}
+
+#[tokio::test]
+async fn the_stream_ends_when_the_run_finishes_and_every_line_is_read() {
+    let mut c = Console::with_runs(80, 24).await;
+    c.open_acme().await;
+    assert!(!c.app.execution.ended);
+    store_line(&c.store, "run finished").await;
+    c.store
+        .finish_execution(
+            RUN_ACME,
+            ExecutionStatus::Success,
+            [10000, 120, 40, 0, 3],
+            None,
+        )
+        .await
+        .unwrap();
+    // The read that sees the finished row; then the log read after it.
+    c.tick(500).await;
+    c.tick(500).await;
+    let e = &c.app.execution;
+    assert_eq!(e.row.as_ref().unwrap().status, ExecutionStatus::Success);
+    assert!(e.ended);
+    assert_eq!(e.log.get(e.log.len() - 1).unwrap().message, "run finished");
+    assert!(
+        c.screen_text()
+            .contains("stream ended · success · 67 lines")
+    );
+    // No more log reads once ended.
+    let commands = c
+        .app
+        .update(Msg::Tick(c.app.now + chrono::Duration::milliseconds(500)));
+    assert_eq!(commands.len(), 1, "only the row is read again");
+}
+
+#[tokio::test]
+async fn the_rate_history_is_bounded_and_forgets_finished_runs() {
+    use syncdeck::tui::screens::monitor::state::SAMPLES;
+    let mut c = Console::with_runs(80, 24).await;
+    c.command("monitor").await;
+    for n in 0..70 {
+        set_rate(&c.store, RUN_ACME, 6200 + n * 10, 1000.0 + n as f64).await;
+        c.tick(1_000).await;
+    }
+    let h = c.app.monitor.rate_history(RUN_ACME);
+    assert_eq!(h.len(), SAMPLES);
+    assert_eq!(*h.last().unwrap(), 1069);
+    c.store
+        .finish_execution(
+            RUN_ACME,
+            ExecutionStatus::Success,
+            [10000, 0, 0, 0, 0],
+            None,
+        )
+        .await
+        .unwrap();
+    c.tick(1_000).await;
+    // Finished: still shown, no new samples; gone from the list after a day.
+    assert_eq!(c.app.monitor.rate_history(RUN_ACME).len(), SAMPLES);
+    assert!(c.app.monitor.rows.iter().any(|r| r.id == RUN_ACME));
+}
+
+#[tokio::test]
+async fn new_screens_draw_at_any_size() {
+    let mut c = Console::with_runs(80, 24).await;
+    let mut sizes: Vec<(u16, u16)> = vec![(0, 0), (1, 1), (40, 10), (41, 11), (200, 60)];
+    for w in (0..=200).step_by(17) {
+        for h in (0..=60).step_by(9) {
+            sizes.push((w, h));
+        }
+    }
+    for step in 0..5 {
+        match step {
+            0 => c.command("monitor").await,
+            1 => c.command("executions").await,
+            2 => c.open_acme().await,
+            3 => c.type_text("w/page").await,
+            _ => {
+                c.key(KeyCode::Enter).await;
+                c.type_text("c").await;
+            }
+        }
+        for &(w, h) in &sizes {
+            c.resize(w, h).await;
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            terminal.draw(|f| view::draw(&c.app, f)).unwrap();
+        }
+        c.resize(80, 24).await;
+    }
+    assert!(c.app.execution.confirm_cancel);
+}
