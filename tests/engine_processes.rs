@@ -712,17 +712,15 @@ const SMALL_PAGES: u32 = 3;
 const SMALL_PER_PAGE: usize = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product bug: CLAIM_POSTGRES can start two runs of one task at once; both insert the same key and one run fails on the unique index (intermittent). Fix the claim (lock per task), then remove this."]
 async fn three_workers_on_postgres_run_sixty_executions_each_exactly_once() {
     let _ = scale_out().await;
 }
 
-/// The claim query means a task to have one running execution at a time
-/// (`NOT EXISTS … status = 'running'`), but on PostgreSQL two workers can both pass that
-/// check for two queued executions of one task (the first claim is not committed when
-/// the second looks; SKIP LOCKED skips the row, not the task).
+/// A task has one running execution at a time: on PostgreSQL two workers can both pass
+/// the claim's `NOT EXISTS … status = 'running'` check for two queued executions of one
+/// task (SKIP LOCKED skips the row, not the task); the unique index on running
+/// executions per task lets only one of the two claims commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product bug: CLAIM_POSTGRES lets two workers run two executions of one task at once"]
 async fn on_postgres_runs_of_one_task_never_overlap() {
     let Some(db) = scale_out().await else {
         return;

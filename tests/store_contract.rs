@@ -32,6 +32,8 @@ contract!(
     executions_queue_and_finish,
     one_execution_per_task_and_due_time,
     audit_log_records_changes,
+    one_running_execution_per_task,
+    workers_heartbeat_and_forget,
 );
 
 async fn migrations_are_idempotent(db: TestDb) {
@@ -350,4 +352,56 @@ async fn audit_log_records_changes(db: TestDb) {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].action, "integration.delete");
     assert_eq!(log[1].user, "tester");
+}
+
+async fn one_running_execution_per_task(db: TestDb) {
+    let s = spec(&rest_file("Solo", "X"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+    let a = db.store.queue_run("Solo", "manual", false).await.unwrap();
+    let b = db.store.queue_run("Solo", "manual", false).await.unwrap();
+    let first = db.store.claim_next("w1", 30_000).await.unwrap().unwrap();
+    assert_eq!(first.execution_id, a);
+    // The other execution of the same task waits, whichever way it is claimed.
+    assert!(db.store.claim_next("w2", 30_000).await.unwrap().is_none());
+    assert!(
+        db.store
+            .claim_execution(&b, "w2", 30_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Even a write that skips the claim's check cannot make a second one run.
+    let forced = sqlx::query("UPDATE executions SET status = 'running' WHERE id = $1")
+        .bind(&b)
+        .execute(db.store.pool())
+        .await;
+    assert!(
+        forced.is_err(),
+        "a second running execution of one task was stored"
+    );
+    assert_eq!(
+        db.store.get_execution(&b).await.unwrap().unwrap().status,
+        ExecutionStatus::Queued
+    );
+    db.store.release(&first).await.unwrap();
+    let again = db.store.claim_execution(&b, "w2", 30_000).await.unwrap();
+    assert_eq!(again.map(|c| c.execution_id), Some(b));
+}
+
+async fn workers_heartbeat_and_forget(db: TestDb) {
+    let t0 = syncdeck::store::now_ms();
+    db.store.heartbeat("host-a:1", t0, 4).await.unwrap();
+    db.store.heartbeat("host-b:2", t0, 2).await.unwrap();
+    db.store.heartbeat("host-a:1", t0, 4).await.unwrap();
+    let seen = db.store.workers_seen(t0 - 1).await.unwrap();
+    let names: Vec<&str> = seen.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["host-a:1", "host-b:2"]);
+    assert_eq!(seen[1].concurrency, 2);
+    db.store.forget_worker("host-a:1").await.unwrap();
+    let seen = db.store.workers_seen(t0 - 1).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(db.store.workers_seen(t0 + 60_000).await.unwrap().is_empty());
 }

@@ -1493,3 +1493,224 @@ async fn new_screens_draw_at_any_size() {
     }
     assert!(c.app.execution.confirm_cancel);
 }
+
+/// The text of every row of a frame, joined: for asserting what is on screen.
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    let height = terminal.backend().buffer().area.height;
+    (0..height)
+        .map(|y| row_text(terminal, y))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn t_tests_the_connection_and_shows_the_result_inline() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/v1/charges"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"data": [{"id": "ch_1"}, {"id": "ch_2"}]})),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    add(
+        &store,
+        &STRIPE.replace("http://127.0.0.1:9", &server.uri()),
+        &[],
+    )
+    .await;
+    let mut c = Console::with_store(store, dir, 80, 24).await;
+    assert_eq!(c.names(), ["Billing charges"]);
+    c.type_text("t").await;
+    let flash = c.app.flash.clone().unwrap();
+    assert_eq!(flash.level, FlashLevel::Info, "{}", flash.text);
+    assert!(
+        flash.text.starts_with("Billing charges: connection ok in "),
+        "{}",
+        flash.text
+    );
+    assert!(flash.text.contains(" ms: HTTP 200"), "{}", flash.text);
+    let result = c.app.integrations.tests["Billing charges"].clone().unwrap();
+    assert!(result.ok);
+    // The result stays on the list's bottom border, and in the details.
+    let screen = screen_text(&c.draw());
+    assert!(screen.contains("connection ok in "), "{screen}");
+    c.key(KeyCode::Enter).await;
+    let screen = screen_text(&c.draw());
+    assert!(screen.contains("connection ok in "), "{screen}");
+    assert!(!server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_connection_test_says_why_in_red() {
+    let mut c = Console::new(80, 24, true).await;
+    // Acme's stored credential cannot be decrypted with the console's key.
+    c.type_text("/acme").await;
+    c.key(KeyCode::Enter).await;
+    c.type_text("t").await;
+    let flash = c.app.flash.clone().unwrap();
+    assert_eq!(flash.level, FlashLevel::Error);
+    assert!(
+        flash
+            .text
+            .contains("cannot test the connection of Acme CRM contacts: cannot decrypt credentials of integration Acme CRM contacts"),
+        "{}",
+        flash.text
+    );
+    assert!(!c.app.integrations.tests.contains_key("Acme CRM contacts"));
+    // Billing charges points at a closed port: the report says so.
+    c.key(KeyCode::Esc).await;
+    c.type_text("/bill").await;
+    c.key(KeyCode::Enter).await;
+    c.type_text("t").await;
+    let flash = c.app.flash.clone().unwrap();
+    assert_eq!(flash.level, FlashLevel::Error, "{}", flash.text);
+    assert!(
+        flash
+            .text
+            .contains("Billing charges: connection FAILED in "),
+        "{}",
+        flash.text
+    );
+}
+
+#[tokio::test]
+async fn p_pauses_and_resumes_the_task() {
+    let mut c = Console::new(80, 24, true).await;
+    c.type_text("/bill").await;
+    c.key(KeyCode::Enter).await;
+    assert!(!c.app.integrations.items[0].paused);
+    c.type_text("p").await;
+    let stored = c
+        .store
+        .get_integration("Billing charges")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.paused);
+    assert!(c.app.integrations.items[0].paused);
+    assert!(
+        c.app
+            .flash
+            .clone()
+            .unwrap()
+            .text
+            .starts_with("paused Billing charges")
+    );
+    // From the details too.
+    c.key(KeyCode::Enter).await;
+    c.type_text("p").await;
+    let stored = c
+        .store
+        .get_integration("Billing charges")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.paused);
+    assert!(
+        c.app
+            .flash
+            .clone()
+            .unwrap()
+            .text
+            .starts_with("resumed Billing charges")
+    );
+    let audit = c.store.recent_audit(5).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert!(
+        actions.contains(&"task.pause") && actions.contains(&"task.resume"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn d_asks_in_red_and_deletes_only_on_yes() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, true).await;
+        c.type_text("d").await;
+        assert_eq!(
+            c.app.integrations.confirm_delete.as_deref(),
+            Some("Acme CRM contacts")
+        );
+        insta::assert_snapshot!(format!("delete_confirm_{w}x{h}"), c.draw().backend());
+    }
+    let mut c = Console::new(80, 24, true).await;
+    c.type_text("d").await;
+    c.type_text("n").await;
+    assert!(c.app.integrations.confirm_delete.is_none());
+    assert_eq!(c.app.integrations.total, 4);
+    assert!(
+        c.app
+            .flash
+            .clone()
+            .unwrap()
+            .text
+            .contains("kept Acme CRM contacts")
+    );
+    c.type_text("d").await;
+    c.type_text("y").await;
+    assert_eq!(c.app.integrations.total, 3);
+    assert!(
+        c.store
+            .get_integration("Acme CRM contacts")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        c.app.flash.clone().unwrap().text,
+        "deleted Acme CRM contacts"
+    );
+}
+
+#[tokio::test]
+async fn read_only_refuses_pause_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    seed(&store).await;
+    let mut c = Console::with_options(store, dir, 80, 24, true).await;
+    for key in ["p", "d"] {
+        c.type_text(key).await;
+        let flash = c.app.flash.clone().unwrap();
+        assert_eq!(flash.level, FlashLevel::Error);
+        assert!(
+            flash.text.starts_with("read-only console"),
+            "{}",
+            flash.text
+        );
+    }
+    assert!(c.app.integrations.confirm_delete.is_none());
+    let stored = c
+        .store
+        .get_integration("Acme CRM contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.paused);
+}
+
+#[tokio::test]
+async fn the_header_counts_the_workers_that_wrote_a_heartbeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    let started = syncdeck::store::now_ms();
+    store.heartbeat("worker-a:1", started, 4).await.unwrap();
+    store.heartbeat("worker-b:2", started, 4).await.unwrap();
+    let c = Console::with_store(store, dir, 100, 24).await;
+    assert_eq!(c.app.other_workers, Some(2));
+    assert!(row_text(&c.draw(), 0).contains("engine off +2 workers"));
+    // A stopped worker removes itself.
+    c.store.forget_worker("worker-b:1").await.unwrap();
+    c.store.forget_worker("worker-b:2").await.unwrap();
+    let names: Vec<String> = c
+        .store
+        .workers_seen(started - 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    assert_eq!(names, ["worker-a:1"]);
+}

@@ -18,18 +18,35 @@ pub fn view(app: &App, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         .keymap
         .key_for(crate::tui::keymap::Action::Back)
         .filter(|_| app.can_go_back());
-    let items = back
+    let items: Vec<(String, &str)> = back
         .map(|k| (k, "back"))
         .into_iter()
-        .chain(v.keymap.footer(scope, v.read_only));
-    for (key, label) in items {
-        let key = format!("<{key}>");
-        let len = key.chars().count() + 1 + label.chars().count() + 2;
-        if used + len > width {
+        .chain(v.keymap.footer(scope, v.read_only))
+        .map(|(k, label)| (format!("<{k}>"), label))
+        .collect();
+    let cost = |(key, label): &(String, &str)| key.chars().count() + 1 + label.chars().count() + 2;
+    // `?` lists everything else, so it stays when the line is too narrow for all keys.
+    let help = items.iter().position(|(_, label)| *label == "help");
+    let reserved = help.and_then(|i| items.get(i)).map_or(0, cost);
+    let mut shown: Vec<&(String, &str)> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if Some(i) == help {
+            continue;
+        }
+        let len = cost(item);
+        if used + len + reserved > width {
             break;
         }
         used += len;
-        spans.push(Span::styled(key, t.footer_key));
+        shown.push(item);
+    }
+    if let Some(item) = help.and_then(|i| items.get(i))
+        && used + reserved <= width
+    {
+        shown.push(item);
+    }
+    for (key, label) in shown {
+        spans.push(Span::styled(key.clone(), t.footer_key));
         spans.push(Span::styled(format!(" {label}  "), t.footer));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

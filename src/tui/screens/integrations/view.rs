@@ -54,20 +54,19 @@ fn test_line(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
 fn confirm_delete(name: &str, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;
     let width = area.width.saturating_sub(4).min(60);
-    let dialog = crate::tui::layout::centered(area, width, 7);
+    let dialog = crate::tui::layout::centered(area, width, 8);
     let inner_width = usize::from(width.saturating_sub(2));
     let lines = vec![
         Line::styled(fit(&format!("Delete {name}?"), inner_width), t.error),
-        Line::raw(fit(
+        Line::raw(
             "Its connection, credentials, schema, task, execution history and synced records go with it.",
-            inner_width,
-        )),
+        ),
         Line::raw(""),
         Line::from(vec![
             Span::styled("y", t.footer_key),
             Span::raw(" delete   "),
             Span::styled("any other key", t.footer_key),
-            Span::raw(" keep"),
+            Span::raw(" keeps it"),
         ]),
     ];
     let block = Block::default()
