@@ -63,7 +63,11 @@ fn row(i: usize) -> ExecutionRow {
         skipped: 0,
         unchanged: 0,
         failed: (i % 7) as i64,
-        total: if i.is_multiple_of(3) { None } else { Some(100_000) },
+        total: if i.is_multiple_of(3) {
+            None
+        } else {
+            Some(100_000)
+        },
         records_per_sec: 1_250.0 + i as f64,
         error: None,
     }

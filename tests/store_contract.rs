@@ -6,7 +6,9 @@ mod common;
 use common::{TestDb, rest_file, spec};
 use syncdeck::domain::ExecutionStatus;
 use syncdeck::domain::{FieldType, TargetField, TargetType};
-use syncdeck::store::{IntegrationQuery, PutOutcome, SaveOutcome, SealedCredential, StoreError};
+use syncdeck::store::{
+    ExecutionQuery, IntegrationQuery, PutOutcome, SaveOutcome, SealedCredential, StoreError,
+};
 
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
@@ -34,6 +36,7 @@ contract!(
     audit_log_records_changes,
     one_running_execution_per_task,
     workers_heartbeat_and_forget,
+    executions_filter_and_page_in_the_store,
 );
 
 async fn migrations_are_idempotent(db: TestDb) {
@@ -404,4 +407,93 @@ async fn workers_heartbeat_and_forget(db: TestDb) {
     let seen = db.store.workers_seen(t0 - 1).await.unwrap();
     assert_eq!(seen.len(), 1);
     assert!(db.store.workers_seen(t0 + 60_000).await.unwrap().is_empty());
+}
+
+async fn executions_filter_and_page_in_the_store(db: TestDb) {
+    for name in ["Alpha 100%", "Beta"] {
+        let s = spec(&rest_file(name, "X"));
+        db.store
+            .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+            .await
+            .unwrap();
+    }
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let name = if n % 2 == 0 { "Alpha 100%" } else { "Beta" };
+        ids.push(db.store.queue_run(name, "manual", false).await.unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    for id in ids.iter().take(10) {
+        db.store
+            .finish_execution(id, ExecutionStatus::Failed, [0, 0, 0, 0, 0], Some("x"))
+            .await
+            .unwrap();
+    }
+    let q = |integration: &str, status, since_ms, offset, limit| ExecutionQuery {
+        integration: integration.into(),
+        status,
+        since_ms,
+        offset,
+        limit,
+    };
+    let page = db
+        .store
+        .query_executions(&q("", None, None, 0, 7))
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len(), page.offset), (30, 7, 0));
+    assert_eq!(page.items[0].id, ids[29], "newest first");
+    let page = db
+        .store
+        .query_executions(&q("", None, None, 28, 7))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items[1].id, ids[0]);
+    // A name filter is a case-insensitive substring; LIKE's wildcards are literal.
+    let page = db
+        .store
+        .query_executions(&q("A 100%", None, None, 0, 100))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 15);
+    assert!(
+        page.items
+            .iter()
+            .all(|e| e.integration_name == "Alpha 100%")
+    );
+    assert_eq!(
+        db.store
+            .query_executions(&q("a_1", None, None, 0, 9))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let page = db
+        .store
+        .query_executions(&q("beta", Some(ExecutionStatus::Failed), None, 0, 100))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 5);
+    let queued = db
+        .store
+        .query_executions(&q("", Some(ExecutionStatus::Queued), None, 0, 100))
+        .await
+        .unwrap();
+    assert_eq!(queued.total, 20);
+    // Since a time: only what was queued at or after it.
+    let cut = db
+        .store
+        .get_execution(&ids[20])
+        .await
+        .unwrap()
+        .unwrap()
+        .queued_at;
+    let recent = db
+        .store
+        .query_executions(&q("", None, Some(cut), 0, 100))
+        .await
+        .unwrap();
+    assert_eq!(recent.total, 10);
 }

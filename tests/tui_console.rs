@@ -1044,15 +1044,15 @@ async fn snapshot_executions_history() {
         let mut c = Console::with_runs(w, h).await;
         c.command("executions").await;
         assert_eq!(c.app.screen, ScreenId::Executions);
-        assert_eq!(c.app.executions.visible.len(), 10);
+        assert_eq!(c.app.executions.total, 10);
         insta::assert_snapshot!(format!("executions_{w}x{h}"), c.draw().backend());
         c.type_text("/acme").await;
         c.key(KeyCode::Enter).await;
-        assert_eq!(c.app.executions.visible.len(), 6);
+        assert_eq!(c.app.executions.total, 6);
         // s cycles the status filter: queued, running, success…
         c.type_text("sss").await;
         assert_eq!(c.app.executions.status, Some(ExecutionStatus::Success));
-        assert_eq!(c.app.executions.visible.len(), 3);
+        assert_eq!(c.app.executions.total, 3);
         insta::assert_snapshot!(format!("executions_filtered_{w}x{h}"), c.draw().backend());
         // Enter opens the same execution view; Esc comes back to the history.
         c.key(KeyCode::Enter).await;
@@ -1068,14 +1068,14 @@ async fn snapshot_executions_history() {
         assert_eq!(c.app.screen, ScreenId::Executions);
         c.key(KeyCode::Esc).await;
         assert!(!c.app.executions.has_filters());
-        assert_eq!(c.app.executions.visible.len(), 10);
+        assert_eq!(c.app.executions.total, 10);
         // t narrows to a time window: the last hour, then 24 hours.
         c.type_text("t").await;
-        assert_eq!(c.app.executions.visible.len(), 4);
+        assert_eq!(c.app.executions.total, 4);
         c.type_text("t").await;
-        assert_eq!(c.app.executions.visible.len(), 7);
+        assert_eq!(c.app.executions.total, 7);
         c.key(KeyCode::Esc).await;
-        assert_eq!(c.app.executions.visible.len(), 10);
+        assert_eq!(c.app.executions.total, 10);
     }
 }
 
@@ -1713,4 +1713,72 @@ async fn the_header_counts_the_workers_that_wrote_a_heartbeat() {
         .map(|w| w.name)
         .collect();
     assert_eq!(names, ["worker-a:1"]);
+}
+
+#[tokio::test]
+async fn the_executions_history_pages_and_filters_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    add(&store, STRIPE, &[]).await;
+    add(&store, HUBSPOT, &[]).await;
+    // 1,500 executions, more than any window: newest is number 1499.
+    let mut values = Vec::new();
+    for n in 0..1_500_i64 {
+        let (name, status) = if n % 3 == 0 {
+            ("Marketing leads", "failed")
+        } else {
+            ("Billing charges", "success")
+        };
+        values.push(format!(
+            "('e{n:05}', (SELECT t.id FROM sync_tasks t JOIN integrations i ON i.id = t.integration_id WHERE i.name = '{name}'), \
+             (SELECT id FROM integrations WHERE name = '{name}'), '{status}', 'manual', {}, {}, {})",
+            NOW_MS - (1_500 - n) * MINUTE,
+            NOW_MS - (1_500 - n) * MINUTE,
+            NOW_MS - (1_500 - n) * MINUTE + 1_000,
+        ));
+    }
+    sql(
+        &store,
+        &format!(
+            "INSERT INTO executions (id, task_id, integration_id, status, trigger, queued_at, started_at, finished_at) VALUES {}",
+            values.join(", ")
+        ),
+    )
+    .await;
+    let mut c = Console::with_store(store, dir, 80, 24).await;
+    c.command("executions").await;
+    let s = &c.app.executions;
+    assert_eq!(s.total, 1_500);
+    assert!(s.rows.len() < 1_500, "the whole history was loaded");
+    assert_eq!(s.selected_row().unwrap().id, "e01499");
+    // The oldest execution is reachable: the window follows the selection.
+    c.type_text("G").await;
+    let s = &c.app.executions;
+    assert_eq!(s.selected, 1_499);
+    assert_eq!(s.selected_row().unwrap().id, "e00000");
+    for i in s.scroll..s.scroll + 18 {
+        assert!(s.row(i).is_some(), "row {i} is not loaded");
+    }
+    c.type_text("g").await;
+    for _ in 0..250 {
+        c.type_text("j").await;
+    }
+    assert_eq!(c.app.executions.selected_row().unwrap().id, "e01249");
+    // The filters are the store's: the counts are of all 1,500 executions.
+    c.type_text("/market").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.executions.total, 500);
+    assert_eq!(c.app.executions.selected, 0);
+    c.type_text("ss").await; // queued, then running
+    assert_eq!(c.app.executions.total, 0);
+    c.key(KeyCode::Esc).await;
+    c.type_text("sss").await; // success
+    assert_eq!(c.app.executions.total, 1_000);
+    // The last 24 hours: executions queued 0..1,440 minutes ago.
+    c.type_text("tt").await;
+    let s = &c.app.executions;
+    assert_eq!(s.within_ms, Some(DAY));
+    let expected = (60..1_500).filter(|n| n % 3 != 0).count();
+    assert_eq!(s.total, expected);
+    insta::assert_snapshot!("executions_paged_filtered_80x24", c.draw().backend());
 }

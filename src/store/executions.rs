@@ -5,7 +5,21 @@ use sqlx::any::AnyRow;
 
 use crate::domain::ExecutionStatus;
 
+use super::integrations::{Page, escape_like};
 use super::{Result, Store, StoreError, now_ms};
+
+/// Which executions the history shows: filtered and paged in the database, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutionQuery {
+    /// Case-insensitive substring of the integration's name; empty for all.
+    pub integration: String,
+    pub status: Option<ExecutionStatus>,
+    /// Only executions queued at or after this time (epoch ms).
+    pub since_ms: Option<i64>,
+    pub offset: i64,
+    /// Rows asked for; 100 when zero or less.
+    pub limit: i64,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionRow {
@@ -81,6 +95,45 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(row_to_execution).collect()
+    }
+
+    /// One page of the executions that pass the query's filters, newest first, with how
+    /// many pass in all.
+    pub async fn query_executions(&self, q: &ExecutionQuery) -> Result<Page<ExecutionRow>> {
+        const WHERE: &str = "WHERE i.tenant_id = $1 AND LOWER(i.name) LIKE $2 ESCAPE '\\' \
+             AND ($3 = '' OR e.status = $3) AND e.queued_at >= $4";
+        let pattern = escape_like(&q.integration);
+        let status = q.status.map_or("", |s| s.as_str());
+        let since = q.since_ms.unwrap_or(i64::MIN);
+        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM executions e JOIN integrations i ON i.id = e.integration_id {WHERE}"
+        )))
+        .bind(&self.tenant_id)
+        .bind(&pattern)
+        .bind(status)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let limit = if q.limit <= 0 { 100 } else { q.limit };
+        let offset = q.offset.max(0);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM executions e JOIN integrations i ON i.id = e.integration_id {WHERE} \
+             ORDER BY e.queued_at DESC, e.id DESC LIMIT $5 OFFSET $6"
+        )))
+        .bind(&self.tenant_id)
+        .bind(&pattern)
+        .bind(status)
+        .bind(since)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Page {
+            items: rows.iter().map(row_to_execution).collect::<Result<_>>()?,
+            total,
+            offset,
+        })
     }
 
     pub async fn get_execution(&self, id: &str) -> Result<Option<ExecutionRow>> {

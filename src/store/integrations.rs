@@ -50,7 +50,7 @@ pub fn schema_hash(schema: &serde_json::Value) -> String {
     crate::domain::short_hash(to_json(schema).as_bytes())
 }
 
-fn escape_like(text: &str) -> String {
+pub(super) fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('%');
     for c in text.to_lowercase().chars() {

@@ -24,7 +24,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub use credentials::{Credential, KeyUsage, SealedCredential};
-pub use executions::ExecutionRow;
+pub use executions::{ExecutionQuery, ExecutionRow};
 pub use integrations::{IntegrationQuery, Page, SaveOutcome, StoredIntegration};
 pub use logs::{ErrorGroup, LogLine};
 pub use targets::PutOutcome;

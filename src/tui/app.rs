@@ -288,7 +288,7 @@ impl App {
                 integrations::update::on_resize(&mut self.integrations, &ctx, &mut out);
                 catalog::update::on_resize(&mut self.catalog, &ctx);
                 monitor::update::on_resize(&mut self.monitor, &ctx);
-                executions::update::on_resize(&mut self.executions, &ctx);
+                executions::update::on_resize(&mut self.executions, &ctx, &mut out);
             }
             Msg::Tick(now) => {
                 changed = now.timestamp() != self.now.timestamp();
@@ -426,7 +426,7 @@ impl App {
                 return;
             }
             ScreenId::Executions if self.executions.editing_filter() => {
-                executions::update::on_filter_key(&mut self.executions, &key, &ctx);
+                executions::update::on_filter_key(&mut self.executions, &key, &ctx, out);
                 return;
             }
             ScreenId::Execution if self.execution.confirm_cancel => {

@@ -10,3 +10,6 @@ CREATE TABLE workers (
     last_seen BIGINT NOT NULL,
     concurrency BIGINT NOT NULL
 );
+
+-- The executions history pages newest first, filtered in the database.
+CREATE INDEX executions_queued ON executions (queued_at, id);

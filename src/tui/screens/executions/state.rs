@@ -1,36 +1,36 @@
-//! What the executions history knows: the newest executions read, the filters, and which
-//! of the rows pass them.
+//! What the executions history knows: one loaded window of the executions that pass the
+//! filters (the store filters and pages them), the filters, and the selection.
 
 use crate::domain::ExecutionStatus;
-use crate::store::ExecutionRow;
+use crate::store::{ExecutionQuery, ExecutionRow};
 use crate::tui::widgets::line_input::LineInput;
 
-/// Executions read: the store lists the newest first without paging or filters, so the
-/// history covers this many and filters them here (see the report for the store query
-/// that would page and filter in SQL).
-pub const LIMIT: i64 = 1_000;
+/// Rows asked of the store at a time; more when the screen is taller than a third of it.
+pub const PAGE_SIZE: usize = 200;
 
 /// How often the history is read again while shown.
 pub const REFRESH_MS: i64 = 2_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
+    /// The loaded window: rows `offset .. offset + rows.len()` of `total`.
     pub rows: Vec<ExecutionRow>,
-    /// Indexes into `rows` of the rows that pass the filters, in order.
-    pub visible: Vec<usize>,
+    pub offset: usize,
+    /// How many executions pass the filters.
+    pub total: usize,
     /// Text the integration name must contain (any case).
     pub filter: String,
     pub filter_input: Option<LineInput>,
     pub status: Option<ExecutionStatus>,
     /// Only executions queued within this many ms of now.
     pub within_ms: Option<i64>,
-    /// The clock when the filters were last applied (the time window's end).
-    pub now_ms: i64,
-    /// Index into `visible`.
+    /// Absolute index of the selected row.
     pub selected: usize,
+    /// Absolute index of the first row on screen.
     pub scroll: usize,
     pub seq: u64,
-    pub loading: bool,
+    /// The window asked for and not yet answered.
+    pub pending: Option<(usize, usize)>,
     pub loaded: bool,
     pub error: Option<String>,
     pub last_load_ms: i64,
@@ -41,33 +41,35 @@ impl State {
         self.filter_input.is_some()
     }
 
+    /// The row at an absolute index, if it is in the loaded window.
+    pub fn row(&self, index: usize) -> Option<&ExecutionRow> {
+        index
+            .checked_sub(self.offset)
+            .and_then(|i| self.rows.get(i))
+    }
+
     pub fn selected_row(&self) -> Option<&ExecutionRow> {
-        self.visible
-            .get(self.selected)
-            .and_then(|i| self.rows.get(*i))
+        self.row(self.selected)
+    }
+
+    /// Whether rows `from .. to` are all loaded.
+    pub fn covers(&self, from: usize, to: usize) -> bool {
+        from >= self.offset && to <= self.offset + self.rows.len()
     }
 
     pub fn has_filters(&self) -> bool {
         !self.filter.is_empty() || self.status.is_some() || self.within_ms.is_some()
     }
 
-    /// Works out `visible` from the rows and the filters.
-    pub fn apply_filters(&mut self) {
-        let needle = self.filter.to_lowercase();
-        self.visible = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| self.status.is_none_or(|s| r.status == s))
-            .filter(|(_, r)| {
-                self.within_ms
-                    .is_none_or(|w| self.now_ms.saturating_sub(r.queued_at) <= w)
-            })
-            .filter(|(_, r)| {
-                needle.is_empty() || r.integration_name.to_lowercase().contains(&needle)
-            })
-            .map(|(i, _)| i)
-            .collect();
+    /// The store query for rows `offset .. offset + limit` under the filters, at `now_ms`.
+    pub fn query(&self, offset: usize, limit: usize, now_ms: i64) -> ExecutionQuery {
+        ExecutionQuery {
+            integration: self.filter.clone(),
+            status: self.status,
+            since_ms: self.within_ms.map(|w| now_ms.saturating_sub(w)),
+            offset: i64::try_from(offset).unwrap_or(i64::MAX),
+            limit: i64::try_from(limit).unwrap_or(i64::MAX),
+        }
     }
 }
 

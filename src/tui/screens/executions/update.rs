@@ -1,4 +1,6 @@
-//! How the executions history answers keys, ticks and store results.
+//! How the executions history answers keys, ticks and store results. The filters are
+//! the store's: every change asks for the first window again; moving past the loaded
+//! window asks for the one around the screen.
 
 use crossterm::event::KeyEvent;
 
@@ -7,25 +9,54 @@ use crate::tui::keymap::Action;
 use crate::tui::layout;
 use crate::tui::widgets::line_input::{InputEvent, LineInput};
 
-use super::state::{LIMIT, REFRESH_MS, State, next_status, next_window};
+use super::state::{PAGE_SIZE, REFRESH_MS, State, next_status, next_window};
 use super::{Command, Msg};
 
 fn rows(ctx: &Ctx) -> usize {
     layout::table_rows(ctx.width, ctx.height)
 }
 
-pub fn load(state: &mut State, ctx: &Ctx, out: &mut Out) {
+fn page_size(ctx: &Ctx) -> usize {
+    PAGE_SIZE.max(rows(ctx) * 3)
+}
+
+/// Asks for the window around what is on screen.
+fn request(state: &mut State, ctx: &Ctx, out: &mut Out) {
+    let rows = rows(ctx);
+    let limit = page_size(ctx);
+    let offset = state.scroll.saturating_sub(limit.saturating_sub(rows) / 2);
     state.seq += 1;
-    state.loading = true;
+    state.pending = Some((offset, offset + limit));
     state.last_load_ms = ctx.now_ms;
     out.command(Command::Load {
         seq: state.seq,
-        limit: LIMIT,
+        query: state.query(offset, limit, ctx.now_ms),
     });
 }
 
+/// (Re)loads the rows on screen; used when the screen opens and on refresh.
+pub fn load(state: &mut State, ctx: &Ctx, out: &mut Out) {
+    request(state, ctx, out);
+}
+
+/// Loads rows on screen that are neither loaded nor asked for.
+fn ensure_loaded(state: &mut State, ctx: &Ctx, out: &mut Out) {
+    let from = state.scroll;
+    let to = (state.scroll + rows(ctx)).min(state.total);
+    if from >= to || state.covers(from, to) {
+        return;
+    }
+    if state
+        .pending
+        .is_some_and(|(start, end)| from >= start && to <= end)
+    {
+        return;
+    }
+    request(state, ctx, out);
+}
+
 fn keep_visible(state: &mut State, rows: usize) {
-    let len = state.visible.len();
+    let len = state.total;
     state.selected = state.selected.min(len.saturating_sub(1));
     let rows = rows.max(1);
     if state.selected < state.scroll {
@@ -36,25 +67,16 @@ fn keep_visible(state: &mut State, rows: usize) {
     state.scroll = state.scroll.min(len.saturating_sub(rows));
 }
 
-/// Re-filters, keeping the same execution selected when it still passes.
-fn refilter(state: &mut State, ctx: &Ctx) {
-    let id = state.selected_row().map(|r| r.id.clone());
-    state.now_ms = ctx.now_ms;
-    state.apply_filters();
-    state.selected = id
-        .and_then(|id| {
-            state
-                .visible
-                .iter()
-                .position(|i| state.rows.get(*i).is_some_and(|r| r.id == id))
-        })
-        .unwrap_or(0);
-    keep_visible(state, rows(ctx));
+/// The filters changed: back to the top, asking the store again.
+fn refilter(state: &mut State, ctx: &Ctx, out: &mut Out) {
+    state.selected = 0;
+    state.scroll = 0;
+    request(state, ctx, out);
 }
 
 pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
     let rows = rows(ctx);
-    let last = state.visible.len().saturating_sub(1);
+    let last = state.total.saturating_sub(1);
     match action {
         Action::Up => state.selected = state.selected.saturating_sub(1),
         Action::Down => state.selected = (state.selected + 1).min(last),
@@ -62,87 +84,95 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
         Action::PageDown => state.selected = (state.selected + rows).min(last),
         Action::Top => state.selected = 0,
         Action::Bottom => state.selected = last,
-        Action::Select => {
-            if let Some(r) = state.selected_row() {
-                out.nav = Some(Nav::OpenExecution(r.id.clone()));
-            }
-        }
+        Action::Select => match state.selected_row() {
+            Some(r) => out.nav = Some(Nav::OpenExecution(r.id.clone())),
+            None if state.total == 0 => {}
+            None => out.info("still loading this row; try again in a moment"),
+        },
         Action::Filter => state.filter_input = Some(LineInput::new(&state.filter)),
         Action::StatusFilter => {
             state.status = next_status(state.status);
-            refilter(state, ctx);
+            refilter(state, ctx, out);
         }
         Action::TimeFilter => {
             state.within_ms = next_window(state.within_ms);
-            refilter(state, ctx);
+            refilter(state, ctx, out);
         }
         Action::Back if state.has_filters() => {
             state.filter.clear();
             state.status = None;
             state.within_ms = None;
-            refilter(state, ctx);
+            refilter(state, ctx, out);
         }
         Action::Refresh => load(state, ctx, out),
         _ => {}
     }
     keep_visible(state, rows);
+    ensure_loaded(state, ctx, out);
 }
 
 /// Keys while the filter is typed: the list follows every change.
-pub fn on_filter_key(state: &mut State, key: &KeyEvent, ctx: &Ctx) {
+pub fn on_filter_key(state: &mut State, key: &KeyEvent, ctx: &Ctx, out: &mut Out) {
     let Some(input) = state.filter_input.as_mut() else {
         return;
     };
     match input.handle(key) {
         InputEvent::Changed => {
             state.filter = input.text().to_string();
-            refilter(state, ctx);
+            refilter(state, ctx, out);
         }
         InputEvent::Submit => state.filter_input = None,
         InputEvent::Cancel => {
             state.filter_input = None;
-            state.filter.clear();
-            refilter(state, ctx);
+            if !state.filter.is_empty() {
+                state.filter.clear();
+                refilter(state, ctx, out);
+            }
         }
         InputEvent::Unchanged => {}
     }
 }
 
 pub fn on_tick(state: &mut State, ctx: &Ctx, out: &mut Out) {
-    if !state.loading && ctx.now_ms.saturating_sub(state.last_load_ms) >= REFRESH_MS {
-        load(state, ctx, out);
+    if state.pending.is_none() && ctx.now_ms.saturating_sub(state.last_load_ms) >= REFRESH_MS {
+        request(state, ctx, out);
     }
 }
 
-pub fn on_resize(state: &mut State, ctx: &Ctx) {
+pub fn on_resize(state: &mut State, ctx: &Ctx, out: &mut Out) {
     keep_visible(state, rows(ctx));
+    ensure_loaded(state, ctx, out);
 }
 
 pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
     match msg {
         Msg::Loaded { seq, result } => {
             if seq != state.seq {
-                return;
+                return; // an older request: a newer one is on its way
             }
-            state.loading = false;
+            let asked = state.pending.take();
             match result {
-                Ok(rows) => {
+                Ok(page) => {
                     let id = state.selected_row().map(|r| r.id.clone());
-                    state.rows = rows;
+                    state.offset = usize::try_from(page.offset).unwrap_or(0);
+                    state.total = usize::try_from(page.total).unwrap_or(0);
+                    state.rows = page.items;
                     state.loaded = true;
                     state.error = None;
-                    state.now_ms = ctx.now_ms;
-                    state.apply_filters();
                     // New executions arrive at the top: stay on the one selected.
                     if let Some(id) = id
-                        && let Some(p) = state
-                            .visible
-                            .iter()
-                            .position(|i| state.rows.get(*i).is_some_and(|r| r.id == id))
+                        && let Some(p) = state.rows.iter().position(|r| r.id == id)
                     {
-                        state.selected = p;
+                        let moved = state.offset + p;
+                        state.scroll = (state.scroll + moved).saturating_sub(state.selected);
+                        state.selected = moved;
                     }
-                    keep_visible(state, self::rows(ctx));
+                    let rows = rows(ctx);
+                    keep_visible(state, rows);
+                    let (from, to) = (state.scroll, state.scroll + rows);
+                    if asked.is_none_or(|(start, end)| from < start || to > end) {
+                        ensure_loaded(state, ctx, out);
+                    }
                 }
                 Err(e) => {
                     out.error(format!("cannot load the executions: {e}"));

@@ -16,7 +16,13 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;
     let mut title = vec![
         Span::styled(" Executions ", t.title),
-        Span::styled(format!("[{}] ", state.visible.len()), t.label),
+        Span::styled(
+            format!(
+                "[{}] ",
+                count(i64::try_from(state.total).unwrap_or(i64::MAX))
+            ),
+            t.label,
+        ),
     ];
     if !state.filter.is_empty() {
         title.push(Span::styled(format!("/{} ", state.filter), t.prompt));
@@ -30,7 +36,7 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
             t.prompt,
         ));
     }
-    if state.loading && state.loaded {
+    if state.pending.is_some() && state.loaded {
         title.push(Span::styled("… ", t.dim));
     }
     let block = Block::default()
@@ -50,8 +56,8 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), inner);
         return;
     }
-    if state.visible.is_empty() {
-        let line = if state.rows.is_empty() {
+    if state.total == 0 {
+        let line = if !state.has_filters() {
             Line::styled(
                 "No executions yet. Press r on an integration to run it now.",
                 t.muted,
@@ -102,20 +108,18 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         .collect();
     let w = |i: usize| usize::from(widths.get(i).copied().unwrap_or(0));
     let on_screen = usize::from(inner.height.saturating_sub(1));
-    let rows: Vec<Row> = state
-        .visible
-        .iter()
-        .enumerate()
-        .skip(state.scroll)
-        .take(on_screen)
-        .filter_map(|(n, i)| Some((n, state.rows.get(*i)?)))
-        .map(|(n, e)| {
-            let row = Row::new(cells(e, v, wide, &w));
-            if n == state.selected {
-                row.style(t.selected)
-            } else {
-                row
+    let end = state.scroll.saturating_add(on_screen).min(state.total);
+    let rows: Vec<Row> = (state.scroll..end)
+        .map(|n| match state.row(n) {
+            Some(e) => {
+                let row = Row::new(cells(e, v, wide, &w));
+                if n == state.selected {
+                    row.style(t.selected)
+                } else {
+                    row
+                }
             }
+            None => Row::new(vec![Cell::from(Span::styled("loading…", t.dim))]),
         })
         .collect();
     let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))

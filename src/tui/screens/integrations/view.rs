@@ -59,7 +59,7 @@ fn confirm_delete(name: &str, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let lines = vec![
         Line::styled(fit(&format!("Delete {name}?"), inner_width), t.error),
         Line::raw(
-            "Its connection, credentials, schema, task, execution history and synced records go with it.",
+            "Its connection, credentials, schema, task and execution history go with it; the records it synced stay.",
         ),
         Line::raw(""),
         Line::from(vec![
