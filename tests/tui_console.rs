@@ -1782,3 +1782,151 @@ async fn the_executions_history_pages_and_filters_in_the_store() {
     assert_eq!(s.total, expected);
     insta::assert_snapshot!("executions_paged_filtered_80x24", c.draw().backend());
 }
+
+/// An integration with a schema, reading pages of contacts from `url` (no auth).
+fn synced_contacts(url: &str) -> String {
+    format!(
+        r#"name = "Synced contacts"
+type = "rest_api"
+[connection]
+base_url = "{url}"
+timeout_secs = 30
+[connection.auth]
+kind = "none"
+[source]
+entity = "contacts"
+path = "/contacts"
+records = "$.results[*]"
+[source.pagination]
+kind = "page"
+param = "page"
+stop_when = "$.next_page"
+[schema]
+id = "contacts"
+name = "Contacts"
+source = {{ entity = "contacts" }}
+target = {{ shardTypeId = "contact" }}
+deduplication = {{ strategy = "external_id", externalIdField = "id" }}
+[[schema.fieldMappings]]
+targetField = "email"
+mappingType = "direct"
+config = {{ type = "direct", sourceField = "email" }}
+[[schema.fieldMappings]]
+targetField = "full_name"
+mappingType = "composite"
+config = {{ type = "composite", sourceFields = ["first", "last"], template = "${{first}} ${{last}}" }}
+"#
+    )
+}
+
+fn contacts_page(n: usize, ids: std::ops::Range<usize>, last: bool) -> serde_json::Value {
+    let results: Vec<_> = ids
+        .map(|i| serde_json::json!({"id": i, "email": format!("p{i}@example.com"), "first": "Ada", "last": format!("L{i}")}))
+        .collect();
+    serde_json::json!({"results": results, "next_page": if last { serde_json::Value::Null } else { serde_json::json!(n + 1) }})
+}
+
+async fn serve_contacts(
+    server: &wiremock::MockServer,
+    page: usize,
+    body: serde_json::Value,
+    delay_ms: u64,
+) {
+    wiremock::Mock::given(wiremock::matchers::path("/contacts"))
+        .and(wiremock::matchers::query_param("page", page.to_string()))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(body)
+                .set_delay(std::time::Duration::from_millis(delay_ms)),
+        )
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn r_runs_a_sync_and_the_monitor_shows_it_succeed_with_its_counts() {
+    let server = wiremock::MockServer::start().await;
+    serve_contacts(&server, 1, contacts_page(1, 0..40, false), 0).await;
+    serve_contacts(&server, 2, contacts_page(2, 40..75, true), 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    add(&store, &synced_contacts(&server.uri()), &[]).await;
+    let mut c = Console::with_store(store, dir, 80, 24).await;
+    c.type_text("r").await;
+    assert!(
+        c.app
+            .flash
+            .clone()
+            .unwrap()
+            .text
+            .starts_with("queued execution")
+    );
+    // The engine (as the console's embedded one would) claims and runs it.
+    let status = c.services.engine.run_one().await.unwrap();
+    assert_eq!(status, Some(ExecutionStatus::Success));
+    c.type_text("M").await;
+    assert_eq!(c.app.screen, ScreenId::Monitor);
+    let row = c.app.monitor.rows[0].clone();
+    assert_eq!(row.status, ExecutionStatus::Success);
+    assert_eq!(
+        (row.fetched, row.created, row.updated, row.failed),
+        (75, 75, 0, 0)
+    );
+    let screen = screen_text(&c.draw());
+    assert!(
+        screen.contains("Synced contacts  success   75 records"),
+        "{screen}"
+    );
+    // Its execution view has the counts and the log of the run.
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Execution);
+    let screen = screen_text(&c.draw());
+    assert!(screen.contains("fetched 75 · created 75"), "{screen}");
+    assert!(
+        screen.contains("success: 75 fetched, 75 created"),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn c_cancels_a_running_sync_from_its_execution_view() {
+    let server = wiremock::MockServer::start().await;
+    serve_contacts(&server, 1, contacts_page(1, 0..20, false), 0).await;
+    serve_contacts(&server, 2, contacts_page(2, 20..40, true), 15_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    add(&store, &synced_contacts(&server.uri()), &[]).await;
+    let mut c = Console::with_store(store, dir, 80, 24).await;
+    c.type_text("r").await;
+    let engine = c.services.engine.clone();
+    let run = tokio::spawn(async move { engine.run_one().await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.store.count_records("contact").await.unwrap() < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "page 1 never committed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    c.type_text("M").await;
+    assert_eq!(c.app.monitor.rows[0].status, ExecutionStatus::Running);
+    c.key(KeyCode::Enter).await;
+    c.type_text("c").await;
+    assert!(c.app.execution.confirm_cancel);
+    let asked = std::time::Instant::now();
+    c.type_text("y").await;
+    let status = run.await.unwrap().unwrap();
+    assert_eq!(status, Some(ExecutionStatus::Cancelled));
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+    // What page 1 committed stays; the view shows the end.
+    assert_eq!(c.store.count_records("contact").await.unwrap(), 20);
+    c.ctrl('r').await;
+    assert_eq!(
+        c.app.execution.row.as_ref().unwrap().status,
+        ExecutionStatus::Cancelled
+    );
+}
