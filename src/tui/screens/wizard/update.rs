@@ -163,8 +163,9 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             if !matches!(state.discovery, Probe::Running { seq: s, .. } if s == seq) {
                 return;
             }
-            if let Err(e) = &result {
-                out.error(format!("cannot read a sample: {e}"));
+            match &result {
+                Ok(found) => out.info(format!("{} fields found in the sample", found.len())),
+                Err(e) => out.error(format!("cannot read a sample: {e}")),
             }
             state.discovery = Probe::Done(result);
             state.discovered_scroll = 0;

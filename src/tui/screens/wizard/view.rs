@@ -152,8 +152,9 @@ fn types(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     for (i, e) in state.types.iter().enumerate().skip(offset).take(rows) {
         let later = e.availability == Availability::ComingLater;
         let mark = if later { " [coming later]" } else { "" };
+        let pointer = if i == state.type_selected { "›" } else { " " };
         let text = format!(
-            "  {:<name_w$}  {:<12} {}{mark}",
+            "{pointer} {:<name_w$}  {:<12} {}{mark}",
             fit(&e.name, name_w),
             fit(&e.category, 12),
             e.description
@@ -241,9 +242,12 @@ fn form_lines<'a>(
             ])
         };
         if let Some(e) = state.shown_error(step, f) {
-            lines.push(under(format!("✗ {e}"), t.error));
+            // Errors are wrapped (at most three lines): they say what to do.
+            for part in wrap(&format!("✗ {e}"), room).into_iter().take(3) {
+                lines.push(under(part, t.error));
+            }
         } else if focused && !f.help.is_empty() {
-            lines.push(under(f.help.clone(), t.dim));
+            lines.push(under(format!("hint: {}", f.help), t.dim));
         } else if focused && f.key == "connection.auth.secret" && stored_secret(state) {
             lines.push(under(
                 "stored; leave blank to keep it, type to replace it".into(),
@@ -252,6 +256,27 @@ fn form_lines<'a>(
         }
     }
     (lines, focus_line, cursor)
+}
+
+/// Splits text into lines of at most `width` characters at spaces (a word longer than
+/// a line is cut by `fit` later).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn stored_secret(state: &State) -> bool {
@@ -494,7 +519,9 @@ fn review(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
             }
             lines.push(row("Schedule", &r.schedule));
             if let Some(note) = &r.schema_note {
-                lines.push(Line::styled(fit(note, width), t.dim));
+                for part in wrap(note, width) {
+                    lines.push(Line::styled(part, t.dim));
+                }
             }
         }
         None => {
