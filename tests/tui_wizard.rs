@@ -679,8 +679,14 @@ async fn the_catalog_starts_the_wizard_with_its_type() {
 #[tokio::test]
 async fn cancelling_asks_before_discarding_input() {
     let mut c = Console::new(80, 24, false).await;
-    // Nothing given yet: Esc leaves at once.
+    // Nothing given yet: Esc leaves at once. `?` (not typed into a field here) helps.
     c.type_text("n").await;
+    c.type_text("?").await;
+    assert!(c.app.help);
+    assert!(c.screen_text().contains("Wizard"));
+    c.key(KeyCode::Esc).await;
+    assert!(!c.app.help);
+    assert_eq!(c.app.screen, ScreenId::Wizard);
     c.key(KeyCode::Esc).await;
     assert_eq!(c.app.screen, ScreenId::Integrations);
 

@@ -287,7 +287,10 @@ pub fn build(state: &State) -> Built {
         None => preset_base(entry),
     };
     doc.insert("type".into(), Value::String(entry.id.clone()));
-    doc.insert("enabled".into(), Value::Boolean(true));
+    // An edited integration stays enabled or disabled as it was.
+    if !doc.contains_key("enabled") {
+        doc.insert("enabled".into(), Value::Boolean(true));
+    }
     let auth_kind = state.value("connection.auth.kind");
     for field in state.connection.iter().chain(state.source.iter()) {
         let key = field.key.as_str();

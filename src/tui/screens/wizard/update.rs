@@ -171,6 +171,9 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             state.discovered_scroll = 0;
             // A starter schema depends on the fields found.
             revalidate(state);
+            if state.step == Step::Review {
+                enter_review(state, ctx);
+            }
         }
         Msg::Saved { name, result } => {
             state.saving = false;
@@ -198,7 +201,6 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             }
         }
     }
-    let _ = ctx;
 }
 
 /// The spec and typed credentials to test or sample with: the forms as they are, with
@@ -338,6 +340,7 @@ fn next(state: &mut State, ctx: &Ctx, out: &mut Out) {
     }
     state.step = step.next();
     state.focus = 0;
+    state.reveal = false;
     match state.step {
         Step::Fields
             if sample_key(state) != state.sampled_key || matches!(state.discovery, Probe::Idle) =>
@@ -366,6 +369,7 @@ fn back(state: &mut State, out: &mut Out) {
         step => {
             state.step = step.previous();
             state.focus = 0;
+            state.reveal = false;
         }
     }
 }

@@ -362,7 +362,7 @@ fn draw_form(state: &State, step: Step, v: &ViewCtx, frame: &mut Frame, area: Re
             .saturating_add(u16::try_from(col).unwrap_or(u16::MAX));
         let y = area
             .y
-            .saturating_add(u16::try_from(focus_line - skip).unwrap_or(u16::MAX));
+            .saturating_add(u16::try_from(focus_line.saturating_sub(skip)).unwrap_or(u16::MAX));
         if x < area.right() && y < area.bottom() {
             frame.set_cursor_position(Position::new(x, y));
         }
