@@ -243,6 +243,28 @@ impl Engine {
             .map_err(|e| e.to_string()))
     }
 
+    /// The credentials of an edited integration for `test_unsaved`/`sample_unsaved`:
+    /// the typed ones, and the stored ones of `integration_id` where nothing was typed.
+    pub async fn with_stored_credentials(
+        &self,
+        name: &str,
+        integration_id: &str,
+        typed: Credentials,
+    ) -> Result<Result<Credentials, String>, StoreError> {
+        source::merge_stored(&self.inner, name, integration_id, typed).await
+    }
+
+    /// Seals a credential typed in the console for integration `integration_id` with
+    /// this engine's key ring, as `integration import` does.
+    pub fn seal_credential(
+        &self,
+        integration_id: &str,
+        field: &str,
+        secret: &crate::secrets::SecretString,
+    ) -> Result<crate::store::SealedCredential, crate::secrets::SecretsError> {
+        crate::vault::seal(&self.inner.ring, integration_id, field, secret)
+    }
+
     /// Fetches up to `limit` sample records from the integration's source and maps them
     /// with its conversion schema: what `mapping preview` and the mapper's preview show.
     pub async fn preview(

@@ -63,3 +63,29 @@ pub(super) async fn open_unsaved<'a>(
         adapter,
     )))
 }
+
+/// Fills the credentials left blank with the stored ones of integration `id` (the
+/// wizard editing an integration: a secret left blank keeps the stored value). Typed
+/// values win. The stored values are opened only for the adapter call they go to.
+pub(super) async fn merge_stored(
+    inner: &Arc<Inner>,
+    name: &str,
+    id: &str,
+    mut credentials: Credentials,
+) -> Result<Result<Credentials, String>, StoreError> {
+    for sealed in inner.store.credentials_of(id).await? {
+        let slot = match sealed.field.as_str() {
+            "connection.auth.secret" => &mut credentials.secret,
+            "connection.auth.password" => &mut credentials.password,
+            _ => continue,
+        };
+        if slot.as_ref().is_some_and(|s| !s.is_empty()) {
+            continue;
+        }
+        match crate::vault::open(&inner.ring, name, id, &sealed) {
+            Ok(s) => *slot = Some(s),
+            Err(e) => return Ok(Err(e.to_string())),
+        }
+    }
+    Ok(Ok(credentials))
+}

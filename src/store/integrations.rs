@@ -314,6 +314,25 @@ impl Store {
         })
     }
 
+    /// Where the integration `name` is in the unfiltered list (`list_integrations`
+    /// order), so a screen can select it after saving; `None` when it does not exist.
+    pub async fn integration_position(&self, name: &str) -> Result<Option<i64>> {
+        let Some(id) = self.integration_id(name).await? else {
+            return Ok(None);
+        };
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM integrations WHERE tenant_id = $1 \
+             AND (LOWER(name) < LOWER($2) OR (LOWER(name) = LOWER($2) AND id < $3))",
+        )
+        .bind(&self.tenant_id)
+        .bind(name)
+        .bind(&id)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(Some(n))
+    }
+
     /// Deletes an integration with its credentials, schema, task and history. Stored
     /// records stay (they belong to the platform, not to the integration).
     pub async fn delete_integration(&self, name: &str) -> Result<bool> {

@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::{Action, Keymap, Scope};
-use super::screens::{catalog, execution, executions, integrations, monitor};
+use super::screens::{catalog, execution, executions, integrations, monitor, wizard};
 use super::theme::Theme;
 use super::widgets::line_input::{InputEvent, LineInput};
 
@@ -24,6 +24,7 @@ pub enum Msg {
     Monitor(monitor::Msg),
     Executions(executions::Msg),
     Execution(execution::Msg),
+    Wizard(wizard::Msg),
     /// The engines that wrote a heartbeat lately (names), for the header.
     Workers(Result<Vec<String>, String>),
     /// A command's task ended without an answer (it panicked); the text says which.
@@ -39,6 +40,7 @@ pub enum Command {
     Monitor(monitor::Command),
     Executions(executions::Command),
     Execution(execution::Command),
+    Wizard(wizard::Command),
     /// Reads which engines are alive (`workers` heartbeats).
     Workers,
 }
@@ -54,6 +56,8 @@ pub enum ScreenId {
     Executions,
     /// One execution, opened from the monitor or the history.
     Execution,
+    /// The connection wizard (new integration, or edit one).
+    Wizard,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +77,13 @@ pub struct Flash {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Nav {
     OpenExecution(String),
+    /// The wizard saved `name`: the integrations list, with it selected.
+    WizardDone {
+        name: String,
+        position: Option<usize>,
+    },
+    /// The wizard was left without saving.
+    WizardClosed,
 }
 
 /// What a screen's update hands back: commands to run, at most one flash message, and
@@ -120,6 +131,12 @@ impl From<executions::Command> for Command {
     }
 }
 
+impl From<wizard::Command> for Command {
+    fn from(c: wizard::Command) -> Self {
+        Command::Wizard(c)
+    }
+}
+
 impl From<execution::Command> for Command {
     fn from(c: execution::Command) -> Self {
         Command::Execution(c)
@@ -146,6 +163,7 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("catalog", &["cat"], "the catalog of integration types"),
     ("help", &["h", "?"], "the keys of this screen"),
     ("quit", &["q", "q!", "exit"], "quit syncdeck"),
+    ("new", &[], "a new integration (the wizard)"),
 ];
 
 /// Everything the app needs to start.
@@ -179,6 +197,9 @@ pub struct App {
     pub execution: execution::State,
     /// The screen `back` returns to from the execution view.
     pub execution_back: ScreenId,
+    pub wizard: wizard::State,
+    /// The screen the wizard returns to when left without saving.
+    pub wizard_back: ScreenId,
     pub help: bool,
     /// Lines the help overlay is scrolled by (it is taller than 80×24 on some screens).
     pub help_scroll: u16,
@@ -213,6 +234,8 @@ impl App {
             executions: executions::State::default(),
             execution: execution::State::default(),
             execution_back: ScreenId::Monitor,
+            wizard: wizard::State::default(),
+            wizard_back: ScreenId::Integrations,
             help: false,
             help_scroll: 0,
             command_line: None,
@@ -258,6 +281,7 @@ impl App {
             ScreenId::Monitor => Scope::Monitor,
             ScreenId::Executions => Scope::Executions,
             ScreenId::Execution => Scope::Execution,
+            ScreenId::Wizard => Scope::Wizard,
         }
     }
 
@@ -270,7 +294,7 @@ impl App {
             ScreenId::Catalog => self.catalog.show_details,
             ScreenId::Monitor => false,
             ScreenId::Executions => self.executions.has_filters(),
-            ScreenId::Execution => true,
+            ScreenId::Execution | ScreenId::Wizard => true,
         }
     }
 
@@ -316,6 +340,7 @@ impl App {
                     ScreenId::Execution => {
                         execution::update::on_tick(&mut self.execution, &ctx, &mut out);
                     }
+                    ScreenId::Wizard => changed |= wizard::update::busy(&self.wizard),
                     ScreenId::Catalog => {}
                 }
             }
@@ -338,6 +363,10 @@ impl App {
             Msg::Execution(m) => {
                 let ctx = self.ctx();
                 execution::update::on_msg(&mut self.execution, m, &ctx, &mut out);
+            }
+            Msg::Wizard(m) => {
+                let ctx = self.ctx();
+                wizard::update::on_msg(&mut self.wizard, m, &ctx, &mut out);
             }
             Msg::Workers(result) => match result {
                 Ok(names) => {
@@ -416,6 +445,10 @@ impl App {
             return;
         }
         let ctx = self.ctx();
+        if self.screen == ScreenId::Wizard {
+            self.on_wizard_key(key, out);
+            return;
+        }
         match self.screen {
             ScreenId::Integrations if self.integrations.confirm_delete.is_some() => {
                 integrations::update::on_confirm_key(&mut self.integrations, &key, out);
@@ -454,6 +487,9 @@ impl App {
             Action::Help => self.open_help(),
             Action::Command => self.command_line = Some(LineInput::default()),
             Action::Monitor => self.show(ScreenId::Monitor, out),
+            Action::New | Action::Edit | Action::Select if self.opens_wizard(action) => {
+                self.open_wizard(action, out);
+            }
             _ => match self.screen {
                 ScreenId::Integrations => {
                     integrations::update::on_action(&mut self.integrations, action, &ctx, out);
@@ -467,6 +503,7 @@ impl App {
                 ScreenId::Executions => {
                     executions::update::on_action(&mut self.executions, action, &ctx, out);
                 }
+                ScreenId::Wizard => {}
                 ScreenId::Execution => {
                     if action == Action::Back {
                         if !execution::update::back(&mut self.execution) {
@@ -489,7 +526,7 @@ impl App {
             ScreenId::Catalog => catalog::update::enter(&mut self.catalog, out),
             ScreenId::Monitor => monitor::update::load(&mut self.monitor, &ctx, out),
             ScreenId::Executions => executions::update::load(&mut self.executions, &ctx, out),
-            ScreenId::Execution => {}
+            ScreenId::Execution | ScreenId::Wizard => {}
         }
     }
 
@@ -503,7 +540,79 @@ impl App {
                 let ctx = self.ctx();
                 execution::update::open(&mut self.execution, &id, &ctx, out);
             }
+            Nav::WizardDone { name, position } => {
+                self.screen = ScreenId::Integrations;
+                let ctx = self.ctx();
+                integrations::update::select_saved(
+                    &mut self.integrations,
+                    &name,
+                    position,
+                    &ctx,
+                    out,
+                );
+            }
+            Nav::WizardClosed => self.show(self.wizard_back, out),
         }
+    }
+
+    /// Keys while the wizard is open: it takes them first (most are text); of what it
+    /// leaves, only the help and `ctrl-c` (quit) apply.
+    fn on_wizard_key(&mut self, key: KeyEvent, out: &mut Out) {
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl_c {
+            self.quit = true;
+            return;
+        }
+        let ctx = self.ctx();
+        if wizard::update::on_key(&mut self.wizard, &key, &self.keymap, &ctx, out) {
+            return;
+        }
+        match self.keymap.action(Scope::Wizard, &key) {
+            Some(Action::Help) => self.open_help(),
+            Some(Action::Quit) => {
+                out.info("ctrl-c quits from the wizard; esc cancels it (asks first)");
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether this action opens the wizard here: `n` on the list or the catalog, `e` on
+    /// an integration, `Enter` on the catalog's details of an entry.
+    fn opens_wizard(&self, action: Action) -> bool {
+        match (action, self.screen) {
+            (Action::New, ScreenId::Integrations | ScreenId::Catalog) => true,
+            (Action::Edit, ScreenId::Integrations) => true,
+            (Action::Select, ScreenId::Catalog) => {
+                self.catalog.show_details && self.catalog.selected_entry().is_some()
+            }
+            _ => false,
+        }
+    }
+
+    fn open_wizard(&mut self, action: Action, out: &mut Out) {
+        if self.read_only {
+            out.error("read-only console: the wizard is disabled (started with --read-only)");
+            return;
+        }
+        match (action, self.screen) {
+            (Action::Edit, _) => {
+                let Some((name, _)) = self.integrations.target() else {
+                    if self.integrations.total > 0 {
+                        out.info("still loading this row; try again in a moment");
+                    }
+                    return;
+                };
+                wizard::update::start_edit(&mut self.wizard, &name, out);
+            }
+            (_, ScreenId::Catalog) => {
+                let id = self.catalog.selected_entry().map(|e| e.id.clone());
+                wizard::update::start_new(&mut self.wizard, id, out);
+            }
+            _ => wizard::update::start_new(&mut self.wizard, None, out),
+        }
+        self.wizard_back = self.screen;
+        self.screen = ScreenId::Wizard;
     }
 
     fn help_max_scroll(&self) -> u16 {
@@ -538,6 +647,16 @@ impl App {
             Some("catalog") => self.show(ScreenId::Catalog, out),
             Some("monitor") => self.show(ScreenId::Monitor, out),
             Some("executions") => self.show(ScreenId::Executions, out),
+            Some("new") => {
+                let screen = self.screen;
+                self.screen = ScreenId::Integrations;
+                self.open_wizard(Action::New, out);
+                if self.screen != ScreenId::Wizard {
+                    self.screen = screen;
+                } else {
+                    self.wizard_back = screen;
+                }
+            }
             _ => {
                 let valid: Vec<&str> = COMMANDS.iter().map(|(n, _, _)| *n).collect();
                 out.error(format!(

@@ -100,7 +100,7 @@ fn install_panic_hook() {
 
 /// What the runtime calls a command in messages and the log.
 fn describe(command: &Command) -> &'static str {
-    use super::screens::{catalog, execution, executions, integrations, monitor};
+    use super::screens::{catalog, execution, executions, integrations, monitor, wizard};
     match command {
         Command::Integrations(integrations::Command::LoadPage { .. }) => "loading the integrations",
         Command::Integrations(integrations::Command::LoadDetails { .. }) => {
@@ -121,6 +121,10 @@ fn describe(command: &Command) -> &'static str {
         Command::Execution(execution::Command::LoadLogs { .. }) => "reading the log",
         Command::Execution(execution::Command::Cancel { .. }) => "cancelling the execution",
         Command::Execution(execution::Command::Retry { .. }) => "queueing a retry",
+        Command::Wizard(wizard::Command::Load { .. }) => "opening the wizard",
+        Command::Wizard(wizard::Command::Test { .. }) => "testing the connection",
+        Command::Wizard(wizard::Command::Sample { .. }) => "reading a sample",
+        Command::Wizard(wizard::Command::Save { .. }) => "saving the integration",
         Command::Workers => "reading the workers",
     }
 }

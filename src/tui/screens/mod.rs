@@ -6,3 +6,4 @@ pub mod execution;
 pub mod executions;
 pub mod integrations;
 pub mod monitor;
+pub mod wizard;

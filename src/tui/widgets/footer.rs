@@ -18,10 +18,21 @@ pub fn view(app: &App, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         .keymap
         .key_for(crate::tui::keymap::Action::Back)
         .filter(|_| app.can_go_back());
+    // In the wizard letters are typed: only ctrl-c quits and `:` is text.
+    let typed = |k: &crate::tui::keymap::Key| {
+        scope == crate::tui::keymap::Scope::Wizard
+            && [
+                crate::tui::keymap::Action::Quit,
+                crate::tui::keymap::Action::Command,
+            ]
+            .iter()
+            .any(|a| app.keymap.key_for(*a) == Some(k))
+    };
     let items: Vec<(String, &str)> = back
         .map(|k| (k, "back"))
         .into_iter()
         .chain(v.keymap.footer(scope, v.read_only))
+        .filter(|(k, _)| !typed(k))
         .map(|(k, label)| (format!("<{k}>"), label))
         .collect();
     let cost = |(key, label): &(String, &str)| key.chars().count() + 1 + label.chars().count() + 2;

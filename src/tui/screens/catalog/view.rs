@@ -165,6 +165,12 @@ fn details(entry: &CatalogEntry, v: &ViewCtx, frame: &mut Frame, area: Rect) {
             t.badge,
         ));
     }
+    if entry.availability == Availability::Available && !v.read_only {
+        lines.push(Line::from(vec![
+            Span::styled("enter", t.footer_key),
+            Span::raw(" connects it: the wizard opens with this type chosen"),
+        ]));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::raw(entry.description.clone()));
     let p = &entry.preset;

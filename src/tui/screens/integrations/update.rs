@@ -175,6 +175,25 @@ fn on_integration_action(state: &mut State, action: Action, out: &mut Out) {
     }
 }
 
+/// After the wizard saved `name`: the whole list (no filter, no details) with it selected.
+pub fn select_saved(
+    state: &mut State,
+    name: &str,
+    position: Option<usize>,
+    ctx: &Ctx,
+    out: &mut Out,
+) {
+    state.filter.clear();
+    state.filter_input = None;
+    state.details = None;
+    if let Some(index) = position {
+        state.selected = index;
+        state.scroll = index.saturating_sub(rows(ctx) / 2);
+    }
+    state.tests.remove(name);
+    load(state, ctx, out);
+}
+
 /// Keys while a delete waits for its confirmation: `y` deletes, anything else keeps.
 pub fn on_confirm_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
     let Some(name) = state.confirm_delete.take() else {

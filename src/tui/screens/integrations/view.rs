@@ -119,7 +119,9 @@ fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
                 Line::styled("No integrations yet", t.heading),
                 Line::raw(""),
                 Line::from(vec![
-                    Span::raw("Import one with "),
+                    Span::raw("Press "),
+                    Span::styled("n", t.label),
+                    Span::raw(" to add one with the wizard, import one with "),
                     Span::styled("syncdeck integration import FILE", t.label),
                     Span::raw(", or open "),
                     Span::styled(":catalog", t.label),

@@ -1,0 +1,793 @@
+//! The wizard's forms and the integration file they make. The forms come from the
+//! catalog entry's `form` (a provider template without one uses its adapter's, with the
+//! preset as defaults); the file is validated with `integration_file::parse`, the same
+//! whole-file validation `syncdeck integration import` runs, and each error is shown
+//! beside the field it names.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use toml::{Table, Value};
+
+use crate::adapters::DiscoveredField;
+use crate::domain::catalog::{FormField, Preset};
+use crate::domain::integration_file::{self, IntegrationFile};
+use crate::domain::toml_walk::{json_to_toml, toml_to_json};
+use crate::domain::{CatalogEntry, TargetType};
+use crate::secrets::SecretString;
+
+use super::state::{Field, Kind, State};
+
+/// The choice of the Fields step that makes no conversion schema.
+pub const NO_TARGET: &str = "(none)";
+
+const ENVIRONMENTS: [&str; 3] = ["production", "sandbox", "test"];
+const SCHEDULES: [&str; 3] = ["manual", "interval", "cron"];
+const UNITS: [&str; 4] = ["minutes", "hours", "days", "seconds"];
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_string()).collect()
+}
+
+fn from_form(f: &FormField) -> Field {
+    let kind = match f.kind.as_str() {
+        "number" => Kind::Number,
+        "secret" => Kind::Secret,
+        "bool" => Kind::Bool,
+        "choice" => Kind::Choice(f.choices.clone()),
+        _ => Kind::Text,
+    };
+    let mut field = Field::new(&f.key, &f.label, kind).help(&f.help);
+    field.required = f.required;
+    if let Some(d) = &f.default {
+        field.set(d);
+    }
+    field
+}
+
+/// The form fields of an entry: its own, or (a template without any) its adapter's.
+fn form_fields<'a>(entry: &'a CatalogEntry, types: &'a [CatalogEntry]) -> &'a [FormField] {
+    if !entry.form.is_empty() {
+        return &entry.form;
+    }
+    types
+        .iter()
+        .find(|t| t.id == entry.adapter)
+        .map_or(&[], |t| t.form.as_slice())
+}
+
+/// What a preset gives a form field as its default.
+fn preset_default(preset: &Preset, key: &str) -> Option<String> {
+    match key {
+        "connection.base_url" => preset.base_url.clone(),
+        "source.path" => preset.path.clone(),
+        "source.records" => preset.records.clone(),
+        "connection.auth.kind" => preset
+            .auth
+            .as_ref()
+            .and_then(|a| a.get("kind"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        "connection.auth.name" => preset
+            .auth
+            .as_ref()
+            .and_then(|a| a.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The Connection step: name and environment, then the type's connection form.
+pub fn connection_form(entry: &CatalogEntry, types: &[CatalogEntry]) -> Vec<Field> {
+    let mut fields = vec![
+        Field::new("name", "Name", Kind::Text)
+            .required()
+            .help("unique, e.g. Acme CRM contacts"),
+        Field::new(
+            "environment",
+            "Environment",
+            Kind::Choice(strings(&ENVIRONMENTS)),
+        ),
+    ];
+    for f in form_fields(entry, types) {
+        if f.key == "source.records" {
+            continue; // asked on the Fields step, beside the discovered fields
+        }
+        let mut field = from_form(f);
+        if let Some(d) = preset_default(&entry.preset, &f.key) {
+            field.set(&d);
+        }
+        let is_auth_kind = f.key == "connection.auth.kind";
+        fields.push(field);
+        if is_auth_kind {
+            fields.push(
+                Field::new("connection.auth.username", "Username", Kind::Text)
+                    .required()
+                    .help("basic auth only"),
+            );
+        }
+    }
+    fields
+}
+
+/// The Fields step: entity, records path, target type and schedule.
+pub fn source_form(
+    entry: &CatalogEntry,
+    types: &[CatalogEntry],
+    targets: &[TargetType],
+) -> Vec<Field> {
+    let p = &entry.preset;
+    let mut entity = Field::new("source.entity", "Entity", Kind::Text)
+        .required()
+        .help("what the records are, e.g. contacts");
+    if let Some(e) = &p.entity {
+        entity.set(e);
+    }
+    let mut records = form_fields(entry, types)
+        .iter()
+        .find(|f| f.key == "source.records")
+        .map_or_else(
+            || Field::new("source.records", "Records (JSONPath)", Kind::Text),
+            from_form,
+        );
+    if let Some(r) = &p.records {
+        records.set(r);
+    }
+    let mut choices = vec![NO_TARGET.to_string()];
+    choices.extend(targets.iter().map(|t| t.name.clone()));
+    let mut target = Field::new("target", "Target type", Kind::Choice(choices))
+        .help("starts a conversion schema from matching field names");
+    if let Some(t) = &p.target_type {
+        target.set(t);
+    }
+    let mut every = Field::new("task.schedule.every", "Every", Kind::Number).required();
+    every.set("15");
+    let mut expression =
+        Field::new("task.schedule.expression", "Cron expression", Kind::Text).required();
+    expression.set("0 2 * * 1-5");
+    let mut timezone = Field::new("task.schedule.timezone", "Timezone", Kind::Text)
+        .required()
+        .help("IANA name, e.g. America/New_York");
+    timezone.set("UTC");
+    vec![
+        entity,
+        records,
+        target,
+        Field::new(
+            "task.schedule.kind",
+            "Schedule",
+            Kind::Choice(strings(&SCHEDULES)),
+        ),
+        every,
+        Field::new("task.schedule.unit", "Unit", Kind::Choice(strings(&UNITS))),
+        expression,
+        timezone,
+    ]
+}
+
+/// The file a new integration of this type starts from: what its preset fixes.
+pub fn preset_base(entry: &CatalogEntry) -> Table {
+    let p = &entry.preset;
+    let mut doc = Table::new();
+    let mut set = |key: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            set_path(&mut doc, key, v);
+        }
+    };
+    set("connection.base_url", p.base_url.clone().map(Value::String));
+    set("source.entity", p.entity.clone().map(Value::String));
+    set("source.method", p.method.clone().map(Value::String));
+    set("source.path", p.path.clone().map(Value::String));
+    set("source.body", p.body.clone().map(Value::String));
+    set("source.records", p.records.clone().map(Value::String));
+    set(
+        "source.cursor_field",
+        p.cursor_field.clone().map(Value::String),
+    );
+    set(
+        "source.cursor_param",
+        p.cursor_param.clone().map(Value::String),
+    );
+    if !p.query.is_empty() {
+        let q: Table = p
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        set("source.query", Some(Value::Table(q)));
+    }
+    set("source.pagination", p.pagination.clone().map(Value::Table));
+    if let Some(auth) = &p.auth {
+        set("connection.auth", Some(Value::Table(auth.clone())));
+    }
+    doc
+}
+
+/// The file an edited integration starts from: its export (every secret `prompt`).
+pub fn stored_base(spec: &crate::domain::integration::IntegrationSpec) -> Table {
+    integration_file::export(spec)
+        .parse::<Table>()
+        .unwrap_or_default()
+}
+
+fn set_path(doc: &mut Table, key: &str, value: Value) {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut t = doc;
+    for p in parts {
+        let entry = t
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
+        if !entry.is_table() {
+            *entry = Value::Table(Table::new());
+        }
+        let Value::Table(next) = entry else { return };
+        t = next;
+    }
+    t.insert(last.to_string(), value);
+}
+
+fn remove_path(doc: &mut Table, key: &str) {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut t = doc;
+    for p in parts {
+        match t.get_mut(p) {
+            Some(Value::Table(next)) => t = next,
+            _ => return,
+        }
+    }
+    t.remove(last);
+}
+
+/// A field's value as the file holds it: numbers as integers when they are, so the
+/// file's own check says what is wrong otherwise.
+fn toml_value(field: &Field) -> Option<Value> {
+    let v = field.value();
+    match field.kind {
+        Kind::Bool => Some(Value::Boolean(v == "true")),
+        Kind::Secret => None,
+        _ if v.is_empty() => None,
+        Kind::Number => Some(
+            v.trim()
+                .parse::<i64>()
+                .map_or(Value::String(v.clone()), Value::Integer),
+        ),
+        _ => Some(Value::String(v)),
+    }
+}
+
+/// The integration file the wizard's input makes, with the typed secrets beside it.
+pub struct Built {
+    pub text: String,
+    pub file: Option<IntegrationFile>,
+    /// Credential field (`connection.auth.secret`) → the typed value.
+    pub secrets: Vec<(String, SecretString)>,
+    /// Field key (or file key path where no field has it) → message.
+    pub errors: BTreeMap<String, String>,
+    /// The conversion schema started for the target type, when one was.
+    pub schema_note: Option<String>,
+}
+
+pub fn build(state: &State) -> Built {
+    let mut secrets = Vec::new();
+    let mut errors = BTreeMap::new();
+    let Some(entry) = &state.entry else {
+        return Built {
+            text: String::new(),
+            file: None,
+            secrets,
+            errors,
+            schema_note: None,
+        };
+    };
+    let mut doc = match &state.editing {
+        Some(_) => state.base.clone(),
+        None => preset_base(entry),
+    };
+    doc.insert("type".into(), Value::String(entry.id.clone()));
+    // An edited integration stays enabled or disabled as it was.
+    if !doc.contains_key("enabled") {
+        doc.insert("enabled".into(), Value::Boolean(true));
+    }
+    let auth_kind = state.value("connection.auth.kind");
+    for field in state.connection.iter().chain(state.source.iter()) {
+        let key = field.key.as_str();
+        if key == "target"
+            || key.starts_with("task.schedule.")
+            || key.starts_with("connection.auth.")
+        {
+            continue;
+        }
+        match toml_value(field) {
+            Some(v) => set_path(&mut doc, key, v),
+            None => remove_path(&mut doc, key),
+        }
+    }
+    if state.field("connection.auth.kind").is_some() {
+        write_auth(state, &mut doc, &auth_kind, &mut secrets);
+    }
+    let schema_note = write_schema(state, entry, &mut doc, &mut errors);
+    write_schedule(state, &mut doc);
+
+    let text = toml::to_string_pretty(&doc).unwrap_or_default();
+    let known: Vec<(String, String)> = state
+        .types
+        .iter()
+        .map(|t| (t.id.clone(), t.adapter.clone()))
+        .collect();
+    let file = match integration_file::parse(&text, &known) {
+        Ok(f) => Some(f),
+        Err(found) => {
+            for e in found {
+                let key = field_for(state, &e.path, &e.message);
+                errors.entry(key).or_insert(e.message);
+            }
+            None
+        }
+    };
+    if let Some(f) = &file
+        && let Some(schema) = &f.spec.schema
+    {
+        check_schema(state, schema, &mut errors);
+    }
+    Built {
+        text,
+        file: if errors.is_empty() { file } else { None },
+        secrets,
+        errors,
+        schema_note,
+    }
+}
+
+fn write_auth(
+    state: &State,
+    doc: &mut Table,
+    kind: &str,
+    secrets: &mut Vec<(String, SecretString)>,
+) {
+    let old: Table = match doc.get("connection").and_then(|c| c.get("auth")) {
+        Some(Value::Table(t)) => t.clone(),
+        _ => Table::new(),
+    };
+    let mut auth = Table::new();
+    auth.insert("kind".into(), Value::String(kind.to_string()));
+    match kind {
+        "api_key" => {
+            let location = old
+                .get("in")
+                .and_then(Value::as_str)
+                .unwrap_or("header")
+                .to_string();
+            auth.insert("in".into(), Value::String(location));
+            if let Some(v) = state.field("connection.auth.name").and_then(toml_value) {
+                auth.insert("name".into(), v);
+            }
+        }
+        "basic" => {
+            if let Some(v) = state.field("connection.auth.username").and_then(toml_value) {
+                auth.insert("username".into(), v);
+            }
+        }
+        _ => {}
+    }
+    let secret_key = match kind {
+        "api_key" | "bearer" => Some("secret"),
+        "basic" => Some("password"),
+        _ => None,
+    };
+    if let Some(key) = secret_key {
+        let path = format!("connection.auth.{key}");
+        let typed = state
+            .field("connection.auth.secret")
+            .and_then(|f| f.secret.value())
+            .cloned();
+        let stored = state
+            .editing
+            .as_ref()
+            .is_some_and(|e| e.stored_secrets.contains(&path));
+        if let Some(value) = typed {
+            secrets.push((path, value));
+            auth.insert(key.into(), Value::String("prompt".into()));
+        } else if stored {
+            auth.insert(key.into(), Value::String("prompt".into()));
+        }
+    }
+    set_path(doc, "connection.auth", Value::Table(auth));
+}
+
+fn write_schedule(state: &State, doc: &mut Table) {
+    let mut s = Table::new();
+    let kind = state.value("task.schedule.kind");
+    s.insert("kind".into(), Value::String(kind.clone()));
+    let put = |s: &mut Table, name: &str, key: &str| {
+        if let Some(v) = state.field(key).and_then(toml_value) {
+            s.insert(name.into(), v);
+        }
+    };
+    match kind.as_str() {
+        "interval" => {
+            put(&mut s, "every", "task.schedule.every");
+            put(&mut s, "unit", "task.schedule.unit");
+        }
+        "cron" => {
+            put(&mut s, "expression", "task.schedule.expression");
+            put(&mut s, "timezone", "task.schedule.timezone");
+        }
+        _ => {}
+    }
+    set_path(doc, "task.schedule", Value::Table(s));
+}
+
+/// Keeps an edited integration's schema while its target stays; otherwise starts one
+/// for the chosen target type from the matching field names.
+fn write_schema(
+    state: &State,
+    entry: &CatalogEntry,
+    doc: &mut Table,
+    errors: &mut BTreeMap<String, String>,
+) -> Option<String> {
+    let target = state.value("target");
+    if let Some(e) = &state.editing
+        && e.schema.is_some()
+        && e.schema_target.as_deref() == Some(target.as_str())
+    {
+        return Some(format!(
+            "the stored conversion schema into {target} is kept"
+        ));
+    }
+    doc.remove("schema");
+    if target == NO_TARGET || target.is_empty() {
+        return None;
+    }
+    let Some(t) = state.targets.iter().find(|t| t.name == target) else {
+        errors.insert(
+            "target".into(),
+            format!("target type {target:?} is not defined"),
+        );
+        return None;
+    };
+    let discovered = match &state.discovery {
+        super::state::Probe::Done(Ok(found)) => found.as_slice(),
+        _ => &[],
+    };
+    let name = state.value("name");
+    let entity = state.value("source.entity");
+    match starter_schema(&name, &entity, t, &entry.preset, discovered) {
+        Some(schema) => {
+            let n = schema
+                .get("fieldMappings")
+                .and_then(|m| m.as_array())
+                .map_or(0, Vec::len);
+            if let Some(v) = json_to_toml(&schema) {
+                doc.insert("schema".into(), v);
+            }
+            Some(format!(
+                "a conversion schema into {target} starts with {n} field mapping{}; refine it in the mapper",
+                if n == 1 { "" } else { "s" }
+            ))
+        }
+        None => Some(format!(
+            "no source field matches a field of {target} yet: no schema is made; map them in the mapper after saving"
+        )),
+    }
+}
+
+/// A first conversion schema: the preset's suggested mappings and every target field
+/// whose name a discovered source field has, deduplicated on the source's id.
+pub fn starter_schema(
+    name: &str,
+    entity: &str,
+    target: &TargetType,
+    preset: &Preset,
+    discovered: &[DiscoveredField],
+) -> Option<serde_json::Value> {
+    let mut mappings: Vec<(String, String)> = preset
+        .mappings
+        .iter()
+        .filter(|m| target.field(&m.target_field).is_some())
+        .map(|m| (m.target_field.clone(), m.source_field.clone()))
+        .collect();
+    for f in &target.fields {
+        if mappings.iter().any(|(t, _)| *t == f.name) {
+            continue;
+        }
+        if discovered.iter().any(|d| d.path == f.name) {
+            mappings.push((f.name.clone(), f.name.clone()));
+        }
+    }
+    if mappings.is_empty() {
+        return None;
+    }
+    let key = mappings
+        .iter()
+        .find(|(t, _)| t == "external_id")
+        .map(|(_, s)| s.clone())
+        .or_else(|| {
+            discovered
+                .iter()
+                .any(|d| d.path == "id")
+                .then(|| "id".into())
+        })
+        .or_else(|| mappings.first().map(|(_, s)| s.clone()))?;
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let field_mappings: Vec<serde_json::Value> = mappings
+        .iter()
+        .map(|(t, s)| {
+            json!({
+                "targetField": t,
+                "mappingType": "direct",
+                "config": { "type": "direct", "sourceField": s },
+            })
+        })
+        .collect();
+    Some(json!({
+        "id": format!("{}-to-{}", slug.trim_matches('-'), target.name),
+        "name": format!("{name} to {}", target.name),
+        "source": { "entity": entity },
+        "target": { "shardTypeId": target.name },
+        "fieldMappings": field_mappings,
+        "deduplication": { "strategy": "external_id", "externalIdField": key },
+        "isActive": true,
+    }))
+}
+
+fn check_schema(state: &State, schema: &serde_json::Value, errors: &mut BTreeMap<String, String>) {
+    let parsed =
+        match crate::domain::conversion_schema::ConversionSchema::from_value(schema.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.insert(
+                    "target".into(),
+                    format!("the conversion schema is not valid: {e}"),
+                );
+                return;
+            }
+        };
+    let target = state
+        .targets
+        .iter()
+        .find(|t| t.name == parsed.target.shard_type_id);
+    if let Err(found) = crate::mapping::CompiledSchema::compile(&parsed, target) {
+        let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+        errors.insert(
+            "target".into(),
+            format!("the conversion schema: {}", text.join("; ")),
+        );
+    }
+}
+
+/// The field an error of the file belongs to: the field of that key, or of the key it
+/// is under; schedule errors to the schedule's fields; schema errors to the target.
+fn field_for(state: &State, path: &str, message: &str) -> String {
+    let has = |k: &str| state.field(k).is_some_and(|f| state.applies(f));
+    if path == "connection.auth.password" && has("connection.auth.secret") {
+        return "connection.auth.secret".into();
+    }
+    if path == "task.schedule" || path.starts_with("task.schedule.") {
+        let kind = state.value("task.schedule.kind");
+        let key = match kind.as_str() {
+            "interval" => "task.schedule.every",
+            _ if message.contains("timezone") => "task.schedule.timezone",
+            _ => "task.schedule.expression",
+        };
+        return key.into();
+    }
+    if path.starts_with("schema") {
+        return "target".into();
+    }
+    if has(path) {
+        return path.into();
+    }
+    // The nearest enclosing field: `connection.auth` errors to the auth kind.
+    let mut p = path;
+    while let Some((parent, _)) = p.rsplit_once('.') {
+        if has(parent) {
+            return parent.into();
+        }
+        let kind = format!("{parent}.kind");
+        if has(&kind) {
+            return kind;
+        }
+        p = parent;
+    }
+    path.into()
+}
+
+/// The schema's JSON kept with an edited integration, and its target type.
+pub fn stored_schema_target(schema: Option<&serde_json::Value>) -> Option<String> {
+    schema
+        .and_then(|s| s.get("target"))
+        .and_then(|t| t.get("shardTypeId"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+/// Fills the forms from a stored integration (secrets stay blank).
+pub fn fill_from_spec(state: &mut State, file: &Table) {
+    let get = |key: &str| -> Option<String> {
+        let mut v: &Value = file.get(key.split('.').next()?)?;
+        for part in key.split('.').skip(1) {
+            v = v.get(part)?;
+        }
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Integer(i) => Some(i.to_string()),
+            Value::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        }
+    };
+    for field in state.connection.iter_mut().chain(state.source.iter_mut()) {
+        if field.is_secret() || field.key == "target" {
+            continue;
+        }
+        if let Some(v) = get(&field.key) {
+            field.set(&v);
+        } else if matches!(field.kind, Kind::Text | Kind::Number)
+            && !field.key.starts_with("task.schedule.")
+        {
+            field.set("");
+        }
+    }
+    if let Some(Value::Table(s)) = file.get("task").and_then(|t| t.get("schedule")) {
+        let json = toml_to_json(&Value::Table(s.clone()));
+        if let Some(obj) = json.as_object() {
+            for (k, v) in obj {
+                let key = format!("task.schedule.{k}");
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if let Some(f) = state
+                    .connection
+                    .iter_mut()
+                    .chain(state.source.iter_mut())
+                    .find(|f| f.key == key)
+                {
+                    f.set(&text);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str) -> (CatalogEntry, Vec<CatalogEntry>) {
+        let all = crate::assets::catalog().unwrap();
+        (all.iter().find(|e| e.id == id).unwrap().clone(), all)
+    }
+
+    fn state(id: &str) -> State {
+        let (e, types) = entry(id);
+        let targets = crate::assets::target_types().unwrap();
+        State {
+            connection: connection_form(&e, &types),
+            source: source_form(&e, &types, &targets),
+            entry: Some(e),
+            types,
+            targets,
+            ..State::default()
+        }
+    }
+
+    fn set(s: &mut State, key: &str, v: &str) {
+        let f = s
+            .connection
+            .iter_mut()
+            .chain(s.source.iter_mut())
+            .find(|f| f.key == key)
+            .unwrap();
+        f.set(v);
+    }
+
+    #[test]
+    fn a_filled_rest_form_makes_a_valid_file_with_the_secret_beside_it() {
+        let mut s = state("rest_api");
+        set(&mut s, "name", "Acme");
+        set(&mut s, "connection.base_url", "http://127.0.0.1:9/api");
+        set(&mut s, "connection.auth.kind", "api_key");
+        set(&mut s, "connection.auth.name", "X-Api-Key");
+        set(&mut s, "source.path", "/contacts");
+        set(&mut s, "source.entity", "contacts");
+        let empty = build(&s);
+        assert_eq!(
+            empty
+                .errors
+                .get("connection.auth.secret")
+                .map(String::as_str),
+            Some("is required but missing"),
+            "{:?}",
+            empty.errors
+        );
+        for f in s.connection.iter_mut().filter(|f| f.is_secret()) {
+            for c in "k3y-value-123".chars() {
+                f.secret.push(c);
+            }
+        }
+        let built = build(&s);
+        assert!(
+            built.errors.is_empty(),
+            "{:?}\n{}",
+            built.errors,
+            built.text
+        );
+        assert!(!built.text.contains("k3y-value-123"), "{}", built.text);
+        assert_eq!(built.secrets.len(), 1);
+        assert_eq!(built.secrets[0].0, "connection.auth.secret");
+        assert_eq!(built.secrets[0].1.expose(), "k3y-value-123");
+        let spec = built.file.unwrap().spec;
+        assert_eq!(spec.name.as_str(), "Acme");
+        assert_eq!(spec.source.path.as_deref(), Some("/contacts"));
+    }
+
+    #[test]
+    fn errors_land_on_their_fields() {
+        let mut s = state("rest_api");
+        set(&mut s, "connection.base_url", "ftp://x");
+        set(&mut s, "task.schedule.kind", "cron");
+        set(&mut s, "task.schedule.timezone", "Mars/Olympus");
+        set(&mut s, "source.records", "results");
+        let e = build(&s).errors;
+        assert!(
+            e.get("name").is_some_and(|m| m.contains("missing")),
+            "{e:?}"
+        );
+        assert!(
+            e.get("connection.base_url")
+                .is_some_and(|m| m.contains("http")),
+            "{e:?}"
+        );
+        assert!(e.contains_key("task.schedule.timezone"), "{e:?}");
+        assert!(
+            e.get("source.records")
+                .is_some_and(|m| m.contains("JSONPath")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_template_without_a_form_uses_its_adapters_with_the_preset() {
+        let s = state("github_issues");
+        assert_eq!(s.value("connection.base_url"), "https://api.github.com");
+        assert_eq!(s.value("connection.auth.kind"), "bearer");
+        assert_eq!(s.value("source.entity"), "issues");
+        assert_eq!(s.value("target"), "news");
+    }
+
+    #[test]
+    fn the_starter_schema_maps_matching_names() {
+        let targets = crate::assets::target_types().unwrap();
+        let contact = targets.iter().find(|t| t.name == "contact").unwrap();
+        let found = vec![
+            DiscoveredField {
+                path: "id".into(),
+                kind: "string".into(),
+                examples: vec![],
+            },
+            DiscoveredField {
+                path: "email".into(),
+                kind: "string".into(),
+                examples: vec![],
+            },
+        ];
+        let schema =
+            starter_schema("Acme CRM", "contacts", contact, &Preset::default(), &found).unwrap();
+        assert_eq!(schema["fieldMappings"][0]["targetField"], "email");
+        assert_eq!(schema["deduplication"]["externalIdField"], "id");
+        assert_eq!(schema["id"], "acme-crm-to-contact");
+        assert!(starter_schema("x", "y", contact, &Preset::default(), &[]).is_none());
+    }
+}

@@ -1,0 +1,246 @@
+//! The connection wizard: Type → Connection → Fields → Review. The Connection form comes
+//! from the catalog entry's schema; the input becomes an integration file validated as
+//! `syncdeck integration import` validates one; `Ctrl-T` tests the connection and the
+//! Fields step discovers the source's fields from a sample; `Enter` on the review saves
+//! it (credentials sealed, one transaction).
+
+pub mod form;
+pub mod review;
+pub mod state;
+pub mod update;
+pub mod view;
+
+use crate::adapters::{Credentials, DiscoveredField};
+use crate::domain::integration::IntegrationSpec;
+use crate::domain::{CatalogEntry, TargetType};
+use crate::secrets::SecretString;
+use crate::store::StoredIntegration;
+use crate::tui::services::Services;
+
+pub use state::{State, Step, TestResult};
+
+/// Records asked of the source to discover its fields.
+pub const SAMPLE_SIZE: usize = 20;
+
+/// What the wizard starts from: the catalog and target types, and the integration
+/// being edited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub types: Vec<CatalogEntry>,
+    pub targets: Vec<TargetType>,
+    pub stored: Option<StoredIntegration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub created: bool,
+    /// Where it is in the integrations list.
+    pub position: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Loaded(Result<Box<Loaded>, String>),
+    Tested {
+        seq: u64,
+        result: Result<TestResult, String>,
+    },
+    Sampled {
+        seq: u64,
+        result: Result<Vec<DiscoveredField>, String>,
+    },
+    Saved {
+        name: String,
+        result: Result<Saved, String>,
+    },
+}
+
+/// The integration a test or sample of an edited integration takes blank secrets from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRef {
+    pub name: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// The catalog and target types, and with `edit` the stored integration.
+    Load { edit: Option<String> },
+    Test {
+        seq: u64,
+        spec: Box<IntegrationSpec>,
+        credentials: Credentials,
+        stored: Option<StoredRef>,
+    },
+    Sample {
+        seq: u64,
+        spec: Box<IntegrationSpec>,
+        credentials: Credentials,
+        stored: Option<StoredRef>,
+    },
+    /// Seals the typed secrets and saves, replacing integration `id` when editing (its
+    /// stored credentials in `keep` stay where nothing new was typed).
+    Save {
+        id: Option<String>,
+        spec: Box<IntegrationSpec>,
+        secrets: Vec<(String, SecretString)>,
+        keep: Vec<String>,
+    },
+}
+
+async fn credentials_for(
+    services: &Services,
+    credentials: Credentials,
+    stored: Option<StoredRef>,
+) -> Result<Credentials, String> {
+    match stored {
+        None => Ok(credentials),
+        Some(s) => services
+            .engine
+            .with_stored_credentials(&s.name, &s.id, credentials)
+            .await
+            .map_err(|e| e.to_string())?,
+    }
+}
+
+/// Runs a command against the store and the engine; the only place this screen does I/O.
+pub async fn execute(services: &Services, command: Command) -> Msg {
+    let store = &services.store;
+    match command {
+        Command::Load { edit } => {
+            let result = async {
+                let types = store.list_catalog().await.map_err(|e| e.to_string())?;
+                let targets = store
+                    .list_targets()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|(t, _)| t)
+                    .collect();
+                let stored = match edit {
+                    Some(name) => Some(
+                        store
+                            .get_integration(&name)
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .ok_or_else(|| format!("integration {name:?} no longer exists"))?,
+                    ),
+                    None => None,
+                };
+                Ok(Box::new(Loaded {
+                    types,
+                    targets,
+                    stored,
+                }))
+            }
+            .await;
+            Msg::Loaded(result)
+        }
+        Command::Test {
+            seq,
+            spec,
+            credentials,
+            stored,
+        } => {
+            let result = async {
+                let credentials = credentials_for(services, credentials, stored).await?;
+                match services.engine.test_unsaved(&spec, credentials).await {
+                    Ok(Ok(report)) => Ok(TestResult {
+                        ok: report.ok,
+                        latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+                        message: report.message,
+                    }),
+                    Ok(Err(reason)) => Err(reason),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            .await;
+            Msg::Tested { seq, result }
+        }
+        Command::Sample {
+            seq,
+            spec,
+            credentials,
+            stored,
+        } => {
+            let result = async {
+                let credentials = credentials_for(services, credentials, stored).await?;
+                match services
+                    .engine
+                    .sample_unsaved(&spec, credentials, SAMPLE_SIZE)
+                    .await
+                {
+                    Ok(Ok(records)) => Ok(crate::adapters::discover_fields(&records)),
+                    Ok(Err(reason)) => Err(reason),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            .await;
+            Msg::Sampled { seq, result }
+        }
+        Command::Save {
+            id,
+            spec,
+            secrets,
+            keep,
+        } => {
+            let name = spec.name.as_str().to_string();
+            let result = save(services, id, &spec, &secrets, &keep).await;
+            Msg::Saved { name, result }
+        }
+    }
+}
+
+async fn save(
+    services: &Services,
+    id: Option<String>,
+    spec: &IntegrationSpec,
+    secrets: &[(String, SecretString)],
+    keep: &[String],
+) -> Result<Saved, String> {
+    let store = &services.store;
+    let replace = id.is_some();
+    let id = id.unwrap_or_else(crate::domain::new_id);
+    let mut sealed = Vec::new();
+    for (field, value) in secrets {
+        let s = services
+            .engine
+            .seal_credential(&id, field, value)
+            .map_err(|e| format!("cannot encrypt {field}: {e}"))?;
+        sealed.push(s);
+    }
+    if replace {
+        let stored = store.credentials_of(&id).await.map_err(|e| e.to_string())?;
+        for c in stored {
+            if keep.contains(&c.field) && !sealed.iter().any(|s| s.field == c.field) {
+                sealed.push(c);
+            }
+        }
+    }
+    let outcome = store
+        .save_integration(&id, spec, &sealed, replace)
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = spec.name.as_str();
+    let created = outcome == crate::store::SaveOutcome::Created;
+    let action = if created {
+        "integration.create"
+    } else {
+        "integration.update"
+    };
+    store
+        .audit(action, name, "console wizard")
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        integration = name,
+        action,
+        "integration saved in the wizard"
+    );
+    let position = store
+        .integration_position(name)
+        .await
+        .map_err(|e| e.to_string())?
+        .and_then(|p| usize::try_from(p).ok());
+    Ok(Saved { created, position })
+}

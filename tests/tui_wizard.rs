@@ -1,0 +1,800 @@
+//! The connection wizard without a terminal: `App::update` stepped with key messages,
+//! commands run against a SQLite store and the built-in sample API on 127.0.0.1, frames
+//! drawn on a `TestBackend` and compared with the committed snapshots. The clock is fixed
+//! (Mon 23 Nov 2026 12:00 UTC), so schedules' next runs are the same on every run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use syncdeck::adapters::DiscoveredField;
+use syncdeck::demo::{SampleApi, SampleApiHandle, SampleApiOptions};
+use syncdeck::store::Store;
+use syncdeck::tui::app::{FlashLevel, ScreenId};
+use syncdeck::tui::keymap::Keymap;
+use syncdeck::tui::screens::wizard::state::Probe;
+use syncdeck::tui::screens::wizard::{self, Step, TestResult};
+use syncdeck::tui::theme::Theme;
+use syncdeck::tui::{App, AppInit, Command, Msg, Services, commands, view};
+
+/// Mon 2026-11-23 12:00:00 UTC.
+const NOW_MS: i64 = 1_795_435_200_000;
+const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn now() -> DateTime<FixedOffset> {
+    FixedOffset::east_opt(0)
+        .unwrap()
+        .timestamp_millis_opt(NOW_MS)
+        .unwrap()
+}
+
+struct Console {
+    app: App,
+    store: Store,
+    services: Services,
+    dir: tempfile::TempDir,
+}
+
+impl Console {
+    async fn new(width: u16, height: u16, read_only: bool) -> Console {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("wizard.db").display());
+        let store = Store::open(&url, "default", "alice").await.unwrap();
+        store
+            .sync_catalog(&syncdeck::assets::catalog().unwrap())
+            .await
+            .unwrap();
+        store
+            .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
+            .await
+            .unwrap();
+        let ring = syncdeck::secrets::KeyRing::from_base64_key(KEY).unwrap();
+        // No retries: a refused connection answers at once.
+        let mut config = syncdeck::config::Config::default();
+        config.retry.max_retries = 0;
+        let engine = syncdeck::engine::Engine::new(store.clone(), ring, config, "wizard-test");
+        let (app, first) = App::new(AppInit {
+            keymap: Keymap::builtin().unwrap(),
+            theme: Theme::builtin(),
+            location: "/var/lib/syncdeck/syncdeck.db".into(),
+            user: "alice".into(),
+            read_only,
+            now: now(),
+            size: (width, height),
+            engine: None,
+        });
+        let mut c = Console {
+            app,
+            services: Services::new(store.clone(), engine),
+            store,
+            dir,
+        };
+        c.run(first).await;
+        c
+    }
+
+    async fn run(&mut self, first: Vec<Command>) {
+        let mut queue: VecDeque<Command> = first.into();
+        let mut steps = 0;
+        while let Some(c) = queue.pop_front() {
+            steps += 1;
+            assert!(steps < 200, "commands keep coming: the app is looping");
+            let msg = commands::execute(&self.services, c).await;
+            queue.extend(self.app.update(msg));
+        }
+    }
+
+    async fn send(&mut self, msg: Msg) {
+        let commands = self.app.update(msg);
+        self.run(commands).await;
+    }
+
+    async fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .await;
+    }
+
+    async fn ctrl(&mut self, c: char) {
+        self.send(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )))
+        .await;
+    }
+
+    /// A key whose commands are dropped: the answer is fed in by the test.
+    fn ctrl_without_running(&mut self, c: char) {
+        let _ = self.app.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )));
+    }
+
+    async fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let modifiers = if c.is_ascii_uppercase() {
+                KeyModifiers::SHIFT
+            } else {
+                KeyModifiers::NONE
+            };
+            self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers)))
+                .await;
+        }
+    }
+
+    fn focused_key(&self) -> String {
+        let w = &self.app.wizard;
+        w.form(w.step)
+            .get(w.focus)
+            .map(|f| f.key.clone())
+            .unwrap_or_default()
+    }
+
+    /// Tabs to the field `key` of the current step.
+    async fn focus(&mut self, key: &str) {
+        for _ in 0..20 {
+            if self.focused_key() == key {
+                return;
+            }
+            self.key(KeyCode::Tab).await;
+        }
+        panic!("no field {key} on the {:?} step", self.app.wizard.step);
+    }
+
+    /// Types into the field `key`, replacing what it held.
+    async fn fill(&mut self, key: &str, text: &str) {
+        self.focus(key).await;
+        self.ctrl('u').await;
+        self.type_text(text).await;
+    }
+
+    /// Cycles the choice field `key` to `value`.
+    async fn choose(&mut self, key: &str, value: &str) {
+        self.focus(key).await;
+        for _ in 0..20 {
+            if self.app.wizard.value(key) == value {
+                return;
+            }
+            self.key(KeyCode::Right).await;
+        }
+        panic!("{key} has no choice {value}");
+    }
+
+    /// `n` on the list, then the type `id` on the Type step.
+    async fn new_of_type(&mut self, id: &str) {
+        self.type_text("n").await;
+        assert_eq!(self.app.screen, ScreenId::Wizard);
+        assert_eq!(self.app.wizard.step, Step::Type);
+        let index = self
+            .app
+            .wizard
+            .types
+            .iter()
+            .position(|t| t.id == id)
+            .unwrap();
+        for _ in 0..index {
+            self.key(KeyCode::Down).await;
+        }
+        self.key(KeyCode::Enter).await;
+        assert_eq!(self.app.wizard.step, Step::Connection);
+        assert_eq!(self.app.wizard.entry.as_ref().unwrap().id, id);
+    }
+
+    fn draw(&self) -> Terminal<TestBackend> {
+        let mut terminal =
+            Terminal::new(TestBackend::new(self.app.width, self.app.height)).unwrap();
+        terminal.draw(|f| view::draw(&self.app, f)).unwrap();
+        terminal
+    }
+
+    fn screen_text(&self) -> String {
+        let t = self.draw();
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn flash(&self) -> String {
+        self.app
+            .flash
+            .as_ref()
+            .map(|f| f.text.clone())
+            .unwrap_or_default()
+    }
+}
+
+async fn sample_api() -> SampleApiHandle {
+    SampleApi::start(SampleApiOptions {
+        rate_limit: 0,
+        as_of: NaiveDate::from_ymd_opt(2025, 6, 30),
+        change_every: None,
+        ..SampleApiOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The Connection step of a REST API integration against `base_url`, with an API key.
+async fn fill_rest_connection(c: &mut Console, name: &str, base_url: &str, key: &str) {
+    c.new_of_type("rest_api").await;
+    c.fill("name", name).await;
+    c.choose("environment", "sandbox").await;
+    c.fill("connection.base_url", base_url).await;
+    c.choose("connection.auth.kind", "api_key").await;
+    c.fill("connection.auth.name", "X-Api-Key").await;
+    c.focus("connection.auth.secret").await;
+    c.type_text(key).await;
+    c.fill("source.path", "/crm/contacts").await;
+}
+
+fn fields_found() -> Vec<DiscoveredField> {
+    let f = |path: &str, kind: &str, ex: &[&str]| DiscoveredField {
+        path: path.into(),
+        kind: kind.into(),
+        examples: ex.iter().map(|s| (*s).to_string()).collect(),
+    };
+    vec![
+        f("id", "string", &["CON-00001", "CON-00002", "CON-00003"]),
+        f("email", "string", &["ada@example.com", "grace@example.org"]),
+        f("first_name", "string", &["Ada", "Grace"]),
+        f("address", "object", &[]),
+        f("address.city", "string", &["Berlin", "London"]),
+        f("score", "mixed", &["42", "\"17\""]),
+        f("last_modified", "string", &["2025-06-29T10:00:00Z"]),
+    ]
+}
+
+/// A wizard on the Fields step with discovered fields fed in (no network).
+async fn at_fields(c: &mut Console) {
+    fill_rest_connection(
+        c,
+        "Acme CRM contacts",
+        "http://127.0.0.1:9/api",
+        "sk_live_51HxQ9abcd7f3e",
+    )
+    .await;
+    // The sample taken on entering the step fails (nothing listens on port 9) …
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Fields);
+    c.fill("source.entity", "contacts").await;
+    c.fill("source.records", "$.results[*]").await;
+    // … so take another, answered here.
+    c.ctrl_without_running('t');
+    let seq = match c.app.wizard.discovery {
+        Probe::Running { seq, .. } => seq,
+        ref other => panic!("no sample running: {other:?}"),
+    };
+    c.send(Msg::Wizard(wizard::Msg::Sampled {
+        seq,
+        result: Ok(fields_found()),
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn snapshot_type_step() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, false).await;
+        c.type_text("n").await;
+        assert_eq!(c.app.wizard.step, Step::Type);
+        assert!(!c.app.wizard.types.is_empty());
+        insta::assert_snapshot!(format!("type_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_connection_with_an_inline_error() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, false).await;
+        c.new_of_type("rest_api").await;
+        c.fill("name", "Acme CRM contacts").await;
+        c.fill("connection.base_url", "ftp://crm.example.com").await;
+        // Shown as typed, before any attempt to go on.
+        let text = c.screen_text();
+        assert!(text.contains("is not an http:// or https://"), "{text}");
+        insta::assert_snapshot!(format!("connection_error_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_connection_with_a_test_result_and_masked_secret() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, false).await;
+        fill_rest_connection(
+            &mut c,
+            "Acme CRM contacts",
+            "http://127.0.0.1:9/api",
+            "sk_live_51HxQ9abcd7f3e",
+        )
+        .await;
+        c.ctrl_without_running('t');
+        let seq = match c.app.wizard.test {
+            Probe::Running { seq, .. } => seq,
+            ref other => panic!("no test running: {other:?}"),
+        };
+        let text = c.screen_text();
+        assert!(text.contains("testing the connection"), "{text}");
+        c.send(Msg::Wizard(wizard::Msg::Tested {
+            seq,
+            result: Ok(TestResult {
+                ok: true,
+                latency_ms: 42,
+                message: "HTTP 200 OK, 3 records on the first page".into(),
+            }),
+        }))
+        .await;
+        let text = c.screen_text();
+        assert!(text.contains("connection ok in 42 ms"), "{text}");
+        assert!(
+            !text.contains("sk_live"),
+            "the secret is on screen:\n{text}"
+        );
+        insta::assert_snapshot!(format!("connection_tested_{w}x{h}"), c.draw().backend());
+        // Ctrl-R shows it while typing, and hides it again.
+        c.ctrl('r').await;
+        assert!(c.screen_text().contains("sk_live_51HxQ9abcd7f3e"));
+        c.ctrl('r').await;
+        assert!(!c.screen_text().contains("sk_live"));
+    }
+}
+
+#[tokio::test]
+async fn snapshot_fields_with_discovered_fields() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, false).await;
+        at_fields(&mut c).await;
+        c.choose("target", "contact").await;
+        let text = c.screen_text();
+        assert!(text.contains("address.city"), "{text}");
+        assert!(text.contains("ada@example.com"), "{text}");
+        insta::assert_snapshot!(format!("fields_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_review_with_masked_secret_and_schedule_in_words() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, false).await;
+        at_fields(&mut c).await;
+        c.choose("target", "contact").await;
+        c.choose("task.schedule.kind", "cron").await;
+        c.fill("task.schedule.expression", "0 2 * * 1-5").await;
+        c.fill("task.schedule.timezone", "America/New_York").await;
+        c.key(KeyCode::Enter).await;
+        assert_eq!(c.app.wizard.step, Step::Review);
+        let review = c.app.wizard.review.clone().unwrap();
+        assert_eq!(
+            review.schedule,
+            "Runs Mon–Fri at 02:00 America/New_York; next: Tue 24 Nov 02:00"
+        );
+        let text = c.screen_text();
+        assert!(text.contains("••••7f3e"), "{text}");
+        assert!(!text.contains("sk_live"), "{text}");
+        assert!(text.contains("Runs Mon–Fri at 02:00"), "{text}");
+        insta::assert_snapshot!(format!("review_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn snapshot_discard_confirmation() {
+    for (w, h) in SIZES {
+        let mut c = Console::new(w, h, false).await;
+        c.new_of_type("rest_api").await;
+        c.type_text("Half typed").await;
+        c.key(KeyCode::Esc).await; // back to Type, input kept
+        assert_eq!(c.app.wizard.step, Step::Type);
+        c.key(KeyCode::Esc).await; // cancel: asks
+        assert!(c.app.wizard.confirm_discard);
+        assert_eq!(c.app.screen, ScreenId::Wizard);
+        insta::assert_snapshot!(format!("discard_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn a_rest_integration_end_to_end_against_the_sample_api() {
+    let api = sample_api().await;
+    let mut c = Console::new(80, 24, false).await;
+    fill_rest_connection(&mut c, "Demo contacts", &api.url(), &api.api_key).await;
+
+    // Ctrl-T tests the form as it is.
+    c.ctrl('t').await;
+    match &c.app.wizard.test {
+        Probe::Done(Ok(r)) => assert!(r.ok, "test failed: {r:?}"),
+        other => panic!("no test result: {other:?}"),
+    }
+    assert!(c.screen_text().contains("connection ok in"));
+
+    // Fields: a sample is read on entering; with the records path, the contacts' fields.
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Fields);
+    assert!(matches!(c.app.wizard.discovery, Probe::Done(Ok(_))));
+    c.fill("source.entity", "contacts").await;
+    c.fill("source.records", "$.results[*]").await;
+    c.ctrl('t').await;
+    let Probe::Done(Ok(found)) = &c.app.wizard.discovery else {
+        panic!("no fields: {:?}", c.app.wizard.discovery);
+    };
+    let paths: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    for p in ["id", "email", "address.city"] {
+        assert!(paths.contains(&p), "{p} not in {paths:?}");
+    }
+    assert!(c.screen_text().contains("address.city"));
+    c.choose("target", "contact").await;
+    c.choose("task.schedule.kind", "interval").await;
+    c.fill("task.schedule.every", "30").await;
+
+    // Review, then save.
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Review);
+    let screen = c.screen_text();
+    assert!(!screen.contains(&api.api_key), "{screen}");
+    assert!(screen.contains("Runs every 30 minutes"), "{screen}");
+    c.key(KeyCode::Enter).await;
+
+    // Back on the list, the new integration selected, with a flash.
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    assert_eq!(
+        c.app.integrations.selected_row().unwrap().name,
+        "Demo contacts"
+    );
+    let flash = c.app.flash.clone().unwrap();
+    assert_eq!(flash.level, FlashLevel::Info);
+    assert!(
+        flash.text.contains("created Demo contacts"),
+        "{}",
+        flash.text
+    );
+
+    // The store has it, with the credential sealed.
+    let stored = c
+        .store
+        .get_integration("Demo contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    let spec = &stored.spec;
+    assert_eq!(spec.type_id, "rest_api");
+    assert_eq!(spec.environment.as_str(), "sandbox");
+    assert_eq!(
+        spec.connection.base_url.as_deref(),
+        Some(api.url().as_str())
+    );
+    assert_eq!(spec.source.records.as_deref(), Some("$.results[*]"));
+    assert_eq!(spec.task.schedule.describe(), "Every 30 minutes");
+    let schema = spec.schema.as_ref().unwrap();
+    assert_eq!(schema["target"]["shardTypeId"], "contact");
+    assert_eq!(schema["deduplication"]["externalIdField"], "id");
+    let fields: Vec<&str> = stored
+        .credential_fields
+        .iter()
+        .map(|(f, _)| f.as_str())
+        .collect();
+    assert_eq!(fields, ["connection.auth.secret"]);
+    let sealed = c.store.credentials_of(&stored.id).await.unwrap();
+    assert!(!sealed[0].ciphertext.contains(&api.api_key));
+    // Not in the database files either (WAL included).
+    for entry in std::fs::read_dir(c.dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let needle = api.api_key.as_bytes();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "the plaintext key is in the database files"
+        );
+    }
+    // The sealed key opens: the saved integration connects.
+    let report = c
+        .services
+        .engine
+        .test_connection("Demo contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.ok, "{report:?}");
+    // An audit entry says who made it.
+    let audit = c.store.recent_audit(5).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "integration.create"));
+
+    // What the wizard saved exports and imports back to the same integration.
+    let exported = syncdeck::domain::integration_file::export(spec);
+    let types = c.store.catalog_types().await.unwrap();
+    let again = syncdeck::domain::integration_file::parse(&exported, &types).unwrap();
+    assert_eq!(&again.spec, spec);
+    api.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_invalid_field_blocks_the_step_and_back_keeps_input() {
+    let mut c = Console::new(80, 24, false).await;
+    c.new_of_type("rest_api").await;
+    c.fill("name", "Acme").await;
+    c.fill("connection.base_url", "crm.example.com").await;
+    c.fill("source.path", "/contacts").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Connection);
+    assert_eq!(c.focused_key(), "connection.base_url");
+    assert!(c.flash().contains("1 field to fix"), "{}", c.flash());
+    assert!(
+        c.screen_text()
+            .contains("is not an http:// or https:// URL")
+    );
+
+    c.fill("connection.base_url", "https://crm.example.com")
+        .await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Fields);
+    // A bad records path blocks the Fields step too.
+    c.fill("source.entity", "contacts").await;
+    c.fill("source.records", "results").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Fields);
+    assert!(c.screen_text().contains("is not a JSONPath"));
+
+    // Back to Connection and to Type: nothing typed is lost.
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.wizard.step, Step::Connection);
+    assert_eq!(c.app.wizard.value("name"), "Acme");
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.wizard.step, Step::Type);
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Connection);
+    assert_eq!(c.app.wizard.value("name"), "Acme");
+    assert_eq!(
+        c.app.wizard.value("connection.base_url"),
+        "https://crm.example.com"
+    );
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.value("source.records"), "results");
+}
+
+#[tokio::test]
+async fn editing_keeps_a_blank_secret_and_replaces_a_typed_one() {
+    let api = sample_api().await;
+    let mut c = Console::new(80, 24, false).await;
+    fill_rest_connection(&mut c, "Demo contacts", &api.url(), &api.api_key).await;
+    c.key(KeyCode::Enter).await;
+    c.fill("source.entity", "contacts").await;
+    c.fill("source.records", "$.results[*]").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    let before = c
+        .store
+        .get_integration("Demo contacts")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // e: the wizard pre-filled, on the Connection step, the secret blank.
+    c.type_text("e").await;
+    assert_eq!(c.app.screen, ScreenId::Wizard);
+    assert_eq!(c.app.wizard.step, Step::Connection);
+    assert_eq!(c.app.wizard.value("connection.base_url"), api.url());
+    assert_eq!(c.app.wizard.value("connection.auth.name"), "X-Api-Key");
+    let secret = c.app.wizard.field("connection.auth.secret").unwrap();
+    assert!(secret.secret.is_empty());
+    assert!(c.screen_text().contains("(stored)"));
+    // The test uses the stored key.
+    c.ctrl('t').await;
+    assert!(
+        matches!(&c.app.wizard.test, Probe::Done(Ok(r)) if r.ok),
+        "{:?}",
+        c.app.wizard.test
+    );
+    c.fill("connection.timeout_secs", "20").await;
+    c.key(KeyCode::Enter).await;
+    assert!(matches!(c.app.wizard.discovery, Probe::Done(Ok(ref f)) if !f.is_empty()));
+    c.key(KeyCode::Enter).await;
+    assert!(c.screen_text().contains("•••• (stored, unchanged)"));
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    assert!(c.flash().contains("saved Demo contacts"), "{}", c.flash());
+
+    let after = c
+        .store
+        .get_integration("Demo contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.id, before.id);
+    assert_eq!(after.spec.connection.timeout_secs, Some(20));
+    assert_eq!(after.credential_fields.len(), 1);
+    let report = c
+        .services
+        .engine
+        .test_connection("Demo contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.ok, "the kept key no longer works: {report:?}");
+
+    // A typed secret replaces the stored one.
+    c.type_text("e").await;
+    c.focus("connection.auth.secret").await;
+    c.type_text("not-the-key").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    let report = c
+        .services
+        .engine
+        .test_connection("Demo contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!report.ok, "the typed key did not replace the stored one");
+    api.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_catalog_starts_the_wizard_with_its_type() {
+    let mut c = Console::new(80, 24, false).await;
+    c.send(Msg::Key(KeyEvent::new(
+        KeyCode::Char(':'),
+        KeyModifiers::NONE,
+    )))
+    .await;
+    c.type_text("catalog").await;
+    c.key(KeyCode::Enter).await;
+    let index = c
+        .app
+        .catalog
+        .entries
+        .iter()
+        .position(|e| e.id == "github_issues")
+        .unwrap();
+    for _ in 0..index {
+        c.key(KeyCode::Down).await;
+    }
+    c.key(KeyCode::Enter).await; // details
+    assert_eq!(c.app.screen, ScreenId::Catalog);
+    c.key(KeyCode::Enter).await; // connect it
+    assert_eq!(c.app.screen, ScreenId::Wizard);
+    assert_eq!(c.app.wizard.step, Step::Connection);
+    assert!(c.app.wizard.done.contains(&Step::Type));
+    assert_eq!(
+        c.app.wizard.value("connection.base_url"),
+        "https://api.github.com"
+    );
+    assert_eq!(c.app.wizard.value("connection.auth.kind"), "bearer");
+    // Esc goes back to the Type step; Esc there cancels, asking first (a type was chosen).
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.wizard.step, Step::Type);
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.wizard.confirm_discard);
+    c.type_text("y").await;
+    assert_eq!(c.app.screen, ScreenId::Catalog);
+}
+
+#[tokio::test]
+async fn cancelling_asks_before_discarding_input() {
+    let mut c = Console::new(80, 24, false).await;
+    // Nothing given yet: Esc leaves at once. `?` (not typed into a field here) helps.
+    c.type_text("n").await;
+    c.type_text("?").await;
+    assert!(c.app.help);
+    assert!(c.screen_text().contains("Wizard"));
+    c.key(KeyCode::Esc).await;
+    assert!(!c.app.help);
+    assert_eq!(c.app.screen, ScreenId::Wizard);
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+
+    c.new_of_type("file").await;
+    c.type_text("KPIs").await;
+    c.key(KeyCode::Esc).await;
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.wizard.confirm_discard);
+    assert!(c.screen_text().contains("Discard the new integration?"));
+    // Any other key keeps it.
+    c.type_text("x").await;
+    assert!(!c.app.wizard.confirm_discard);
+    assert_eq!(c.app.screen, ScreenId::Wizard);
+    assert!(c.flash().contains("kept"), "{}", c.flash());
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.value("name"), "KPIs");
+    // y discards.
+    c.key(KeyCode::Esc).await;
+    c.key(KeyCode::Esc).await;
+    c.type_text("y").await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    assert_eq!(c.app.integrations.total, 0);
+    // Keys typed into the wizard never reached the list (q did not quit, ? typed).
+    c.type_text("n").await;
+    c.key(KeyCode::Enter).await;
+    c.type_text("q?").await;
+    assert!(!c.app.should_quit());
+    assert_eq!(c.app.wizard.value("name"), "q?");
+    // ctrl-c still quits.
+    c.ctrl('c').await;
+    assert!(c.app.should_quit());
+}
+
+#[tokio::test]
+async fn read_only_refuses_the_wizard() {
+    let mut c = Console::new(80, 24, true).await;
+    c.type_text("n").await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    let flash = c.app.flash.clone().unwrap();
+    assert_eq!(flash.level, FlashLevel::Error);
+    assert!(flash.text.contains("read-only"), "{}", flash.text);
+    c.app.flash = None;
+    c.send(Msg::Key(KeyEvent::new(
+        KeyCode::Char(':'),
+        KeyModifiers::NONE,
+    )))
+    .await;
+    c.type_text("new").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    assert!(c.flash().contains("read-only"), "{}", c.flash());
+    // Nor from the catalog.
+    c.send(Msg::Key(KeyEvent::new(
+        KeyCode::Char(':'),
+        KeyModifiers::NONE,
+    )))
+    .await;
+    c.type_text("catalog").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Catalog);
+}
+
+#[tokio::test]
+async fn the_empty_list_mentions_n() {
+    let c = Console::new(80, 24, false).await;
+    let text = c.screen_text();
+    assert!(text.contains("Press n to add one"), "{text}");
+}
+
+#[tokio::test]
+async fn every_step_draws_at_any_size_without_panicking() {
+    let mut c = Console::new(80, 24, false).await;
+    at_fields(&mut c).await;
+    let mut sizes = vec![
+        (0, 0),
+        (1, 1),
+        (39, 9),
+        (40, 10),
+        (59, 15),
+        (60, 16),
+        (200, 60),
+    ];
+    for w in (20..=130).step_by(11) {
+        for h in (5..=40).step_by(5) {
+            sizes.push((w, h));
+        }
+    }
+    for step in 0..5 {
+        match step {
+            0 => {}
+            1 => c.key(KeyCode::Enter).await, // review
+            2 => c.key(KeyCode::Esc).await,   // fields
+            3 => c.key(KeyCode::Esc).await,   // connection
+            _ => {
+                c.key(KeyCode::Esc).await;
+                c.key(KeyCode::Esc).await; // discard question
+            }
+        }
+        for &(w, h) in &sizes {
+            c.send(Msg::Resize(w, h)).await;
+            let text = c.screen_text();
+            if w >= 40 && h >= 10 && (w < 60 || h < 16) {
+                assert!(text.contains("needs 60×16"), "{w}×{h}:\n{text}");
+            }
+        }
+        c.send(Msg::Resize(80, 24)).await;
+    }
+    assert!(c.app.wizard.confirm_discard);
+}
