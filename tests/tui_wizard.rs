@@ -433,13 +433,19 @@ async fn a_rest_integration_end_to_end_against_the_sample_api() {
     c.choose("task.schedule.kind", "interval").await;
     c.fill("task.schedule.every", "30").await;
 
-    // Review, then save.
+    // Review, then save. The typed key is in no Debug output either.
     c.key(KeyCode::Enter).await;
     assert_eq!(c.app.wizard.step, Step::Review);
+    assert!(!format!("{:?}", c.app.wizard).contains(&api.api_key));
     let screen = c.screen_text();
     assert!(!screen.contains(&api.api_key), "{screen}");
     assert!(screen.contains("Runs every 30 minutes"), "{screen}");
-    c.key(KeyCode::Enter).await;
+    let save = c
+        .app
+        .update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!(save.len(), 1);
+    assert!(!format!("{save:?}").contains(&api.api_key), "{save:?}");
+    c.run(save).await;
 
     // Back on the list, the new integration selected, with a flash.
     assert_eq!(c.app.screen, ScreenId::Integrations);
@@ -797,4 +803,41 @@ async fn every_step_draws_at_any_size_without_panicking() {
         c.send(Msg::Resize(80, 24)).await;
     }
     assert!(c.app.wizard.confirm_discard);
+}
+
+#[tokio::test]
+async fn a_taken_name_is_refused_on_save_and_the_input_stays() {
+    let mut c = Console::new(80, 24, false).await;
+    for attempt in 0..2 {
+        c.new_of_type("file").await;
+        c.fill("name", "Quarterly KPIs").await;
+        c.fill("connection.path", "/srv/kpi/q.csv").await;
+        c.key(KeyCode::Enter).await;
+        c.fill("source.entity", "kpis").await;
+        c.key(KeyCode::Enter).await;
+        assert_eq!(c.app.wizard.step, Step::Review);
+        c.key(KeyCode::Enter).await;
+        if attempt == 0 {
+            assert_eq!(c.app.screen, ScreenId::Integrations);
+            assert_eq!(c.app.integrations.total, 1);
+        }
+    }
+    assert_eq!(c.app.screen, ScreenId::Wizard);
+    assert_eq!(c.app.wizard.step, Step::Review);
+    let error = c.app.wizard.save_error.clone().unwrap();
+    assert!(error.contains("exists already"), "{error}");
+    assert!(c.screen_text().contains("exists already"));
+    // Back to Connection, another name, saved.
+    c.key(KeyCode::Esc).await;
+    c.key(KeyCode::Esc).await;
+    c.fill("name", "Quarterly KPIs 2").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    assert_eq!(c.app.integrations.total, 2);
+    assert_eq!(
+        c.app.integrations.selected_row().unwrap().name,
+        "Quarterly KPIs 2"
+    );
 }
