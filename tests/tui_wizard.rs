@@ -822,9 +822,12 @@ async fn a_taken_name_is_refused_on_save_and_the_input_stays() {
             assert_eq!(c.app.integrations.total, 1);
         }
     }
+    // Checked on leaving the Connection step: the review cannot save, and the name
+    // field says why.
     assert_eq!(c.app.screen, ScreenId::Wizard);
     assert_eq!(c.app.wizard.step, Step::Review);
-    let error = c.app.wizard.save_error.clone().unwrap();
+    assert!(c.app.wizard.review.is_none());
+    let error = c.app.wizard.errors.get("name").cloned().unwrap();
     assert!(error.contains("exists already"), "{error}");
     assert!(c.screen_text().contains("exists already"));
     // Back to Connection, another name, saved.

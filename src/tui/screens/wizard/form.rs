@@ -332,6 +332,13 @@ pub fn build(state: &State) -> Built {
     {
         check_schema(state, schema, &mut errors);
     }
+    let name = state.value("name");
+    if state.editing.is_none() && state.taken.contains(&name) {
+        errors.insert(
+            "name".into(),
+            format!("an integration named {name:?} exists already; choose another name"),
+        );
+    }
     Built {
         text,
         file: if errors.is_empty() { file } else { None },

@@ -260,6 +260,8 @@ pub struct State {
     pub sampled_key: String,
     /// The type to choose once the catalog is loaded (started from the catalog).
     pub pending_type: Option<String>,
+    /// Names found taken (a new integration cannot have them).
+    pub taken: Vec<String>,
     pub seq: u64,
     pub editing: Option<Editing>,
     /// The file an edited integration starts from (its export): what the forms do not
