@@ -324,6 +324,11 @@ async fn snapshot_connection_with_a_test_result_and_masked_secret() {
         };
         let text = c.screen_text();
         assert!(text.contains("testing the connection"), "{text}");
+        // While it runs, every tick redraws (the spinner turns).
+        c.app.take_dirty();
+        let later = now() + chrono::Duration::milliseconds(250);
+        let _ = c.app.update(Msg::Tick(later));
+        assert!(c.app.take_dirty());
         c.send(Msg::Wizard(wizard::Msg::Tested {
             seq,
             result: Ok(TestResult {
