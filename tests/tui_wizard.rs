@@ -849,3 +849,64 @@ async fn a_taken_name_is_refused_on_save_and_the_input_stays() {
         "Quarterly KPIs 2"
     );
 }
+
+#[tokio::test]
+async fn stored_credentials_fill_only_what_was_left_blank() {
+    use syncdeck::adapters::Credentials;
+    use syncdeck::secrets::SecretString;
+    let c = Console::new(80, 24, false).await;
+    let text = r#"
+name = "Stored"
+type = "rest_api"
+[connection]
+base_url = "http://127.0.0.1:9"
+[connection.auth]
+kind = "bearer"
+secret = "prompt"
+[source]
+entity = "things"
+"#;
+    let types = c.store.catalog_types().await.unwrap();
+    let spec = syncdeck::domain::integration_file::parse(text, &types)
+        .unwrap()
+        .spec;
+    let id = syncdeck::domain::new_id();
+    let engine = &c.services.engine;
+    let sealed = engine
+        .seal_credential(
+            &id,
+            "connection.auth.secret",
+            &SecretString::new("stored-token".into()),
+        )
+        .unwrap();
+    assert!(!sealed.ciphertext.contains("stored-token"));
+    c.store
+        .save_integration(&id, &spec, &[sealed], false)
+        .await
+        .unwrap();
+
+    let blank = engine
+        .with_stored_credentials("Stored", &id, Credentials::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blank.secret.unwrap().expose(), "stored-token");
+    assert!(blank.password.is_none());
+    let typed = Credentials {
+        secret: Some(SecretString::new("typed-token".into())),
+        password: None,
+    };
+    let kept = engine
+        .with_stored_credentials("Stored", &id, typed)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.secret.unwrap().expose(), "typed-token");
+    // An id with no stored credentials adds none.
+    let other = engine
+        .with_stored_credentials("Stored", "someone-else", Credentials::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(other.secret.is_none());
+}
