@@ -434,6 +434,9 @@ async fn a_rest_integration_end_to_end_against_the_sample_api() {
         assert!(paths.contains(&p), "{p} not in {paths:?}");
     }
     assert!(c.screen_text().contains("address.city"));
+    c.choose("source.pagination.kind", "page").await;
+    c.fill("source.pagination.param", "page").await;
+    c.fill("source.pagination.stop_when", "$.next_page").await;
     c.choose("target", "contact").await;
     c.choose("task.schedule.kind", "interval").await;
     c.fill("task.schedule.every", "30").await;
@@ -481,6 +484,14 @@ async fn a_rest_integration_end_to_end_against_the_sample_api() {
         Some(api.url().as_str())
     );
     assert_eq!(spec.source.records.as_deref(), Some("$.results[*]"));
+    assert_eq!(
+        spec.source.pagination,
+        syncdeck::domain::integration::Pagination::Page {
+            param: "page".into(),
+            start: 1,
+            stop_when: Some("$.next_page".into()),
+        }
+    );
     assert_eq!(spec.task.schedule.describe(), "Every 30 minutes");
     let schema = spec.schema.as_ref().unwrap();
     assert_eq!(schema["target"]["shardTypeId"], "contact");

@@ -24,6 +24,60 @@ pub const NO_TARGET: &str = "(none)";
 const ENVIRONMENTS: [&str; 3] = ["production", "sandbox", "test"];
 const SCHEDULES: [&str; 3] = ["manual", "interval", "cron"];
 const UNITS: [&str; 4] = ["minutes", "hours", "days", "seconds"];
+const PAGINATIONS: [&str; 6] = [
+    "none",
+    "page",
+    "offset",
+    "cursor",
+    "next_url",
+    "link_header",
+];
+
+/// The pagination fields of a REST source, with the preset's values as defaults.
+fn pagination_fields(preset: &Preset) -> Vec<Field> {
+    let mut fields = vec![
+        Field::new(
+            "source.pagination.kind",
+            "Pagination",
+            Kind::Choice(strings(&PAGINATIONS)),
+        ),
+        Field::new("source.pagination.param", "Parameter", Kind::Text)
+            .required()
+            .help("the query parameter: page number, offset or cursor"),
+        Field::new(
+            "source.pagination.stop_when",
+            "Stop when (JSONPath)",
+            Kind::Text,
+        )
+        .help("optional: stop when this is null or false, e.g. $.next_page"),
+        Field::new(
+            "source.pagination.limit_param",
+            "Limit parameter",
+            Kind::Text,
+        )
+        .required(),
+        Field::new("source.pagination.limit", "Page size", Kind::Number).required(),
+        Field::new("source.pagination.next", "Next (JSONPath)", Kind::Text)
+            .required()
+            .help("where the response gives the next cursor or URL, e.g. $.links.next"),
+    ];
+    for f in &mut fields {
+        match f.key.as_str() {
+            "source.pagination.param" => f.set("page"),
+            "source.pagination.limit_param" => f.set("limit"),
+            "source.pagination.limit" => f.set("100"),
+            _ => {}
+        }
+        let name = f.key.trim_start_matches("source.pagination.");
+        let preset_value = preset.pagination.as_ref().and_then(|p| p.get(name));
+        match preset_value {
+            Some(Value::String(s)) => f.set(s),
+            Some(Value::Integer(i)) => f.set(&i.to_string()),
+            _ => {}
+        }
+    }
+    fields
+}
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_string()).collect()
@@ -150,9 +204,11 @@ pub fn source_form(
         .required()
         .help("IANA name, e.g. America/New_York");
     timezone.set("UTC");
-    vec![
-        entity,
-        records,
+    let mut fields = vec![entity, records];
+    if entry.adapter == "rest_api" {
+        fields.extend(pagination_fields(p));
+    }
+    fields.extend([
         target,
         Field::new(
             "task.schedule.kind",
@@ -163,7 +219,8 @@ pub fn source_form(
         Field::new("task.schedule.unit", "Unit", Kind::Choice(strings(&UNITS))),
         expression,
         timezone,
-    ]
+    ]);
+    fields
 }
 
 /// The file a new integration of this type starts from: what its preset fixes.
@@ -298,6 +355,10 @@ pub fn build(state: &State) -> Built {
             || key.starts_with("task.schedule.")
             || key.starts_with("connection.auth.")
         {
+            continue;
+        }
+        if !state.applies(field) {
+            remove_path(&mut doc, key);
             continue;
         }
         match toml_value(field) {
@@ -596,6 +657,10 @@ fn field_for(state: &State, path: &str, message: &str) -> String {
     if has(path) {
         return path.into();
     }
+    let kind = format!("{path}.kind");
+    if has(&kind) {
+        return kind;
+    }
     // The nearest enclosing field: `connection.auth` errors to the auth kind.
     let mut p = path;
     while let Some((parent, _)) = p.rsplit_once('.') {
@@ -763,6 +828,34 @@ mod tests {
                 .is_some_and(|m| m.contains("JSONPath")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn pagination_asks_only_what_its_kind_needs() {
+        let mut s = state("rest_api");
+        set(&mut s, "source.pagination.kind", "cursor");
+        let e = build(&s).errors;
+        assert!(e.contains_key("source.pagination.next"), "{e:?}");
+        assert!(!e.contains_key("source.pagination.limit"), "{e:?}");
+        set(&mut s, "source.pagination.next", "$.paging.next");
+        set(&mut s, "source.pagination.param", "after");
+        let built = build(&s);
+        assert!(
+            !built
+                .errors
+                .keys()
+                .any(|k| k.starts_with("source.pagination"))
+        );
+        assert!(
+            built.text.contains("next = \"$.paging.next\""),
+            "{}",
+            built.text
+        );
+        assert!(!built.text.contains("limit_param"), "{}", built.text);
+        // The preset's pagination is the template's default.
+        let stripe = state("stripe_charges");
+        assert_eq!(stripe.value("source.pagination.kind"), "cursor");
+        assert_eq!(stripe.value("source.pagination.param"), "starting_after");
     }
 
     #[test]
