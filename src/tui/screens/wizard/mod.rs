@@ -6,6 +6,7 @@
 
 pub mod form;
 pub mod review;
+pub mod schema;
 pub mod state;
 pub mod update;
 pub mod view;

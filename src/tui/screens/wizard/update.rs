@@ -110,7 +110,8 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     return;
                 };
                 state.base = form::stored_base(&stored.spec);
-                let schema_target = form::stored_schema_target(stored.spec.schema.as_ref());
+                let schema_target =
+                    super::schema::stored_schema_target(stored.spec.schema.as_ref());
                 state.editing = Some(Editing {
                     id: stored.id.clone(),
                     name: stored.spec.name.as_str().to_string(),
