@@ -921,3 +921,39 @@ entity = "things"
         .unwrap();
     assert!(other.secret.is_none());
 }
+
+#[tokio::test]
+async fn a_csv_file_integration_discovers_its_header_and_saves() {
+    let mut c = Console::new(80, 24, false).await;
+    let csv = c.dir.path().join("kpis.csv");
+    std::fs::write(
+        &csv,
+        "date,metric,value\n2026-11-01,signups,42\n2026-11-02,signups,57\n",
+    )
+    .unwrap();
+    c.new_of_type("file").await;
+    c.fill("name", "KPI file").await;
+    c.fill("connection.path", csv.to_str().unwrap()).await;
+    assert_eq!(c.app.wizard.value("connection.format"), "csv");
+    c.ctrl('t').await;
+    assert!(
+        matches!(&c.app.wizard.test, Probe::Done(Ok(r)) if r.ok),
+        "{:?}",
+        c.app.wizard.test
+    );
+    c.key(KeyCode::Enter).await;
+    let Probe::Done(Ok(found)) = &c.app.wizard.discovery else {
+        panic!("no fields: {:?}", c.app.wizard.discovery);
+    };
+    let paths: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["date", "metric", "value"]);
+    // No pagination for files.
+    assert!(c.app.wizard.field("source.pagination.kind").is_none());
+    c.fill("source.entity", "kpis").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    let stored = c.store.get_integration("KPI file").await.unwrap().unwrap();
+    assert_eq!(stored.spec.connection.path.as_deref(), csv.to_str());
+    assert!(stored.credential_fields.is_empty());
+}
