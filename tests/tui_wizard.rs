@@ -324,6 +324,11 @@ async fn snapshot_connection_with_a_test_result_and_masked_secret() {
         };
         let text = c.screen_text();
         assert!(text.contains("testing the connection"), "{text}");
+        // While it runs, every tick redraws (the spinner turns).
+        c.app.take_dirty();
+        let later = now() + chrono::Duration::milliseconds(250);
+        let _ = c.app.update(Msg::Tick(later));
+        assert!(c.app.take_dirty());
         c.send(Msg::Wizard(wizard::Msg::Tested {
             seq,
             result: Ok(TestResult {
@@ -429,17 +434,26 @@ async fn a_rest_integration_end_to_end_against_the_sample_api() {
         assert!(paths.contains(&p), "{p} not in {paths:?}");
     }
     assert!(c.screen_text().contains("address.city"));
+    c.choose("source.pagination.kind", "page").await;
+    c.fill("source.pagination.param", "page").await;
+    c.fill("source.pagination.stop_when", "$.next_page").await;
     c.choose("target", "contact").await;
     c.choose("task.schedule.kind", "interval").await;
     c.fill("task.schedule.every", "30").await;
 
-    // Review, then save.
+    // Review, then save. The typed key is in no Debug output either.
     c.key(KeyCode::Enter).await;
     assert_eq!(c.app.wizard.step, Step::Review);
+    assert!(!format!("{:?}", c.app.wizard).contains(&api.api_key));
     let screen = c.screen_text();
     assert!(!screen.contains(&api.api_key), "{screen}");
     assert!(screen.contains("Runs every 30 minutes"), "{screen}");
-    c.key(KeyCode::Enter).await;
+    let save = c
+        .app
+        .update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!(save.len(), 1);
+    assert!(!format!("{save:?}").contains(&api.api_key), "{save:?}");
+    c.run(save).await;
 
     // Back on the list, the new integration selected, with a flash.
     assert_eq!(c.app.screen, ScreenId::Integrations);
@@ -470,6 +484,14 @@ async fn a_rest_integration_end_to_end_against_the_sample_api() {
         Some(api.url().as_str())
     );
     assert_eq!(spec.source.records.as_deref(), Some("$.results[*]"));
+    assert_eq!(
+        spec.source.pagination,
+        syncdeck::domain::integration::Pagination::Page {
+            param: "page".into(),
+            start: 1,
+            stop_when: Some("$.next_page".into()),
+        }
+    );
     assert_eq!(spec.task.schedule.describe(), "Every 30 minutes");
     let schema = spec.schema.as_ref().unwrap();
     assert_eq!(schema["target"]["shardTypeId"], "contact");
@@ -797,4 +819,141 @@ async fn every_step_draws_at_any_size_without_panicking() {
         c.send(Msg::Resize(80, 24)).await;
     }
     assert!(c.app.wizard.confirm_discard);
+}
+
+#[tokio::test]
+async fn a_taken_name_is_refused_on_save_and_the_input_stays() {
+    let mut c = Console::new(80, 24, false).await;
+    for attempt in 0..2 {
+        c.new_of_type("file").await;
+        c.fill("name", "Quarterly KPIs").await;
+        c.fill("connection.path", "/srv/kpi/q.csv").await;
+        c.key(KeyCode::Enter).await;
+        c.fill("source.entity", "kpis").await;
+        c.key(KeyCode::Enter).await;
+        assert_eq!(c.app.wizard.step, Step::Review);
+        c.key(KeyCode::Enter).await;
+        if attempt == 0 {
+            assert_eq!(c.app.screen, ScreenId::Integrations);
+            assert_eq!(c.app.integrations.total, 1);
+        }
+    }
+    // Checked on leaving the Connection step: the review cannot save, and the name
+    // field says why.
+    assert_eq!(c.app.screen, ScreenId::Wizard);
+    assert_eq!(c.app.wizard.step, Step::Review);
+    assert!(c.app.wizard.review.is_none());
+    let error = c.app.wizard.errors.get("name").cloned().unwrap();
+    assert!(error.contains("exists already"), "{error}");
+    assert!(c.screen_text().contains("exists already"));
+    // Back to Connection, another name, saved.
+    c.key(KeyCode::Esc).await;
+    c.key(KeyCode::Esc).await;
+    c.fill("name", "Quarterly KPIs 2").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    assert_eq!(c.app.integrations.total, 2);
+    assert_eq!(
+        c.app.integrations.selected_row().unwrap().name,
+        "Quarterly KPIs 2"
+    );
+}
+
+#[tokio::test]
+async fn stored_credentials_fill_only_what_was_left_blank() {
+    use syncdeck::adapters::Credentials;
+    use syncdeck::secrets::SecretString;
+    let c = Console::new(80, 24, false).await;
+    let text = r#"
+name = "Stored"
+type = "rest_api"
+[connection]
+base_url = "http://127.0.0.1:9"
+[connection.auth]
+kind = "bearer"
+secret = "prompt"
+[source]
+entity = "things"
+"#;
+    let types = c.store.catalog_types().await.unwrap();
+    let spec = syncdeck::domain::integration_file::parse(text, &types)
+        .unwrap()
+        .spec;
+    let id = syncdeck::domain::new_id();
+    let engine = &c.services.engine;
+    let sealed = engine
+        .seal_credential(
+            &id,
+            "connection.auth.secret",
+            &SecretString::new("stored-token".into()),
+        )
+        .unwrap();
+    assert!(!sealed.ciphertext.contains("stored-token"));
+    c.store
+        .save_integration(&id, &spec, &[sealed], false)
+        .await
+        .unwrap();
+
+    let blank = engine
+        .with_stored_credentials("Stored", &id, Credentials::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blank.secret.unwrap().expose(), "stored-token");
+    assert!(blank.password.is_none());
+    let typed = Credentials {
+        secret: Some(SecretString::new("typed-token".into())),
+        password: None,
+    };
+    let kept = engine
+        .with_stored_credentials("Stored", &id, typed)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.secret.unwrap().expose(), "typed-token");
+    // An id with no stored credentials adds none.
+    let other = engine
+        .with_stored_credentials("Stored", "someone-else", Credentials::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(other.secret.is_none());
+}
+
+#[tokio::test]
+async fn a_csv_file_integration_discovers_its_header_and_saves() {
+    let mut c = Console::new(80, 24, false).await;
+    let csv = c.dir.path().join("kpis.csv");
+    std::fs::write(
+        &csv,
+        "date,metric,value\n2026-11-01,signups,42\n2026-11-02,signups,57\n",
+    )
+    .unwrap();
+    c.new_of_type("file").await;
+    c.fill("name", "KPI file").await;
+    c.fill("connection.path", csv.to_str().unwrap()).await;
+    assert_eq!(c.app.wizard.value("connection.format"), "csv");
+    c.ctrl('t').await;
+    assert!(
+        matches!(&c.app.wizard.test, Probe::Done(Ok(r)) if r.ok),
+        "{:?}",
+        c.app.wizard.test
+    );
+    c.key(KeyCode::Enter).await;
+    let Probe::Done(Ok(found)) = &c.app.wizard.discovery else {
+        panic!("no fields: {:?}", c.app.wizard.discovery);
+    };
+    let paths: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["date", "metric", "value"]);
+    // No pagination for files.
+    assert!(c.app.wizard.field("source.pagination.kind").is_none());
+    c.fill("source.entity", "kpis").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    let stored = c.store.get_integration("KPI file").await.unwrap().unwrap();
+    assert_eq!(stored.spec.connection.path.as_deref(), csv.to_str());
+    assert!(stored.credential_fields.is_empty());
 }

@@ -125,6 +125,7 @@ fn describe(command: &Command) -> &'static str {
         Command::Wizard(wizard::Command::Test { .. }) => "testing the connection",
         Command::Wizard(wizard::Command::Sample { .. }) => "reading a sample",
         Command::Wizard(wizard::Command::Save { .. }) => "saving the integration",
+        Command::Wizard(wizard::Command::CheckName { .. }) => "checking the name",
         Command::Workers => "reading the workers",
     }
 }

@@ -1,4 +1,5 @@
-//! The wizard's forms and the integration file they make. The forms come from the
+//! The wizard's forms and the integration file they make (the conversion schema it
+//! starts is in `schema`). The forms come from the
 //! catalog entry's `form` (a provider template without one uses its adapter's, with the
 //! preset as defaults); the file is validated with `integration_file::parse`, the same
 //! whole-file validation `syncdeck integration import` runs, and each error is shown
@@ -6,13 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
 use toml::{Table, Value};
 
-use crate::adapters::DiscoveredField;
 use crate::domain::catalog::{FormField, Preset};
 use crate::domain::integration_file::{self, IntegrationFile};
-use crate::domain::toml_walk::{json_to_toml, toml_to_json};
+use crate::domain::toml_walk::toml_to_json;
 use crate::domain::{CatalogEntry, TargetType};
 use crate::secrets::SecretString;
 
@@ -24,6 +23,60 @@ pub const NO_TARGET: &str = "(none)";
 const ENVIRONMENTS: [&str; 3] = ["production", "sandbox", "test"];
 const SCHEDULES: [&str; 3] = ["manual", "interval", "cron"];
 const UNITS: [&str; 4] = ["minutes", "hours", "days", "seconds"];
+const PAGINATIONS: [&str; 6] = [
+    "none",
+    "page",
+    "offset",
+    "cursor",
+    "next_url",
+    "link_header",
+];
+
+/// The pagination fields of a REST source, with the preset's values as defaults.
+fn pagination_fields(preset: &Preset) -> Vec<Field> {
+    let mut fields = vec![
+        Field::new(
+            "source.pagination.kind",
+            "Pagination",
+            Kind::Choice(strings(&PAGINATIONS)),
+        ),
+        Field::new("source.pagination.param", "Parameter", Kind::Text)
+            .required()
+            .help("the query parameter: page number, offset or cursor"),
+        Field::new(
+            "source.pagination.stop_when",
+            "Stop when (JSONPath)",
+            Kind::Text,
+        )
+        .help("optional: stop when this is null or false, e.g. $.next_page"),
+        Field::new(
+            "source.pagination.limit_param",
+            "Limit parameter",
+            Kind::Text,
+        )
+        .required(),
+        Field::new("source.pagination.limit", "Page size", Kind::Number).required(),
+        Field::new("source.pagination.next", "Next (JSONPath)", Kind::Text)
+            .required()
+            .help("where the response gives the next cursor or URL, e.g. $.links.next"),
+    ];
+    for f in &mut fields {
+        match f.key.as_str() {
+            "source.pagination.param" => f.set("page"),
+            "source.pagination.limit_param" => f.set("limit"),
+            "source.pagination.limit" => f.set("100"),
+            _ => {}
+        }
+        let name = f.key.trim_start_matches("source.pagination.");
+        let preset_value = preset.pagination.as_ref().and_then(|p| p.get(name));
+        match preset_value {
+            Some(Value::String(s)) => f.set(s),
+            Some(Value::Integer(i)) => f.set(&i.to_string()),
+            _ => {}
+        }
+    }
+    fields
+}
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_string()).collect()
@@ -150,9 +203,11 @@ pub fn source_form(
         .required()
         .help("IANA name, e.g. America/New_York");
     timezone.set("UTC");
-    vec![
-        entity,
-        records,
+    let mut fields = vec![entity, records];
+    if entry.adapter == "rest_api" {
+        fields.extend(pagination_fields(p));
+    }
+    fields.extend([
         target,
         Field::new(
             "task.schedule.kind",
@@ -163,7 +218,8 @@ pub fn source_form(
         Field::new("task.schedule.unit", "Unit", Kind::Choice(strings(&UNITS))),
         expression,
         timezone,
-    ]
+    ]);
+    fields
 }
 
 /// The file a new integration of this type starts from: what its preset fixes.
@@ -300,6 +356,10 @@ pub fn build(state: &State) -> Built {
         {
             continue;
         }
+        if !state.applies(field) {
+            remove_path(&mut doc, key);
+            continue;
+        }
         match toml_value(field) {
             Some(v) => set_path(&mut doc, key, v),
             None => remove_path(&mut doc, key),
@@ -308,7 +368,7 @@ pub fn build(state: &State) -> Built {
     if state.field("connection.auth.kind").is_some() {
         write_auth(state, &mut doc, &auth_kind, &mut secrets);
     }
-    let schema_note = write_schema(state, entry, &mut doc, &mut errors);
+    let schema_note = super::schema::write_schema(state, entry, &mut doc, &mut errors);
     write_schedule(state, &mut doc);
 
     let text = toml::to_string_pretty(&doc).unwrap_or_default();
@@ -330,7 +390,14 @@ pub fn build(state: &State) -> Built {
     if let Some(f) = &file
         && let Some(schema) = &f.spec.schema
     {
-        check_schema(state, schema, &mut errors);
+        super::schema::check_schema(state, schema, &mut errors);
+    }
+    let name = state.value("name");
+    if state.editing.is_none() && state.taken.contains(&name) {
+        errors.insert(
+            "name".into(),
+            format!("an integration named {name:?} exists already; choose another name"),
+        );
     }
     Built {
         text,
@@ -420,153 +487,6 @@ fn write_schedule(state: &State, doc: &mut Table) {
     set_path(doc, "task.schedule", Value::Table(s));
 }
 
-/// Keeps an edited integration's schema while its target stays; otherwise starts one
-/// for the chosen target type from the matching field names.
-fn write_schema(
-    state: &State,
-    entry: &CatalogEntry,
-    doc: &mut Table,
-    errors: &mut BTreeMap<String, String>,
-) -> Option<String> {
-    let target = state.value("target");
-    if let Some(e) = &state.editing
-        && e.schema.is_some()
-        && e.schema_target.as_deref() == Some(target.as_str())
-    {
-        return Some(format!(
-            "the stored conversion schema into {target} is kept"
-        ));
-    }
-    doc.remove("schema");
-    if target == NO_TARGET || target.is_empty() {
-        return None;
-    }
-    let Some(t) = state.targets.iter().find(|t| t.name == target) else {
-        errors.insert(
-            "target".into(),
-            format!("target type {target:?} is not defined"),
-        );
-        return None;
-    };
-    let discovered = match &state.discovery {
-        super::state::Probe::Done(Ok(found)) => found.as_slice(),
-        _ => &[],
-    };
-    let name = state.value("name");
-    let entity = state.value("source.entity");
-    match starter_schema(&name, &entity, t, &entry.preset, discovered) {
-        Some(schema) => {
-            let n = schema
-                .get("fieldMappings")
-                .and_then(|m| m.as_array())
-                .map_or(0, Vec::len);
-            if let Some(v) = json_to_toml(&schema) {
-                doc.insert("schema".into(), v);
-            }
-            Some(format!(
-                "a conversion schema into {target} starts with {n} field mapping{}; refine it in the mapper",
-                if n == 1 { "" } else { "s" }
-            ))
-        }
-        None => Some(format!(
-            "no source field matches a field of {target} yet: no schema is made; map them in the mapper after saving"
-        )),
-    }
-}
-
-/// A first conversion schema: the preset's suggested mappings and every target field
-/// whose name a discovered source field has, deduplicated on the source's id.
-pub fn starter_schema(
-    name: &str,
-    entity: &str,
-    target: &TargetType,
-    preset: &Preset,
-    discovered: &[DiscoveredField],
-) -> Option<serde_json::Value> {
-    let mut mappings: Vec<(String, String)> = preset
-        .mappings
-        .iter()
-        .filter(|m| target.field(&m.target_field).is_some())
-        .map(|m| (m.target_field.clone(), m.source_field.clone()))
-        .collect();
-    for f in &target.fields {
-        if mappings.iter().any(|(t, _)| *t == f.name) {
-            continue;
-        }
-        if discovered.iter().any(|d| d.path == f.name) {
-            mappings.push((f.name.clone(), f.name.clone()));
-        }
-    }
-    if mappings.is_empty() {
-        return None;
-    }
-    let key = mappings
-        .iter()
-        .find(|(t, _)| t == "external_id")
-        .map(|(_, s)| s.clone())
-        .or_else(|| {
-            discovered
-                .iter()
-                .any(|d| d.path == "id")
-                .then(|| "id".into())
-        })
-        .or_else(|| mappings.first().map(|(_, s)| s.clone()))?;
-    let slug: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let field_mappings: Vec<serde_json::Value> = mappings
-        .iter()
-        .map(|(t, s)| {
-            json!({
-                "targetField": t,
-                "mappingType": "direct",
-                "config": { "type": "direct", "sourceField": s },
-            })
-        })
-        .collect();
-    Some(json!({
-        "id": format!("{}-to-{}", slug.trim_matches('-'), target.name),
-        "name": format!("{name} to {}", target.name),
-        "source": { "entity": entity },
-        "target": { "shardTypeId": target.name },
-        "fieldMappings": field_mappings,
-        "deduplication": { "strategy": "external_id", "externalIdField": key },
-        "isActive": true,
-    }))
-}
-
-fn check_schema(state: &State, schema: &serde_json::Value, errors: &mut BTreeMap<String, String>) {
-    let parsed =
-        match crate::domain::conversion_schema::ConversionSchema::from_value(schema.clone()) {
-            Ok(s) => s,
-            Err(e) => {
-                errors.insert(
-                    "target".into(),
-                    format!("the conversion schema is not valid: {e}"),
-                );
-                return;
-            }
-        };
-    let target = state
-        .targets
-        .iter()
-        .find(|t| t.name == parsed.target.shard_type_id);
-    if let Err(found) = crate::mapping::CompiledSchema::compile(&parsed, target) {
-        let text: Vec<String> = found.iter().map(ToString::to_string).collect();
-        errors.insert(
-            "target".into(),
-            format!("the conversion schema: {}", text.join("; ")),
-        );
-    }
-}
-
 /// The field an error of the file belongs to: the field of that key, or of the key it
 /// is under; schedule errors to the schedule's fields; schema errors to the target.
 fn field_for(state: &State, path: &str, message: &str) -> String {
@@ -589,6 +509,10 @@ fn field_for(state: &State, path: &str, message: &str) -> String {
     if has(path) {
         return path.into();
     }
+    let kind = format!("{path}.kind");
+    if has(&kind) {
+        return kind;
+    }
     // The nearest enclosing field: `connection.auth` errors to the auth kind.
     let mut p = path;
     while let Some((parent, _)) = p.rsplit_once('.') {
@@ -602,15 +526,6 @@ fn field_for(state: &State, path: &str, message: &str) -> String {
         p = parent;
     }
     path.into()
-}
-
-/// The schema's JSON kept with an edited integration, and its target type.
-pub fn stored_schema_target(schema: Option<&serde_json::Value>) -> Option<String> {
-    schema
-        .and_then(|s| s.get("target"))
-        .and_then(|t| t.get("shardTypeId"))
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
 }
 
 /// Fills the forms from a stored integration (secrets stay blank).
@@ -759,35 +674,39 @@ mod tests {
     }
 
     #[test]
+    fn pagination_asks_only_what_its_kind_needs() {
+        let mut s = state("rest_api");
+        set(&mut s, "source.pagination.kind", "cursor");
+        let e = build(&s).errors;
+        assert!(e.contains_key("source.pagination.next"), "{e:?}");
+        assert!(!e.contains_key("source.pagination.limit"), "{e:?}");
+        set(&mut s, "source.pagination.next", "$.paging.next");
+        set(&mut s, "source.pagination.param", "after");
+        let built = build(&s);
+        assert!(
+            !built
+                .errors
+                .keys()
+                .any(|k| k.starts_with("source.pagination"))
+        );
+        assert!(
+            built.text.contains("next = \"$.paging.next\""),
+            "{}",
+            built.text
+        );
+        assert!(!built.text.contains("limit_param"), "{}", built.text);
+        // The preset's pagination is the template's default.
+        let stripe = state("stripe_charges");
+        assert_eq!(stripe.value("source.pagination.kind"), "cursor");
+        assert_eq!(stripe.value("source.pagination.param"), "starting_after");
+    }
+
+    #[test]
     fn a_template_without_a_form_uses_its_adapters_with_the_preset() {
         let s = state("github_issues");
         assert_eq!(s.value("connection.base_url"), "https://api.github.com");
         assert_eq!(s.value("connection.auth.kind"), "bearer");
         assert_eq!(s.value("source.entity"), "issues");
         assert_eq!(s.value("target"), "news");
-    }
-
-    #[test]
-    fn the_starter_schema_maps_matching_names() {
-        let targets = crate::assets::target_types().unwrap();
-        let contact = targets.iter().find(|t| t.name == "contact").unwrap();
-        let found = vec![
-            DiscoveredField {
-                path: "id".into(),
-                kind: "string".into(),
-                examples: vec![],
-            },
-            DiscoveredField {
-                path: "email".into(),
-                kind: "string".into(),
-                examples: vec![],
-            },
-        ];
-        let schema =
-            starter_schema("Acme CRM", "contacts", contact, &Preset::default(), &found).unwrap();
-        assert_eq!(schema["fieldMappings"][0]["targetField"], "email");
-        assert_eq!(schema["deduplication"]["externalIdField"], "id");
-        assert_eq!(schema["id"], "acme-crm-to-contact");
-        assert!(starter_schema("x", "y", contact, &Preset::default(), &[]).is_none());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod form;
 pub mod review;
+pub mod schema;
 pub mod state;
 pub mod update;
 pub mod view;
@@ -53,6 +54,11 @@ pub enum Msg {
         name: String,
         result: Result<Saved, String>,
     },
+    /// Whether an integration of this name exists already.
+    NameChecked {
+        name: String,
+        result: Result<bool, String>,
+    },
 }
 
 /// The integration a test or sample of an edited integration takes blank secrets from.
@@ -78,6 +84,8 @@ pub enum Command {
         credentials: Credentials,
         stored: Option<StoredRef>,
     },
+    /// Whether the name is taken (checked on leaving the Connection step).
+    CheckName { name: String },
     /// Seals the typed secrets and saves, replacing integration `id` when editing (its
     /// stored credentials in `keep` stay where nothing new was typed).
     Save {
@@ -177,6 +185,14 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             }
             .await;
             Msg::Sampled { seq, result }
+        }
+        Command::CheckName { name } => {
+            let result = store
+                .integration_id(&name)
+                .await
+                .map(|id| id.is_some())
+                .map_err(|e| e.to_string());
+            Msg::NameChecked { name, result }
         }
         Command::Save {
             id,

@@ -260,6 +260,8 @@ pub struct State {
     pub sampled_key: String,
     /// The type to choose once the catalog is loaded (started from the catalog).
     pub pending_type: Option<String>,
+    /// Names found taken (a new integration cannot have them).
+    pub taken: Vec<String>,
     pub seq: u64,
     pub editing: Option<Editing>,
     /// The file an edited integration starts from (its export): what the forms do not
@@ -298,11 +300,16 @@ impl State {
     pub fn applies(&self, field: &Field) -> bool {
         let auth = self.value("connection.auth.kind");
         let schedule = self.value("task.schedule.kind");
+        let paging = self.value("source.pagination.kind");
         match field.key.as_str() {
             "connection.auth.name" => auth == "api_key",
             "connection.auth.secret" => matches!(auth.as_str(), "api_key" | "bearer" | "basic"),
             "connection.auth.username" => auth == "basic",
             "task.schedule.every" | "task.schedule.unit" => schedule == "interval",
+            "source.pagination.param" => matches!(paging.as_str(), "page" | "offset" | "cursor"),
+            "source.pagination.stop_when" => paging == "page",
+            "source.pagination.limit_param" | "source.pagination.limit" => paging == "offset",
+            "source.pagination.next" => matches!(paging.as_str(), "cursor" | "next_url"),
             "task.schedule.expression" | "task.schedule.timezone" => schedule == "cron",
             _ => true,
         }

@@ -110,7 +110,8 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     return;
                 };
                 state.base = form::stored_base(&stored.spec);
-                let schema_target = form::stored_schema_target(stored.spec.schema.as_ref());
+                let schema_target =
+                    super::schema::stored_schema_target(stored.spec.schema.as_ref());
                 state.editing = Some(Editing {
                     id: stored.id.clone(),
                     name: stored.spec.name.as_str().to_string(),
@@ -175,6 +176,25 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                 enter_review(state, ctx);
             }
         }
+        Msg::NameChecked { name, result } => match result {
+            Ok(true) => {
+                if !state.taken.contains(&name) {
+                    state.taken.push(name);
+                }
+                if !state.attempted.contains(&Step::Connection) {
+                    state.attempted.push(Step::Connection);
+                }
+                revalidate(state);
+                if state.step == Step::Review {
+                    enter_review(state, ctx);
+                }
+                if state.errors.contains_key("name") {
+                    out.error("that name is taken: go back (esc) to the Connection step and choose another");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!("checking the integration name: {e}"),
+        },
         Msg::Saved { name, result } => {
             state.saving = false;
             match result {
@@ -188,7 +208,12 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     });
                 }
                 Err(e) => {
-                    let e = if e.contains("exists already") {
+                    let taken = e.contains("exists already");
+                    if taken && !state.taken.contains(&name) {
+                        state.taken.push(name.clone());
+                        revalidate(state);
+                    }
+                    let e = if taken {
                         format!(
                             "an integration named {name:?} exists already; go back (esc) to the Connection step and choose another name"
                         )
@@ -341,6 +366,11 @@ fn next(state: &mut State, ctx: &Ctx, out: &mut Out) {
     state.step = step.next();
     state.focus = 0;
     state.reveal = false;
+    if step == Step::Connection && state.editing.is_none() {
+        out.command(Command::CheckName {
+            name: state.value("name"),
+        });
+    }
     match state.step {
         Step::Fields
             if sample_key(state) != state.sampled_key || matches!(state.discovery, Probe::Idle) =>

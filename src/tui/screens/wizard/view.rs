@@ -151,10 +151,10 @@ fn types(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         .min(24);
     for (i, e) in state.types.iter().enumerate().skip(offset).take(rows) {
         let later = e.availability == Availability::ComingLater;
-        let mark = if later { " [coming later]" } else { "" };
+        let mark = if later { "[coming later] " } else { "" };
         let pointer = if i == state.type_selected { "›" } else { " " };
         let text = format!(
-            "{pointer} {:<name_w$}  {:<12} {}{mark}",
+            "{pointer} {:<name_w$}  {:<12} {mark}{}",
             fit(&e.name, name_w),
             fit(&e.category, 12),
             e.description
