@@ -51,7 +51,6 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 impl Store {
     /// Claims the next due execution for `worker`, leased for `lease_ms`.
     pub async fn claim_next(&self, worker: &str, lease_ms: i64) -> Result<Option<Claim>> {
-        let now = now_ms();
         let sql = match self.backend {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
@@ -59,12 +58,16 @@ impl Store {
         // Two workers can race past the "no run of this task is running" check with two
         // executions of one task; the unique index lets only one of them commit, and the
         // other tries again (it may find another task's execution) or claims nothing.
+        // The connection first, then the clock: `started_at` is when the claim is made,
+        // not when this worker began waiting for a pooled connection.
+        let mut conn = self.pool.acquire().await?;
         for _ in 0..3 {
+            let now = now_ms();
             let row = sqlx::query(sql)
                 .bind(worker)
                 .bind(now + lease_ms)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await;
             match row {
                 Ok(row) => return row.as_ref().map(row_to_claim).transpose(),
@@ -202,6 +205,7 @@ impl Store {
         error: Option<&str>,
         retry_delay_ms: Option<i64>,
     ) -> Result<std::result::Result<ExecutionStatus, Fenced>> {
+        let mut conn = self.pool.acquire().await?;
         let now = now_ms();
         let (final_status, sql) = match retry_delay_ms {
             Some(_) if status == ExecutionStatus::Failed => (
@@ -232,7 +236,7 @@ impl Store {
         if final_status != ExecutionStatus::Queued {
             q = q.bind(status.as_str());
         }
-        let done = q.execute(&self.pool).await?;
+        let done = q.execute(&mut *conn).await?;
         Ok(if done.rows_affected() == 1 {
             Ok(final_status)
         } else {
