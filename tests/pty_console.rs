@@ -332,3 +332,144 @@ fn wait_for_leave(out: &Arc<Mutex<Vec<u8>>>) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// What the terminal shows now: every byte the console wrote, replayed on a vt100 screen.
+fn screen(out: &Arc<Mutex<Vec<u8>>>, cols: u16, rows: u16) -> String {
+    let size = |n: u16| std::num::NonZeroU16::new(n.max(1)).unwrap();
+    let mut parser = vt100::Parser::new(size(rows), size(cols), 0);
+    parser.process(&out.lock().unwrap());
+    parser.screen().contents()
+}
+
+impl Running {
+    fn send(&self, bytes: &[u8]) {
+        let mut input = File::from(self.master.try_clone().unwrap());
+        input.write_all(bytes).unwrap();
+        input.flush().unwrap();
+        // One key at a time, as a person types: the console reads them as separate keys.
+        std::thread::sleep(Duration::from_millis(30));
+    }
+
+    fn type_text(&self, text: &str) {
+        for c in text.chars() {
+            let mut buf = [0u8; 4];
+            self.send(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+
+    /// Waits until the 80×24 screen shows `what`.
+    fn wait_screen(&mut self, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let now = screen(&self.out, 80, 24);
+            if now.contains(what) {
+                return now;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("the console exited ({status}) before showing {what:?}; screen:\n{now}");
+            }
+            if start.elapsed() > DEADLINE {
+                let _ = self.child.kill();
+                panic!("no {what:?} within {DEADLINE:?}; screen:\n{now}");
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+}
+
+const TAB: &[u8] = b"\t";
+const ENTER: &[u8] = b"\r";
+const RIGHT: &[u8] = b"\x1b[C";
+const CTRL_T: &[u8] = b"\x14";
+const CTRL_U: &[u8] = b"\x15";
+
+#[test]
+fn a_person_creates_an_integration_through_the_wizard_in_a_terminal() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let api = rt
+        .block_on(syncdeck::demo::SampleApi::start(
+            syncdeck::demo::SampleApiOptions {
+                rate_limit: 0,
+                change_every: None,
+                ..syncdeck::demo::SampleApiOptions::default()
+            },
+        ))
+        .unwrap();
+    let sb = seeded();
+    let mut c = start(&sb);
+
+    // Type: REST API is the first entry.
+    c.send(b"n");
+    c.wait_screen("What do you want to connect?");
+    c.send(ENTER);
+    c.wait_screen("Base URL");
+    // Connection: name, environment, base URL, authentication, key header, secret,
+    // timeout, path.
+    c.type_text("Terminal contacts");
+    c.send(TAB);
+    c.send(TAB);
+    c.type_text(&api.url());
+    c.send(TAB);
+    c.send(RIGHT);
+    c.wait_screen("api_key");
+    c.send(TAB);
+    c.type_text("X-Api-Key");
+    c.send(TAB);
+    c.type_text(&api.api_key);
+    let shown = c.wait_screen("••••");
+    assert!(
+        !shown.contains(&api.api_key),
+        "the secret is masked:\n{shown}"
+    );
+    c.send(TAB);
+    c.send(TAB);
+    c.type_text("/crm/contacts");
+    c.send(CTRL_T);
+    c.wait_screen("connection ok in");
+    // Fields: entity, records path, pagination, target type.
+    c.send(ENTER);
+    c.wait_screen("Records (JSONPath)");
+    c.send(CTRL_U);
+    c.type_text("contacts");
+    c.send(TAB);
+    c.send(CTRL_U);
+    c.type_text("$.results[*]");
+    c.send(CTRL_T);
+    c.wait_screen("address.city");
+    c.send(TAB);
+    c.send(TAB);
+    for _ in 0..8 {
+        if screen(&c.out, 80, 24).contains("‹ contact ›") {
+            break;
+        }
+        c.send(RIGHT);
+    }
+    c.wait_screen("‹ contact ›");
+    // Review, then save: back on the list with the new integration.
+    c.send(ENTER);
+    let review = c.wait_screen("Enter saves it");
+    assert!(!review.contains(&api.api_key), "{review}");
+    c.send(ENTER);
+    c.wait_screen("created Terminal contacts");
+    c.send(b":q\r");
+    let status = c.wait_exit();
+    assert!(status.success(), "exit status {status}");
+    c.assert_restored();
+
+    // The store has it, with its key sealed.
+    let out = sb
+        .cmd()
+        .args(["integration", "show", "Terminal contacts"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/crm/contacts"), "{text}");
+    assert!(!text.contains(&api.api_key), "{text}");
+    rt.block_on(api.shutdown());
+}
