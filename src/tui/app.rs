@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::{Action, Keymap, Scope};
-use super::screens::{catalog, execution, executions, integrations, monitor};
+use super::screens::{catalog, execution, executions, integrations, mapper, monitor};
 use super::theme::Theme;
 use super::widgets::line_input::{InputEvent, LineInput};
 
@@ -24,6 +24,7 @@ pub enum Msg {
     Monitor(monitor::Msg),
     Executions(executions::Msg),
     Execution(execution::Msg),
+    Mapper(mapper::Msg),
     /// The engines that wrote a heartbeat lately (names), for the header.
     Workers(Result<Vec<String>, String>),
     /// A command's task ended without an answer (it panicked); the text says which.
@@ -39,6 +40,7 @@ pub enum Command {
     Monitor(monitor::Command),
     Executions(executions::Command),
     Execution(execution::Command),
+    Mapper(mapper::Command),
     /// Reads which engines are alive (`workers` heartbeats).
     Workers,
 }
@@ -54,6 +56,8 @@ pub enum ScreenId {
     Executions,
     /// One execution, opened from the monitor or the history.
     Execution,
+    /// The field mapper of one integration.
+    Mapper,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +77,8 @@ pub struct Flash {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Nav {
     OpenExecution(String),
+    /// The field mapper of the integration with this name.
+    OpenMapper(String),
 }
 
 /// What a screen's update hands back: commands to run, at most one flash message, and
@@ -123,6 +129,12 @@ impl From<executions::Command> for Command {
 impl From<execution::Command> for Command {
     fn from(c: execution::Command) -> Self {
         Command::Execution(c)
+    }
+}
+
+impl From<mapper::Command> for Command {
+    fn from(c: mapper::Command) -> Self {
+        Command::Mapper(c)
     }
 }
 
@@ -177,6 +189,7 @@ pub struct App {
     pub monitor: monitor::State,
     pub executions: executions::State,
     pub execution: execution::State,
+    pub mapper: mapper::State,
     /// The screen `back` returns to from the execution view.
     pub execution_back: ScreenId,
     pub help: bool,
@@ -212,6 +225,7 @@ impl App {
             monitor: monitor::State::default(),
             executions: executions::State::default(),
             execution: execution::State::default(),
+            mapper: mapper::State::default(),
             execution_back: ScreenId::Monitor,
             help: false,
             help_scroll: 0,
@@ -258,6 +272,7 @@ impl App {
             ScreenId::Monitor => Scope::Monitor,
             ScreenId::Executions => Scope::Executions,
             ScreenId::Execution => Scope::Execution,
+            ScreenId::Mapper => Scope::Mapper,
         }
     }
 
@@ -271,6 +286,7 @@ impl App {
             ScreenId::Monitor => false,
             ScreenId::Executions => self.executions.has_filters(),
             ScreenId::Execution => true,
+            ScreenId::Mapper => true,
         }
     }
 
@@ -316,7 +332,7 @@ impl App {
                     ScreenId::Execution => {
                         execution::update::on_tick(&mut self.execution, &ctx, &mut out);
                     }
-                    ScreenId::Catalog => {}
+                    ScreenId::Catalog | ScreenId::Mapper => {}
                 }
             }
             Msg::Integrations(m) => {
@@ -338,6 +354,10 @@ impl App {
             Msg::Execution(m) => {
                 let ctx = self.ctx();
                 execution::update::on_msg(&mut self.execution, m, &ctx, &mut out);
+            }
+            Msg::Mapper(m) => {
+                let ctx = self.ctx();
+                mapper::update::on_msg(&mut self.mapper, m, &ctx, &mut out);
             }
             Msg::Workers(result) => match result {
                 Ok(names) => {
@@ -437,6 +457,15 @@ impl App {
                 execution::update::on_search_key(&mut self.execution, &key, &ctx, out);
                 return;
             }
+            // The rule editor takes text; only ctrl-c still quits.
+            ScreenId::Mapper if self.mapper.captures_keys() => {
+                if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+                    self.quit = true;
+                } else if mapper::update::on_input_key(&mut self.mapper, &key, &ctx, out) {
+                    self.show(ScreenId::Integrations, out);
+                }
+                return;
+            }
             _ => {}
         }
         let Some(action) = self.keymap.action(self.scope(), &key) else {
@@ -476,6 +505,11 @@ impl App {
                         execution::update::on_action(&mut self.execution, action, &ctx, out);
                     }
                 }
+                ScreenId::Mapper => {
+                    if mapper::update::on_action(&mut self.mapper, action, &ctx, out) {
+                        self.show(ScreenId::Integrations, out);
+                    }
+                }
             },
         }
     }
@@ -489,7 +523,7 @@ impl App {
             ScreenId::Catalog => catalog::update::enter(&mut self.catalog, out),
             ScreenId::Monitor => monitor::update::load(&mut self.monitor, &ctx, out),
             ScreenId::Executions => executions::update::load(&mut self.executions, &ctx, out),
-            ScreenId::Execution => {}
+            ScreenId::Execution | ScreenId::Mapper => {}
         }
     }
 
@@ -502,6 +536,10 @@ impl App {
                 self.screen = ScreenId::Execution;
                 let ctx = self.ctx();
                 execution::update::open(&mut self.execution, &id, &ctx, out);
+            }
+            Nav::OpenMapper(name) => {
+                self.screen = ScreenId::Mapper;
+                mapper::update::open(&mut self.mapper, &name, out);
             }
         }
     }

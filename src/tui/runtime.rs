@@ -100,7 +100,7 @@ fn install_panic_hook() {
 
 /// What the runtime calls a command in messages and the log.
 fn describe(command: &Command) -> &'static str {
-    use super::screens::{catalog, execution, executions, integrations, monitor};
+    use super::screens::{catalog, execution, executions, integrations, mapper, monitor};
     match command {
         Command::Integrations(integrations::Command::LoadPage { .. }) => "loading the integrations",
         Command::Integrations(integrations::Command::LoadDetails { .. }) => {
@@ -122,6 +122,10 @@ fn describe(command: &Command) -> &'static str {
         Command::Execution(execution::Command::Cancel { .. }) => "cancelling the execution",
         Command::Execution(execution::Command::Retry { .. }) => "queueing a retry",
         Command::Workers => "reading the workers",
+        Command::Mapper(mapper::Command::Open { .. }) => "opening the field mapper",
+        Command::Mapper(mapper::Command::LoadSamples { .. }) => "fetching sample records",
+        Command::Mapper(mapper::Command::Preview { .. }) => "mapping the preview",
+        Command::Mapper(mapper::Command::Save { .. }) => "saving the schema",
     }
 }
 

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use super::app::{App, ScreenId};
 use super::keymap::Keymap;
 use super::layout;
-use super::screens::{catalog, execution, executions, integrations, monitor};
+use super::screens::{catalog, execution, executions, integrations, mapper, monitor};
 use super::theme::Theme;
 use super::widgets::{footer, header, help, status, too_small};
 
@@ -42,6 +42,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         ScreenId::Monitor => monitor::view::view(&app.monitor, &v, frame, a.body),
         ScreenId::Executions => executions::view::view(&app.executions, &v, frame, a.body),
         ScreenId::Execution => execution::view::view(&app.execution, &v, frame, a.body),
+        ScreenId::Mapper => mapper::view::view(&app.mapper, &v, frame, a.body),
     }
     status::view(app, &v, frame, a.status);
     footer::view(app, &v, frame, a.footer);

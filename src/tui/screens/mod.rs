@@ -5,4 +5,5 @@ pub mod catalog;
 pub mod execution;
 pub mod executions;
 pub mod integrations;
+pub mod mapper;
 pub mod monitor;
