@@ -527,12 +527,25 @@ async fn leaving_with_unsaved_edits_asks_first() {
     c.key(KeyCode::Esc).await;
     c.key(KeyCode::Esc).await;
     assert_eq!(c.app.screen, ScreenId::Mapper);
-    assert!(c.app.mapper.confirm_leave);
+    assert!(c.app.mapper.confirm_leave.is_some());
     c.type_text("n").await;
     assert_eq!(c.app.screen, ScreenId::Mapper);
     c.key(KeyCode::Esc).await;
     c.type_text("y").await;
     assert_eq!(c.app.screen, ScreenId::Integrations);
+    // quitting with unsaved edits asks too
+    c.open_mapper().await;
+    c.select_target("first_name").await;
+    c.key(KeyCode::Enter).await;
+    add_step(&mut c, step_index("trim")).await;
+    c.key(KeyCode::Esc).await;
+    c.type_text("q").await;
+    assert!(!c.app.should_quit());
+    c.type_text("x").await;
+    assert!(!c.app.should_quit());
+    c.type_text("q").await;
+    c.type_text("y").await;
+    assert!(c.app.should_quit());
     c.api.shutdown().await;
 }
 
@@ -607,8 +620,35 @@ async fn the_newest_preview_wins() {
             .unwrap()
     };
     let (a, b) = (run(first), run(second));
+    // a request overtaken before it starts does no work
+    let skipped = commands::execute(&c.services, a.clone()).await;
+    assert!(matches!(
+        skipped,
+        Msg::Mapper(mapper::Msg::PreviewSkipped { .. })
+    ));
+    // one that had started already answers late, and its answer is dropped
+    let Command::Mapper(mapper::Command::Preview {
+        seq,
+        schema,
+        target,
+        samples,
+        task,
+        ..
+    }) = a
+    else {
+        unreachable!()
+    };
+    let started = Command::Mapper(mapper::Command::Preview {
+        seq,
+        latest: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(seq)),
+        schema,
+        target,
+        samples,
+        task,
+    });
     let newer = commands::execute(&c.services, b).await;
-    let older = commands::execute(&c.services, a).await;
+    let older = commands::execute(&c.services, started).await;
+    assert!(matches!(older, Msg::Mapper(mapper::Msg::Previewed { .. })));
     c.send(newer).await;
     let lower = record_field(&c, 0, "first_name").clone();
     c.send(older).await;

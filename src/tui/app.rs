@@ -461,8 +461,9 @@ impl App {
             ScreenId::Mapper if self.mapper.captures_keys() => {
                 if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
                     self.quit = true;
-                } else if mapper::update::on_input_key(&mut self.mapper, &key, &ctx, out) {
-                    self.show(ScreenId::Integrations, out);
+                } else {
+                    let exit = mapper::update::on_input_key(&mut self.mapper, &key, &ctx, out);
+                    self.exit_mapper(exit, out);
                 }
                 return;
             }
@@ -479,6 +480,11 @@ impl App {
             return;
         }
         match action {
+            Action::Quit if self.screen == ScreenId::Mapper => {
+                let exit =
+                    mapper::update::ask_exit(&mut self.mapper, mapper::state::Exit::Quit, out);
+                self.exit_mapper(exit, out);
+            }
             Action::Quit => self.quit = true,
             Action::Help => self.open_help(),
             Action::Command => self.command_line = Some(LineInput::default()),
@@ -506,9 +512,8 @@ impl App {
                     }
                 }
                 ScreenId::Mapper => {
-                    if mapper::update::on_action(&mut self.mapper, action, &ctx, out) {
-                        self.show(ScreenId::Integrations, out);
-                    }
+                    let exit = mapper::update::on_action(&mut self.mapper, action, &ctx, out);
+                    self.exit_mapper(exit, out);
                 }
             },
         }
@@ -524,6 +529,14 @@ impl App {
             ScreenId::Monitor => monitor::update::load(&mut self.monitor, &ctx, out),
             ScreenId::Executions => executions::update::load(&mut self.executions, &ctx, out),
             ScreenId::Execution | ScreenId::Mapper => {}
+        }
+    }
+
+    fn exit_mapper(&mut self, exit: Option<mapper::state::Exit>, out: &mut Out) {
+        match exit {
+            Some(mapper::state::Exit::Leave) => self.show(ScreenId::Integrations, out),
+            Some(mapper::state::Exit::Quit) => self.quit = true,
+            None => {}
         }
     }
 

@@ -8,6 +8,7 @@ pub mod update;
 pub mod view;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -42,6 +43,8 @@ pub enum Msg {
         seq: u64,
         result: Result<Box<Preview>, Vec<SchemaError>>,
     },
+    /// A preview request was overtaken by a newer one before it ran.
+    PreviewSkipped { seq: u64 },
     Saved {
         name: String,
         schema: Box<ConversionSchema>,
@@ -58,9 +61,11 @@ pub enum Command {
         name: String,
         limit: usize,
     },
-    /// Maps the samples with a schema: in-process, no I/O.
+    /// Maps the samples with a schema: in-process, no I/O. Skipped when `latest` has
+    /// moved past `seq` before it starts (a newer keypress asked again).
     Preview {
         seq: u64,
+        latest: Arc<AtomicU64>,
         schema: Box<ConversionSchema>,
         target: Option<Box<TargetType>>,
         samples: Arc<Vec<Value>>,
@@ -109,14 +114,20 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
         }
         Command::Preview {
             seq,
+            latest,
             schema,
             target,
             samples,
             task,
-        } => Msg::Previewed {
-            seq,
-            result: run_preview(&schema, target.as_deref(), &samples, &task),
-        },
+        } => {
+            if latest.load(Ordering::Relaxed) > seq {
+                return Msg::PreviewSkipped { seq };
+            }
+            Msg::Previewed {
+                seq,
+                result: run_preview(&schema, target.as_deref(), &samples, &task),
+            }
+        }
         Command::Save { name, schema } => {
             let result = match serde_json::to_value(&*schema) {
                 Ok(json) => store

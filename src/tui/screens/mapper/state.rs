@@ -3,6 +3,7 @@
 //! the rule editor when open, and the undo history.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use serde_json::{Map, Value};
 
@@ -18,6 +19,15 @@ pub const SAMPLE_STEPS: &[usize] = &[1, 3, 5, 10, 20, 50, 100];
 pub const DEFAULT_SAMPLES: usize = 5;
 /// Edits `u` can undo.
 pub const UNDO_DEPTH: usize = 100;
+
+/// What a key asks of the app besides the mapper's own state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Back to the integrations.
+    Leave,
+    /// Quit syncdeck.
+    Quit,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Focus {
@@ -92,8 +102,11 @@ pub struct State {
     /// The errors that stopped the last `s`, listed until the next edit.
     pub save_errors: Vec<String>,
     pub saving: bool,
-    /// Esc with unsaved edits: waiting for `y`.
-    pub confirm_leave: bool,
+    /// Esc (or quit) with unsaved edits: waiting for `y`.
+    pub confirm_leave: Option<Exit>,
+    /// The newest preview sequence number, read by preview tasks so that one made
+    /// stale by a newer keypress skips its work. Only the update writes it.
+    pub latest_preview: Arc<AtomicU64>,
 }
 
 impl State {
@@ -113,7 +126,7 @@ impl State {
     /// Whether keys go to the mapper before the keymap (text is being typed, or a
     /// question waits for its answer).
     pub fn captures_keys(&self) -> bool {
-        self.editor.is_some() || self.picking.is_some() || self.confirm_leave
+        self.editor.is_some() || self.picking.is_some() || self.confirm_leave.is_some()
     }
 
     pub fn mapping(&self, line: &TargetLine) -> Option<&FieldMapping> {

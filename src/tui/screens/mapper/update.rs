@@ -14,7 +14,7 @@ use crate::tui::app::{Ctx, Out};
 use crate::tui::keymap::Action;
 
 use super::rule::{Param, Row, RuleEditor, STEPS};
-use super::state::{Focus, PreviewState, SAMPLE_STEPS, State, UNDO_DEPTH};
+use super::state::{Exit, Focus, PreviewState, SAMPLE_STEPS, State, UNDO_DEPTH};
 use super::{Command, Msg};
 
 /// Opens the mapper on an integration: loads it and its samples.
@@ -38,8 +38,12 @@ pub fn request_preview(state: &mut State, out: &mut Out) {
     };
     state.preview_seq += 1;
     state.preview_pending = true;
+    state
+        .latest_preview
+        .store(state.preview_seq, std::sync::atomic::Ordering::Relaxed);
     out.command(Command::Preview {
         seq: state.preview_seq,
+        latest: Arc::clone(&state.latest_preview),
         schema: Box::new(schema.clone()),
         target: state.target.clone().map(Box::new),
         samples: Arc::clone(&state.shown),
@@ -122,6 +126,7 @@ pub fn on_msg(state: &mut State, msg: Msg, _ctx: &Ctx, out: &mut Out) {
                 Err(errors) => PreviewState::Invalid(errors),
             });
         }
+        Msg::PreviewSkipped { .. } => {}
         Msg::Saved {
             name,
             schema,
@@ -141,18 +146,27 @@ pub fn on_msg(state: &mut State, msg: Msg, _ctx: &Ctx, out: &mut Out) {
     }
 }
 
-/// A key from the keymap on the mapper. Returns `true` when the mapper is to close.
-pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) -> bool {
+/// Leaving (or quitting) with unsaved edits asks first: `Some` when it may go now.
+pub fn ask_exit(state: &mut State, exit: Exit, out: &mut Out) -> Option<Exit> {
+    if !state.unsaved() {
+        return Some(exit);
+    }
+    state.confirm_leave = Some(exit);
+    let what = match exit {
+        Exit::Leave => "leave",
+        Exit::Quit => "quit",
+    };
+    out.error(format!(
+        "the schema has unsaved edits: press y to {what} without saving, any other key to stay"
+    ));
+    None
+}
+
+/// A key from the keymap on the mapper. Returns what the app is to do besides.
+pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) -> Option<Exit> {
     let page = usize::from(ctx.height / 3).max(1);
     match action {
-        Action::Back => {
-            if state.unsaved() {
-                state.confirm_leave = true;
-                out.info("unsaved edits: press y to leave without saving, any other key to stay");
-                return false;
-            }
-            return true;
-        }
+        Action::Back => return ask_exit(state, Exit::Leave, out),
         Action::NextPane => {
             state.focus = match state.focus {
                 Focus::Sources => Focus::Targets,
@@ -237,7 +251,7 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) ->
         }
         _ => {}
     }
-    false
+    None
 }
 
 fn save(state: &mut State, out: &mut Out) {
@@ -301,15 +315,14 @@ fn open_editor(state: &mut State, source: Option<&str>) {
 }
 
 /// Keys while the mapper takes them before the keymap: the rule editor, the target type
-/// list, the leave question. Returns `true` when the mapper is to close.
-pub fn on_input_key(state: &mut State, key: &KeyEvent, _ctx: &Ctx, out: &mut Out) -> bool {
-    if state.confirm_leave {
-        state.confirm_leave = false;
+/// list, the leave question. Returns what the app is to do besides.
+pub fn on_input_key(state: &mut State, key: &KeyEvent, _ctx: &Ctx, out: &mut Out) -> Option<Exit> {
+    if let Some(exit) = state.confirm_leave.take() {
         if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-            return true;
+            return Some(exit);
         }
         out.info("kept editing");
-        return false;
+        return None;
     }
     if let Some(selected) = state.picking {
         let n = state.targets.len();
@@ -319,15 +332,15 @@ pub fn on_input_key(state: &mut State, key: &KeyEvent, _ctx: &Ctx, out: &mut Out
                 state.picking = Some((selected + 1).min(n.saturating_sub(1)));
             }
             KeyCode::Enter => pick_target(state, selected, out),
-            KeyCode::Esc => return true,
+            KeyCode::Esc => return Some(Exit::Leave),
             _ => {}
         }
-        return false;
+        return None;
     }
     if state.editor.is_some() {
         editor_key(state, key, out);
     }
-    false
+    None
 }
 
 /// Starts an empty schema for the chosen target type.
