@@ -411,6 +411,41 @@ async fn an_edit_changes_the_preview() {
 }
 
 #[tokio::test]
+async fn a_template_completes_placeholders_and_previews_as_typed() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    c.select_target("full_name").await;
+    c.key(KeyCode::Enter).await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.input(ed.current()).unwrap().key, "template");
+    c.type_text(" <${em").await;
+    c.key(KeyCode::Tab).await;
+    c.type_text(">").await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(
+        ed.input(ed.current()).unwrap().value(),
+        "${first_name} ${last_name} <${email}>"
+    );
+    let source = &c.preview().rows[0].0;
+    let expected = format!(
+        "{} {} <{}>",
+        source["first_name"].as_str().unwrap(),
+        source["last_name"].as_str().unwrap(),
+        source["email"].as_str().unwrap()
+    );
+    assert_eq!(record_field(&c, 0, "full_name"), &Value::String(expected));
+    // an unclosed placeholder is an error under the rule; the text stays
+    c.type_text(" ${").await;
+    assert_eq!(c.schema_errors().len(), 1, "{:?}", c.schema_errors());
+    assert!(c.schema_errors()[0].contains("full_name"));
+    c.key(KeyCode::Backspace).await;
+    c.key(KeyCode::Backspace).await;
+    c.key(KeyCode::Backspace).await;
+    assert!(c.schema_errors().is_empty());
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_invalid_expression_is_not_saved() {
     let mut c = Console::new(120, 40).await;
     c.open_mapper().await;

@@ -51,7 +51,7 @@ impl Param {
     }
 
     pub fn is_ref(self) -> bool {
-        matches!(self, Param::Ref | Param::List)
+        matches!(self, Param::Ref | Param::List | Param::Template)
     }
 }
 
@@ -197,6 +197,48 @@ impl Step {
     }
 }
 
+/// A reference being completed: the text is `head` + candidate + `tail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub head: String,
+    pub typed: String,
+    pub tail: &'static str,
+    pub index: usize,
+}
+
+impl Completion {
+    /// Where `Tab` completes in this text, if anywhere: a whole reference, the item after
+    /// the last comma of a list, or an unclosed `${…` at the end of a template.
+    pub fn start(param: Param, text: &str) -> Option<Completion> {
+        let (head, typed, tail) = match param {
+            Param::Ref => (String::new(), text.to_string(), ""),
+            Param::List => match text.rfind(',') {
+                Some(i) => (
+                    format!("{}, ", &text[..i]),
+                    text[i + 1..].trim().to_string(),
+                    "",
+                ),
+                None => (String::new(), text.trim().to_string(), ""),
+            },
+            Param::Template => {
+                let i = text.rfind("${")?;
+                let typed = &text[i + 2..];
+                if typed.contains('}') {
+                    return None;
+                }
+                (text[..i + 2].to_string(), typed.to_string(), "}")
+            }
+            _ => return None,
+        };
+        Some(Completion {
+            head,
+            typed,
+            tail,
+            index: 0,
+        })
+    }
+}
+
 /// A row of the form, as the cursor moves over it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row {
@@ -225,8 +267,8 @@ pub struct RuleEditor {
     pub row: usize,
     /// `Some(selected)` while the list of transformations is open.
     pub picker: Option<usize>,
-    /// `Tab` completion of a reference: (what was typed, index of the candidate shown).
-    pub completion: Option<(String, usize)>,
+    /// `Tab` completion in progress: what was typed and the candidate shown.
+    pub completion: Option<Completion>,
     /// Why the form does not build (a number that is not one, JSON that does not parse).
     pub error: Option<String>,
     /// Esc was pressed once with an error: a second Esc discards the unparsed text.
@@ -621,6 +663,19 @@ mod tests {
         }
         assert_eq!(e.build(), Ok(None));
         assert_eq!(e.rows(), vec![Row::Kind]);
+    }
+
+    #[test]
+    fn completion_starts_where_a_reference_is_typed() {
+        let c = Completion::start(Param::Template, "${a} <${em").unwrap();
+        assert_eq!(
+            (c.head.as_str(), c.typed.as_str(), c.tail),
+            ("${a} <${", "em", "}")
+        );
+        assert!(Completion::start(Param::Template, "${a} x").is_none());
+        let c = Completion::start(Param::List, "a, b,ci").unwrap();
+        assert_eq!((c.head.as_str(), c.typed.as_str()), ("a, b, ", "ci"));
+        assert!(Completion::start(Param::Str, "x").is_none());
     }
 
     #[test]

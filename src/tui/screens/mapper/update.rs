@@ -13,7 +13,7 @@ use crate::mapping::CompiledSchema;
 use crate::tui::app::{Ctx, Out};
 use crate::tui::keymap::Action;
 
-use super::rule::{Param, Row, RuleEditor, STEPS};
+use super::rule::{Completion, Row, RuleEditor, STEPS};
 use super::state::{Exit, Focus, PreviewState, SAMPLE_STEPS, State, UNDO_DEPTH};
 use super::{Command, Msg};
 
@@ -431,8 +431,13 @@ fn editor_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
                 edited(state, out);
             }
         }
-        KeyCode::Tab if is_ref => complete(state, out),
-        KeyCode::Tab => ed.move_row(true),
+        KeyCode::Tab => {
+            if !(is_ref && complete(state, out))
+                && let Some(ed) = state.editor.as_mut()
+            {
+                ed.move_row(true);
+            }
+        }
         KeyCode::BackTab => ed.move_row(false),
         KeyCode::Up | KeyCode::Down if !multiline => ed.move_row(key.code == KeyCode::Down),
         KeyCode::Up | KeyCode::Down => {
@@ -553,49 +558,49 @@ pub fn candidates<'a>(state: &'a State, typed: &str) -> Vec<&'a str> {
     prefix
 }
 
-/// `Tab` on a reference: the next source field matching what was typed.
-fn complete(state: &mut State, out: &mut Out) {
+/// `Tab` on a reference: the next source field matching what was typed. Returns
+/// `false` when there is nothing to complete here.
+fn complete(state: &mut State, out: &mut Out) -> bool {
     let Some(ed) = state.editor.as_ref() else {
-        return;
+        return false;
     };
     let row = ed.current();
     let Some(input) = ed.input(row) else {
-        return;
+        return false;
     };
-    let text = input.value();
-    // In a list, the item after the last comma is completed.
-    let (head, typed_now) = match (input.param, text.rfind(',')) {
-        (Param::List, Some(i)) => (
-            format!("{}, ", &text[..i]),
-            text[i + 1..].trim().to_string(),
-        ),
-        _ => (String::new(), text.clone()),
+    let mut c = match &ed.completion {
+        Some(c) => Completion {
+            index: c.index + 1,
+            ..c.clone()
+        },
+        None => match Completion::start(input.param, &input.value()) {
+            Some(c) => c,
+            None => return false,
+        },
     };
-    let (typed, next) = match &ed.completion {
-        Some((typed, i)) => (typed.clone(), i + 1),
-        None => (typed_now, 0),
-    };
-    let found: Vec<String> = candidates(state, &typed)
+    let found: Vec<String> = candidates(state, &c.typed)
         .into_iter()
         .map(str::to_string)
         .collect();
     if found.is_empty() {
-        out.info(format!("no source field matches {typed:?}"));
-        return;
+        out.info(format!("no source field matches {:?}", c.typed));
+        return true;
     }
-    let index = next % found.len();
-    if let Some(path) = found.get(index).cloned() {
-        if let Some(i) = state.fields.iter().position(|f| f.path == path) {
+    c.index %= found.len();
+    if let Some(path) = found.get(c.index) {
+        if let Some(i) = state.fields.iter().position(|f| &f.path == path) {
             state.source_selected = i;
         }
-        if let Some(ed) = state.editor.as_mut() {
-            if let Some(input) = ed.input_mut(row) {
-                input.set(&format!("{head}{path}"));
-            }
-            edited(state, out);
+        let text = format!("{}{path}{}", c.head, c.tail);
+        if let Some(ed) = state.editor.as_mut()
+            && let Some(input) = ed.input_mut(row)
+        {
+            input.set(&text);
         }
+        edited(state, out);
         if let Some(ed) = state.editor.as_mut() {
-            ed.completion = Some((typed, index));
+            ed.completion = Some(c);
         }
     }
+    true
 }

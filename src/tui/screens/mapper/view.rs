@@ -299,13 +299,12 @@ fn editor(state: &State, ed: &RuleEditor, v: &ViewCtx, frame: &mut Frame, area: 
         }
     }
     let row = ed.current();
-    if ed.input(row).is_some_and(|i| i.param.is_ref()) {
-        let typed = match &ed.completion {
-            Some((typed, _)) => typed.clone(),
-            None => ed.input(row).map(|i| i.value()).unwrap_or_default(),
-        };
-        let typed = typed.rsplit(',').next().unwrap_or("").trim().to_string();
-        let found = super::update::candidates(state, &typed);
+    let completion = ed.completion.clone().or_else(|| {
+        ed.input(row)
+            .and_then(|i| rule::Completion::start(i.param, &i.value()))
+    });
+    if let Some(c) = completion {
+        let found = super::update::candidates(state, &c.typed);
         if !found.is_empty() {
             let shown: Vec<&str> = found.iter().take(8).copied().collect();
             notes.push(Line::from(vec![
