@@ -32,6 +32,7 @@ contract!(
     executions_queue_and_finish,
     one_execution_per_task_and_due_time,
     audit_log_records_changes,
+    schema_saves_alone_with_an_audit_entry,
 );
 
 async fn migrations_are_idempotent(db: TestDb) {
@@ -350,4 +351,33 @@ async fn audit_log_records_changes(db: TestDb) {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].action, "integration.delete");
     assert_eq!(log[1].user, "tester");
+}
+
+async fn schema_saves_alone_with_an_audit_entry(db: TestDb) {
+    let s = spec(&rest_file("Mapped", "MAPPED_KEY"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+    let before = db.store.get_integration("Mapped").await.unwrap().unwrap();
+    let mut schema = before.spec.schema.clone().unwrap();
+    schema["name"] = serde_json::json!("Contacts, edited in the mapper");
+    let hash = db.store.save_schema("Mapped", &schema).await.unwrap();
+    assert_ne!(Some(&hash), before.schema_hash.as_ref());
+    let after = db.store.get_integration("Mapped").await.unwrap().unwrap();
+    assert_eq!(after.spec.schema.as_ref(), Some(&schema));
+    assert_eq!(after.schema_hash.as_ref(), Some(&hash));
+    // only the schema changed
+    assert_eq!(after.id, before.id);
+    assert_eq!(after.spec.connection, before.spec.connection);
+    assert_eq!(after.spec.task, before.spec.task);
+    let audit = db.store.recent_audit(1).await.unwrap();
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].subject.as_str()),
+        ("schema.save", "Mapped")
+    );
+    assert!(matches!(
+        db.store.save_schema("Nobody", &schema).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
