@@ -723,6 +723,49 @@ async fn no_size_panics_and_small_sizes_say_what_is_needed() {
 }
 
 #[tokio::test]
+async fn help_lists_the_mapper_keys_and_the_preview_scrolls() {
+    let mut c = Console::new(100, 30).await;
+    c.open_mapper().await;
+    c.type_text("?").await;
+    assert!(c.app.help);
+    let text = format!("{:?}", c.draw().backend());
+    for line in [
+        "Save the schema",
+        "Undo the last edit",
+        "More sample records",
+        "Next pane",
+    ] {
+        assert!(text.contains(line), "help lacks {line:?}: {text}");
+    }
+    c.key(KeyCode::Esc).await;
+    assert!(!c.app.help);
+    assert_eq!(c.app.screen, ScreenId::Mapper);
+    // the preview pane: G goes to its end, k comes back up one line at a time
+    c.key(KeyCode::Tab).await;
+    c.type_text("G").await;
+    let end = c.app.mapper.preview_scroll;
+    assert!(end > 20, "{end}");
+    c.type_text("k").await;
+    assert_eq!(c.app.mapper.preview_scroll, end - 1);
+    c.api.shutdown().await;
+}
+
+/// The README shows the mapper as the program draws it (the 100×30 snapshot).
+#[test]
+fn the_readme_shows_the_real_mapper() {
+    let snap = include_str!("snapshots/tui_mapper__mapper_100x30.snap");
+    let readme = include_str!("../README.md");
+    let frame = snap.splitn(3, "---\n").nth(2).unwrap();
+    for line in frame.lines().filter(|l| l.len() > 2) {
+        let line = line[1..line.len() - 1].trim_end();
+        assert!(
+            readme.contains(line),
+            "README lacks the frame line {line:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn ctrl_c_quits_from_the_rule_editor_and_q_is_text() {
     let mut c = Console::new(100, 30).await;
     c.open_mapper().await;

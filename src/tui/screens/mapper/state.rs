@@ -191,6 +191,23 @@ impl State {
         self.target_selected = self.target_selected.min(self.lines.len().saturating_sub(1));
     }
 
+    /// About how many lines the preview pane holds, to keep its scrolling in range.
+    pub fn preview_lines(&self) -> usize {
+        let mut n = 1 + self.save_errors.len();
+        match &self.preview {
+            Some(PreviewState::Ready(p)) => {
+                for (source, applied) in &p.rows {
+                    let source_lines = source.as_object().map_or(1, Map::len);
+                    let result_lines = applied.record.len() + applied.errors.len();
+                    n += 1 + source_lines.max(result_lines);
+                }
+            }
+            Some(PreviewState::Invalid(errors)) => n += 1 + errors.len(),
+            None => {}
+        }
+        n
+    }
+
     /// The errors of the newest preview for one target field (schema errors) — what the
     /// rule editor shows inline.
     pub fn schema_errors_for(&self, target_field: &str) -> Vec<&SchemaError> {

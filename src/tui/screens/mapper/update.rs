@@ -183,7 +183,10 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) ->
             let (selected, len) = match state.focus {
                 Focus::Sources => (&mut state.source_selected, state.fields.len()),
                 Focus::Targets => (&mut state.target_selected, state.lines.len()),
-                Focus::Preview => (&mut state.preview_scroll, usize::MAX / 2),
+                Focus::Preview => {
+                    let len = state.preview_lines();
+                    (&mut state.preview_scroll, len)
+                }
             };
             *selected = match action {
                 Action::Up => selected.saturating_sub(1),
