@@ -529,6 +529,26 @@ async fn plus_and_minus_change_the_sample_count() {
 }
 
 #[tokio::test]
+async fn plus_while_the_samples_load_fetches_more_when_they_arrive() {
+    let mut c = Console::new(120, 40).await;
+    let key = |ch| Msg::Key(KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE));
+    let first = c.app.update(key('m'));
+    let more = c.app.update(key('+'));
+    assert!(
+        !more
+            .iter()
+            .any(|c| matches!(c, Command::Mapper(mapper::Command::LoadSamples { .. }))),
+        "one fetch at a time"
+    );
+    c.run(first).await;
+    c.run(more).await;
+    assert_eq!(c.app.mapper.sample_count, 10);
+    assert_eq!(c.app.mapper.samples.len(), 10);
+    assert_eq!(c.preview().rows.len(), 10);
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
 async fn read_only_refuses_save() {
     let mut c = Console::with(120, 40, true, true).await;
     let hash = c.stored_hash().await;

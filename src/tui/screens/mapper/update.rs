@@ -104,11 +104,16 @@ pub fn on_msg(state: &mut State, msg: Msg, _ctx: &Ctx, out: &mut Out) {
             state.samples_loading = false;
             match result {
                 Ok(records) => {
+                    // `+` pressed while these were on their way asks for more now
+                    let more = records.len() >= state.samples_asked;
                     state.fields = crate::adapters::discover_fields(&records);
                     state.samples = Arc::new(records);
                     state.samples_error = None;
                     state.reshow();
                     request_preview(state, out);
+                    if more {
+                        fetch_more(state, out);
+                    }
                 }
                 Err(e) => {
                     out.error(format!("cannot fetch sample records of {name}: {e}"));
@@ -240,14 +245,7 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) ->
                 SAMPLE_STEPS[at.saturating_sub(1)]
             };
             state.sample_count = next;
-            if next > state.samples_asked && state.samples.len() >= state.samples_asked {
-                state.samples_asked = next;
-                state.samples_loading = true;
-                out.command(Command::LoadSamples {
-                    name: state.name.clone(),
-                    limit: next,
-                });
-            }
+            fetch_more(state, out);
             state.reshow();
             request_preview(state, out);
             out.info(format!("preview: {next} sample records"));
@@ -255,6 +253,23 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) ->
         _ => {}
     }
     None
+}
+
+/// Fetches samples again when the preview wants more than were asked of the source
+/// (not when the source had fewer to give, nor while a fetch is on its way).
+fn fetch_more(state: &mut State, out: &mut Out) {
+    if state.samples_loading
+        || state.sample_count <= state.samples_asked
+        || state.samples.len() < state.samples_asked
+    {
+        return;
+    }
+    state.samples_asked = state.sample_count;
+    state.samples_loading = true;
+    out.command(Command::LoadSamples {
+        name: state.name.clone(),
+        limit: state.sample_count,
+    });
 }
 
 fn save(state: &mut State, out: &mut Out) {
