@@ -2,6 +2,8 @@
 //! type's fields with their rules on the right, a rule editor, and a live preview of the
 //! samples mapped by the schema as it is edited (the newest preview wins).
 
+mod editor_update;
+mod editor_view;
 pub mod rule;
 pub mod state;
 pub mod update;
