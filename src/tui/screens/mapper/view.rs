@@ -185,7 +185,23 @@ fn targets(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     if state.unsaved() {
         title.push(Span::styled("[unsaved] ", t.warn));
     }
-    let b = block(title, state.focus == Focus::Targets, v);
+    let mut b = block(title, state.focus == Focus::Targets, v);
+    if let Some(schema) = &state.schema {
+        // the record key; edited with `syncdeck mapping`, shown here so a wrong guess shows
+        let d = &schema.deduplication;
+        let fields = match (&d.external_id_field, d.match_fields.as_slice()) {
+            (Some(f), _) => f.clone(),
+            (None, fields) => fields.join(", "),
+        };
+        let strategy = serde_json::to_value(d.strategy)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        b = b.title_bottom(Line::from(Span::styled(
+            format!(" key: {strategy} {fields} "),
+            t.dim,
+        )));
+    }
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let width = usize::from(inner.width);
