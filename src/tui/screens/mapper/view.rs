@@ -187,7 +187,7 @@ fn targets(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     }
     let mut b = block(title, state.focus == Focus::Targets, v);
     if let Some(schema) = &state.schema {
-        // the record key; edited with `syncdeck mapping`, shown here so a wrong guess shows
+        // the record key: not edited in the mapper yet, shown so that a wrong guess shows
         let d = &schema.deduplication;
         let fields = match (&d.external_id_field, d.match_fields.as_slice()) {
             (Some(f), _) => f.clone(),
