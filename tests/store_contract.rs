@@ -37,6 +37,7 @@ contract!(
     one_running_execution_per_task,
     workers_heartbeat_and_forget,
     executions_filter_and_page_in_the_store,
+    schema_saves_alone_with_an_audit_entry,
 );
 
 async fn migrations_are_idempotent(db: TestDb) {
@@ -496,4 +497,33 @@ async fn executions_filter_and_page_in_the_store(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(recent.total, 10);
+}
+
+async fn schema_saves_alone_with_an_audit_entry(db: TestDb) {
+    let s = spec(&rest_file("Mapped", "MAPPED_KEY"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+    let before = db.store.get_integration("Mapped").await.unwrap().unwrap();
+    let mut schema = before.spec.schema.clone().unwrap();
+    schema["name"] = serde_json::json!("Contacts, edited in the mapper");
+    let hash = db.store.save_schema("Mapped", &schema).await.unwrap();
+    assert_ne!(Some(&hash), before.schema_hash.as_ref());
+    let after = db.store.get_integration("Mapped").await.unwrap().unwrap();
+    assert_eq!(after.spec.schema.as_ref(), Some(&schema));
+    assert_eq!(after.schema_hash.as_ref(), Some(&hash));
+    // only the schema changed
+    assert_eq!(after.id, before.id);
+    assert_eq!(after.spec.connection, before.spec.connection);
+    assert_eq!(after.spec.task, before.spec.task);
+    let audit = db.store.recent_audit(1).await.unwrap();
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].subject.as_str()),
+        ("schema.save", "Mapped")
+    );
+    assert!(matches!(
+        db.store.save_schema("Nobody", &schema).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

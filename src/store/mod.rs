@@ -13,6 +13,7 @@ mod migrate;
 pub mod queue;
 pub mod records;
 mod schedule;
+mod schemas;
 mod targets;
 mod workers;
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::{Action, Keymap, Scope};
-use super::screens::{catalog, execution, executions, integrations, monitor, wizard};
+use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
 use super::theme::Theme;
 use super::widgets::line_input::{InputEvent, LineInput};
 
@@ -25,6 +25,7 @@ pub enum Msg {
     Executions(executions::Msg),
     Execution(execution::Msg),
     Wizard(wizard::Msg),
+    Mapper(mapper::Msg),
     /// The engines that wrote a heartbeat lately (names), for the header.
     Workers(Result<Vec<String>, String>),
     /// A command's task ended without an answer (it panicked); the text says which.
@@ -41,6 +42,7 @@ pub enum Command {
     Executions(executions::Command),
     Execution(execution::Command),
     Wizard(wizard::Command),
+    Mapper(mapper::Command),
     /// Reads which engines are alive (`workers` heartbeats).
     Workers,
 }
@@ -58,6 +60,8 @@ pub enum ScreenId {
     Execution,
     /// The connection wizard (new integration, or edit one).
     Wizard,
+    /// The field mapper of one integration.
+    Mapper,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +88,8 @@ pub enum Nav {
     },
     /// The wizard was left without saving.
     WizardClosed,
+    /// The field mapper of the integration with this name.
+    OpenMapper(String),
 }
 
 /// What a screen's update hands back: commands to run, at most one flash message, and
@@ -143,6 +149,12 @@ impl From<execution::Command> for Command {
     }
 }
 
+impl From<mapper::Command> for Command {
+    fn from(c: mapper::Command) -> Self {
+        Command::Mapper(c)
+    }
+}
+
 /// What the screens' updates may read besides their own state.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx {
@@ -195,6 +207,7 @@ pub struct App {
     pub monitor: monitor::State,
     pub executions: executions::State,
     pub execution: execution::State,
+    pub mapper: mapper::State,
     /// The screen `back` returns to from the execution view.
     pub execution_back: ScreenId,
     pub wizard: wizard::State,
@@ -233,6 +246,7 @@ impl App {
             monitor: monitor::State::default(),
             executions: executions::State::default(),
             execution: execution::State::default(),
+            mapper: mapper::State::default(),
             execution_back: ScreenId::Monitor,
             wizard: wizard::State::default(),
             wizard_back: ScreenId::Integrations,
@@ -282,6 +296,7 @@ impl App {
             ScreenId::Executions => Scope::Executions,
             ScreenId::Execution => Scope::Execution,
             ScreenId::Wizard => Scope::Wizard,
+            ScreenId::Mapper => Scope::Mapper,
         }
     }
 
@@ -294,7 +309,7 @@ impl App {
             ScreenId::Catalog => self.catalog.show_details,
             ScreenId::Monitor => false,
             ScreenId::Executions => self.executions.has_filters(),
-            ScreenId::Execution | ScreenId::Wizard => true,
+            ScreenId::Execution | ScreenId::Wizard | ScreenId::Mapper => true,
         }
     }
 
@@ -341,7 +356,7 @@ impl App {
                         execution::update::on_tick(&mut self.execution, &ctx, &mut out);
                     }
                     ScreenId::Wizard => changed |= wizard::update::busy(&self.wizard),
-                    ScreenId::Catalog => {}
+                    ScreenId::Catalog | ScreenId::Mapper => {}
                 }
             }
             Msg::Integrations(m) => {
@@ -367,6 +382,10 @@ impl App {
             Msg::Wizard(m) => {
                 let ctx = self.ctx();
                 wizard::update::on_msg(&mut self.wizard, m, &ctx, &mut out);
+            }
+            Msg::Mapper(m) => {
+                let ctx = self.ctx();
+                mapper::update::on_msg(&mut self.mapper, m, &ctx, &mut out);
             }
             Msg::Workers(result) => match result {
                 Ok(names) => {
@@ -470,6 +489,16 @@ impl App {
                 execution::update::on_search_key(&mut self.execution, &key, &ctx, out);
                 return;
             }
+            // The rule editor takes text; only ctrl-c still quits.
+            ScreenId::Mapper if self.mapper.captures_keys() => {
+                if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+                    self.quit = true;
+                } else {
+                    let exit = mapper::update::on_input_key(&mut self.mapper, &key, &ctx, out);
+                    self.exit_mapper(exit, out);
+                }
+                return;
+            }
             _ => {}
         }
         let Some(action) = self.keymap.action(self.scope(), &key) else {
@@ -483,6 +512,11 @@ impl App {
             return;
         }
         match action {
+            Action::Quit if self.screen == ScreenId::Mapper => {
+                let exit =
+                    mapper::update::ask_exit(&mut self.mapper, mapper::state::Exit::Quit, out);
+                self.exit_mapper(exit, out);
+            }
             Action::Quit => self.quit = true,
             Action::Help => self.open_help(),
             Action::Command => self.command_line = Some(LineInput::default()),
@@ -513,6 +547,10 @@ impl App {
                         execution::update::on_action(&mut self.execution, action, &ctx, out);
                     }
                 }
+                ScreenId::Mapper => {
+                    let exit = mapper::update::on_action(&mut self.mapper, action, &ctx, out);
+                    self.exit_mapper(exit, out);
+                }
             },
         }
     }
@@ -526,7 +564,15 @@ impl App {
             ScreenId::Catalog => catalog::update::enter(&mut self.catalog, out),
             ScreenId::Monitor => monitor::update::load(&mut self.monitor, &ctx, out),
             ScreenId::Executions => executions::update::load(&mut self.executions, &ctx, out),
-            ScreenId::Execution | ScreenId::Wizard => {}
+            ScreenId::Execution | ScreenId::Wizard | ScreenId::Mapper => {}
+        }
+    }
+
+    fn exit_mapper(&mut self, exit: Option<mapper::state::Exit>, out: &mut Out) {
+        match exit {
+            Some(mapper::state::Exit::Leave) => self.show(ScreenId::Integrations, out),
+            Some(mapper::state::Exit::Quit) => self.quit = true,
+            None => {}
         }
     }
 
@@ -552,6 +598,10 @@ impl App {
                 );
             }
             Nav::WizardClosed => self.show(self.wizard_back, out),
+            Nav::OpenMapper(name) => {
+                self.screen = ScreenId::Mapper;
+                mapper::update::open(&mut self.mapper, &name, out);
+            }
         }
     }
 

@@ -64,6 +64,8 @@ pub enum Action {
     MoreSamples,
     /// Fewer sample records in the preview.
     FewerSamples,
+    /// Move to the next pane (the mapper: sources → targets → preview).
+    NextPane,
     /// Show or hide a secret while it is typed (the wizard).
     Reveal,
 }
@@ -108,6 +110,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::Undo, "undo"),
     (Action::MoreSamples, "more_samples"),
     (Action::FewerSamples, "fewer_samples"),
+    (Action::NextPane, "next_pane"),
     (Action::Reveal, "reveal"),
 ];
 

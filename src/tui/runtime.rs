@@ -100,7 +100,7 @@ fn install_panic_hook() {
 
 /// What the runtime calls a command in messages and the log.
 fn describe(command: &Command) -> &'static str {
-    use super::screens::{catalog, execution, executions, integrations, monitor, wizard};
+    use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
     match command {
         Command::Integrations(integrations::Command::LoadPage { .. }) => "loading the integrations",
         Command::Integrations(integrations::Command::LoadDetails { .. }) => {
@@ -127,6 +127,10 @@ fn describe(command: &Command) -> &'static str {
         Command::Wizard(wizard::Command::Save { .. }) => "saving the integration",
         Command::Wizard(wizard::Command::CheckName { .. }) => "checking the name",
         Command::Workers => "reading the workers",
+        Command::Mapper(mapper::Command::Open { .. }) => "opening the field mapper",
+        Command::Mapper(mapper::Command::LoadSamples { .. }) => "fetching sample records",
+        Command::Mapper(mapper::Command::Preview { .. }) => "mapping the preview",
+        Command::Mapper(mapper::Command::Save { .. }) => "saving the schema",
     }
 }
 

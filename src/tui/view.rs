@@ -6,7 +6,7 @@ use ratatui::Frame;
 use super::app::{App, ScreenId};
 use super::keymap::Keymap;
 use super::layout;
-use super::screens::{catalog, execution, executions, integrations, monitor, wizard};
+use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
 use super::theme::Theme;
 use super::widgets::{footer, header, help, status, too_small};
 
@@ -43,6 +43,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         ScreenId::Executions => executions::view::view(&app.executions, &v, frame, a.body),
         ScreenId::Execution => execution::view::view(&app.execution, &v, frame, a.body),
         ScreenId::Wizard => wizard::view::view(&app.wizard, &v, frame, a.body),
+        ScreenId::Mapper => mapper::view::view(&app.mapper, &v, frame, a.body),
     }
     status::view(app, &v, frame, a.status);
     footer::view(app, &v, frame, a.footer);

@@ -5,5 +5,6 @@ pub mod catalog;
 pub mod execution;
 pub mod executions;
 pub mod integrations;
+pub mod mapper;
 pub mod monitor;
 pub mod wizard;

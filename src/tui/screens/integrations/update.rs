@@ -141,7 +141,7 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
         Action::Filter => state.filter_input = Some(LineInput::new(&state.filter)),
         Action::Back if !state.filter.is_empty() => set_filter(state, "", ctx, out),
         Action::Refresh => load(state, ctx, out),
-        Action::TestConnection | Action::Pause | Action::Delete => {
+        Action::TestConnection | Action::Pause | Action::Delete | Action::Mapper => {
             on_integration_action(state, action, out);
         }
         _ => {}
@@ -171,6 +171,7 @@ fn on_integration_action(state: &mut State, action: Action, out: &mut Out) {
             paused: !paused,
         }),
         Action::Delete => state.confirm_delete = Some(name),
+        Action::Mapper => out.nav = Some(Nav::OpenMapper(name)),
         _ => {}
     }
 }
@@ -238,7 +239,7 @@ fn on_details_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out
             d.selected = moved(d.selected, action, len, rows);
             keep_visible(&mut d.selected, &mut d.scroll, len, rows);
         }
-        Action::TestConnection | Action::Pause | Action::Delete => {
+        Action::TestConnection | Action::Pause | Action::Delete | Action::Mapper => {
             on_integration_action(state, action, out);
         }
         _ => {}

@@ -362,7 +362,7 @@ fn summary<'a>(data: &'a Details, v: &ViewCtx) -> Vec<Line<'a>> {
     }
     let schema = match &i.schema_hash {
         Some(hash) => Span::raw(format!("conversion schema {}", fit(hash, 12))),
-        None => Span::styled("none yet — the mapper arrives in a later release", t.muted),
+        None => Span::styled("none yet — m opens the field mapper", t.muted),
     };
     let task = &spec.task;
     let mut schedule = vec![Span::raw(data.schedule_words.as_str())];

@@ -1,0 +1,163 @@
+//! The field mapper: source fields found in sample records on the left, the target
+//! type's fields with their rules on the right, a rule editor, and a live preview of the
+//! samples mapped by the schema as it is edited (the newest preview wins).
+
+mod editor_update;
+mod editor_view;
+pub mod rule;
+pub mod state;
+pub mod update;
+pub mod view;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value};
+
+use crate::domain::conversion_schema::ConversionSchema;
+use crate::domain::target_type::TargetType;
+use crate::mapping::{ApplyContext, NoLookup, NoRates, Preview, SchemaError};
+use crate::tui::services::Services;
+
+pub use state::State;
+
+/// What the mapper loads when it opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opened {
+    pub entity: String,
+    /// The stored schema's JSON, if the integration has one.
+    pub schema: Option<Value>,
+    pub task: Map<String, Value>,
+    pub targets: Vec<TargetType>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Opened {
+        name: String,
+        result: Result<Box<Opened>, String>,
+    },
+    Samples {
+        name: String,
+        result: Result<Vec<Value>, String>,
+    },
+    Previewed {
+        seq: u64,
+        result: Result<Box<Preview>, Vec<SchemaError>>,
+    },
+    /// A preview request was overtaken by a newer one before it ran.
+    PreviewSkipped { seq: u64 },
+    Saved {
+        name: String,
+        schema: Box<ConversionSchema>,
+        result: Result<String, String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    Open {
+        name: String,
+    },
+    LoadSamples {
+        name: String,
+        limit: usize,
+    },
+    /// Maps the samples with a schema: in-process, no I/O. Skipped when `latest` has
+    /// moved past `seq` before it starts (a newer keypress asked again).
+    Preview {
+        seq: u64,
+        latest: Arc<AtomicU64>,
+        schema: Box<ConversionSchema>,
+        target: Option<Box<TargetType>>,
+        samples: Arc<Vec<Value>>,
+        task: Arc<Map<String, Value>>,
+    },
+    Save {
+        name: String,
+        schema: Box<ConversionSchema>,
+    },
+}
+
+pub async fn execute(services: &Services, command: Command) -> Msg {
+    let store = &services.store;
+    match command {
+        Command::Open { name } => {
+            let result = async {
+                let integration = store
+                    .get_integration(&name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("integration {name:?} no longer exists"))?;
+                let targets = store
+                    .list_targets()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|(t, _)| t)
+                    .collect();
+                Ok(Box::new(Opened {
+                    entity: integration.spec.source.entity.clone(),
+                    schema: integration.spec.schema.clone(),
+                    task: integration.spec.task.config.clone(),
+                    targets,
+                }))
+            }
+            .await;
+            Msg::Opened { name, result }
+        }
+        Command::LoadSamples { name, limit } => {
+            let result = match services.engine.sample(&name, limit).await {
+                Ok(Ok(records)) => Ok(records),
+                Ok(Err(reason)) => Err(reason),
+                Err(e) => Err(e.to_string()),
+            };
+            Msg::Samples { name, result }
+        }
+        Command::Preview {
+            seq,
+            latest,
+            schema,
+            target,
+            samples,
+            task,
+        } => {
+            if latest.load(Ordering::Relaxed) > seq {
+                return Msg::PreviewSkipped { seq };
+            }
+            Msg::Previewed {
+                seq,
+                result: run_preview(&schema, target.as_deref(), &samples, &task),
+            }
+        }
+        Command::Save { name, schema } => {
+            let result = match serde_json::to_value(&*schema) {
+                Ok(json) => store
+                    .save_schema(&name, &json)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("cannot write the schema as JSON: {e}")),
+            };
+            Msg::Saved {
+                name,
+                schema,
+                result,
+            }
+        }
+    }
+}
+
+/// Compiles and applies: what a preview request does, outside the key path.
+pub fn run_preview(
+    schema: &ConversionSchema,
+    target: Option<&TargetType>,
+    samples: &[Value],
+    task: &Map<String, Value>,
+) -> Result<Box<Preview>, Vec<SchemaError>> {
+    let ctx = ApplyContext {
+        task,
+        lookup: &NoLookup,
+        rates: &NoRates,
+    };
+    crate::mapping::preview(schema, target, samples, &ctx).map(Box::new)
+}

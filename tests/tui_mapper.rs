@@ -1,0 +1,802 @@
+//! The field mapper from outside: the app stepped with keys, its commands run against a
+//! SQLite store and the built-in sample API on 127.0.0.1, frames drawn on a `TestBackend`
+//! and compared with the committed snapshots. Time is fixed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::Value;
+use syncdeck::demo::{SampleApi, SampleApiHandle, SampleApiOptions};
+use syncdeck::secrets::KeyRing;
+use syncdeck::store::Store;
+use syncdeck::tui::app::{FlashLevel, ScreenId};
+use syncdeck::tui::keymap::Keymap;
+use syncdeck::tui::screens::mapper::state::PreviewState;
+use syncdeck::tui::screens::mapper::{self};
+use syncdeck::tui::theme::Theme;
+use syncdeck::tui::{App, AppInit, Command, Msg, Services, commands, view};
+
+/// 2026-03-10 14:30:00 UTC.
+const NOW_MS: i64 = 1_773_153_000_000;
+const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const NAME: &str = "Demo CRM contacts";
+
+fn now() -> DateTime<FixedOffset> {
+    FixedOffset::east_opt(0)
+        .unwrap()
+        .timestamp_millis_opt(NOW_MS)
+        .unwrap()
+}
+
+async fn sample_api() -> SampleApiHandle {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    SampleApi::start(SampleApiOptions {
+        rate_limit: 0,
+        as_of: NaiveDate::from_ymd_opt(2025, 6, 30),
+        change_every: None,
+        ..SampleApiOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The demo's CRM contacts integration, pointed at `base_url`, with or without its
+/// conversion schema.
+fn crm_file(base_url: &str, with_schema: bool) -> String {
+    let text = include_str!("../assets/demo/crm-contacts.toml")
+        .replace("{{BASE_URL}}", base_url)
+        .replace("file:demo-api-key.txt", "env:UNUSED");
+    if with_schema {
+        return text;
+    }
+    // cut the [schema…] tables out, keep [task]
+    let start = text.find("[schema]").unwrap();
+    let end = text.find("[task]").unwrap();
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+async fn open_store(dir: &tempfile::TempDir) -> Store {
+    let url = format!("sqlite://{}", dir.path().join("mapper.db").display());
+    let store = Store::open(&url, "default", "alice").await.unwrap();
+    store
+        .sync_catalog(&syncdeck::assets::catalog().unwrap())
+        .await
+        .unwrap();
+    store
+        .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
+        .await
+        .unwrap();
+    store
+}
+
+async fn add(store: &Store, text: &str) {
+    let types = store.catalog_types().await.unwrap();
+    let spec = syncdeck::domain::integration_file::parse(text, &types)
+        .unwrap()
+        .spec;
+    let ring = KeyRing::from_base64_key(KEY).unwrap();
+    let id = syncdeck::domain::new_id();
+    let secret = syncdeck::secrets::SecretString::new(syncdeck::demo::DEMO_API_KEY.to_string());
+    let sealed = syncdeck::vault::seal(&ring, &id, "connection.auth.secret", &secret).unwrap();
+    store
+        .save_integration(&id, &spec, &[sealed], false)
+        .await
+        .unwrap();
+}
+
+struct Console {
+    app: App,
+    store: Store,
+    services: Services,
+    api: SampleApiHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Console {
+    async fn new(width: u16, height: u16) -> Console {
+        Self::with(width, height, true, false).await
+    }
+
+    async fn with(width: u16, height: u16, with_schema: bool, read_only: bool) -> Console {
+        let api = sample_api().await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(&dir).await;
+        add(&store, &crm_file(&api.url(), with_schema)).await;
+        let ring = KeyRing::from_base64_key(KEY).unwrap();
+        let engine = syncdeck::engine::Engine::new(
+            store.clone(),
+            ring,
+            syncdeck::config::Config::default(),
+            "mapper-test",
+        );
+        let (app, first) = App::new(AppInit {
+            keymap: Keymap::builtin().unwrap(),
+            theme: Theme::builtin(),
+            location: "/var/lib/syncdeck/syncdeck.db".into(),
+            user: "alice".into(),
+            read_only,
+            now: now(),
+            size: (width, height),
+            engine: None,
+        });
+        let mut console = Console {
+            app,
+            services: Services::new(store.clone(), engine),
+            store,
+            api,
+            _dir: dir,
+        };
+        console.run(first).await;
+        console
+    }
+
+    async fn run(&mut self, first: Vec<Command>) {
+        let mut queue: VecDeque<Command> = first.into();
+        let mut steps = 0;
+        while let Some(c) = queue.pop_front() {
+            steps += 1;
+            assert!(steps < 500, "commands keep coming: the app is looping");
+            let msg = commands::execute(&self.services, c).await;
+            queue.extend(self.app.update(msg));
+        }
+    }
+
+    async fn send(&mut self, msg: Msg) {
+        let commands = self.app.update(msg);
+        self.run(commands).await;
+    }
+
+    async fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .await;
+    }
+
+    async fn keys(&mut self, code: KeyCode, n: usize) {
+        for _ in 0..n {
+            self.key(code).await;
+        }
+    }
+
+    async fn ctrl(&mut self, c: char) {
+        self.send(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )))
+        .await;
+    }
+
+    async fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let modifiers = if c.is_ascii_uppercase() {
+                KeyModifiers::SHIFT
+            } else {
+                KeyModifiers::NONE
+            };
+            self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers)))
+                .await;
+        }
+    }
+
+    /// From the integrations list: `m` on the (only) integration.
+    async fn open_mapper(&mut self) {
+        self.type_text("m").await;
+        assert_eq!(self.app.screen, ScreenId::Mapper);
+        assert!(!self.app.mapper.samples_loading, "the samples loaded");
+    }
+
+    /// Selects the target field `name` in the targets column.
+    async fn select_target(&mut self, name: &str) {
+        self.key(KeyCode::Home).await;
+        let at = self
+            .app
+            .mapper
+            .lines
+            .iter()
+            .position(|l| l.name == name)
+            .unwrap_or_else(|| panic!("no target field {name}"));
+        self.keys(KeyCode::Down, at).await;
+        assert_eq!(self.app.mapper.selected_line().unwrap().name, name);
+    }
+
+    fn preview(&self) -> &syncdeck::mapping::Preview {
+        match &self.app.mapper.preview {
+            Some(PreviewState::Ready(p)) => p,
+            other => panic!("no preview: {other:?}"),
+        }
+    }
+
+    fn schema_errors(&self) -> Vec<String> {
+        match &self.app.mapper.preview {
+            Some(PreviewState::Invalid(errors)) => errors.iter().map(|e| e.to_string()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn flash(&self) -> (FlashLevel, String) {
+        let f = self.app.flash.as_ref().expect("a flash message");
+        (f.level, f.text.clone())
+    }
+
+    async fn stored_hash(&self) -> Option<String> {
+        self.store
+            .get_integration(NAME)
+            .await
+            .unwrap()
+            .unwrap()
+            .schema_hash
+    }
+
+    fn draw(&self) -> Terminal<TestBackend> {
+        let mut terminal =
+            Terminal::new(TestBackend::new(self.app.width, self.app.height)).unwrap();
+        terminal.draw(|f| view::draw(&self.app, f)).unwrap();
+        terminal
+    }
+
+    async fn resize(&mut self, width: u16, height: u16) {
+        self.send(Msg::Resize(width, height)).await;
+    }
+}
+
+/// The rule editor on the selected target, with `n` presses of ↓ in the step list.
+async fn add_step(c: &mut Console, index: usize) {
+    c.ctrl('a').await;
+    c.keys(KeyCode::Down, index).await;
+    c.key(KeyCode::Enter).await;
+}
+
+fn step_index(name: &str) -> usize {
+    mapper::rule::STEPS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .unwrap()
+}
+
+fn record_field<'a>(c: &'a Console, n: usize, field: &str) -> &'a Value {
+    &c.preview().rows[n].1.record[field]
+}
+
+// ---- snapshots -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn snapshot_mapper_with_preview() {
+    for (w, h) in [(80, 24), (160, 48), (100, 30)] {
+        let mut c = Console::new(w, h).await;
+        c.open_mapper().await;
+        assert_eq!(c.preview().rows.len(), 5);
+        insta::assert_snapshot!(format!("mapper_{w}x{h}"), c.draw().backend());
+        c.api.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn snapshot_rule_editor_with_a_template() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut c = Console::new(w, h).await;
+        c.open_mapper().await;
+        c.select_target("full_name").await;
+        c.key(KeyCode::Enter).await;
+        let ed = c
+            .app
+            .mapper
+            .editor
+            .as_ref()
+            .expect("the rule editor is open");
+        assert_eq!(ed.target_field, "full_name");
+        insta::assert_snapshot!(format!("rule_editor_template_{w}x{h}"), c.draw().backend());
+        c.api.shutdown().await;
+    }
+}
+
+/// `lifecycle_stage` gets a `custom` step whose jq does not parse: the error shows in
+/// the editor and the typed text stays.
+async fn invalid_expression(c: &mut Console) {
+    c.select_target("lifecycle_stage").await;
+    c.key(KeyCode::Enter).await;
+    add_step(c, step_index("custom")).await;
+    c.type_text("ascii_upcase |").await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    let row = ed.current();
+    assert_eq!(ed.input(row).unwrap().value(), "ascii_upcase |");
+    let errors = c.schema_errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("lifecycle_stage"), "{errors:?}");
+}
+
+#[tokio::test]
+async fn snapshot_rule_editor_with_an_invalid_expression() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut c = Console::new(w, h).await;
+        c.open_mapper().await;
+        invalid_expression(&mut c).await;
+        insta::assert_snapshot!(format!("rule_editor_invalid_{w}x{h}"), c.draw().backend());
+        c.api.shutdown().await;
+    }
+}
+
+/// Removes the rule of `email` (required) and breaks `score`: per-field errors in every
+/// record and the required-unmapped flag.
+async fn break_email_and_score(c: &mut Console) {
+    c.select_target("email").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Up).await; // the type row
+    c.key(KeyCode::Up).await;
+    c.key(KeyCode::Left).await; // direct ← … wraps to "unmapped"
+    while c.app.mapper.editor.as_ref().unwrap().kind.is_some() {
+        c.key(KeyCode::Left).await;
+    }
+    c.key(KeyCode::Esc).await;
+    c.select_target("score").await;
+    c.key(KeyCode::Enter).await;
+    add_step(c, step_index("to_boolean")).await;
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.mapper.editor.is_none());
+}
+
+#[tokio::test]
+async fn snapshot_preview_with_field_errors_and_required_unmapped() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut c = Console::new(w, h).await;
+        c.open_mapper().await;
+        break_email_and_score(&mut c).await;
+        assert_eq!(c.app.mapper.required_unmapped(), vec!["email"]);
+        let p = c.preview();
+        // one of the five samples is archived: the source filter skips it
+        assert_eq!(
+            (p.summary.errors, p.summary.skipped),
+            (4, 1),
+            "{:?}",
+            p.summary
+        );
+        let fields: Vec<_> = p.rows[0]
+            .1
+            .errors
+            .iter()
+            .filter_map(|e| e.field.clone())
+            .collect();
+        assert!(fields.contains(&"email".to_string()), "{fields:?}");
+        assert!(fields.contains(&"score".to_string()), "{fields:?}");
+        insta::assert_snapshot!(format!("preview_errors_{w}x{h}"), c.draw().backend());
+        c.api.shutdown().await;
+    }
+}
+
+// ---- scenarios -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_edit_changes_the_preview() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    let before = record_field(&c, 0, "first_name")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        before,
+        before.to_uppercase(),
+        "the sample has lower-case letters"
+    );
+    assert!(c.app.mapper.fields.iter().any(|f| f.path == "address.city"));
+    c.select_target("first_name").await;
+    c.key(KeyCode::Enter).await;
+    add_step(&mut c, step_index("uppercase")).await;
+    // the mapping became a transform with one step, and the preview followed
+    assert_eq!(
+        record_field(&c, 0, "first_name"),
+        &Value::String(before.to_uppercase())
+    );
+    // typing in the source field with completion: `last_n` ⇥ → last_name
+    c.key(KeyCode::Home).await;
+    c.keys(KeyCode::Up, 10).await;
+    c.keys(KeyCode::Down, 2).await; // type, required, sourceField
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.input(ed.current()).unwrap().key, "sourceField");
+    for _ in 0.."first_name".len() {
+        c.key(KeyCode::Backspace).await;
+    }
+    c.type_text("last_n").await;
+    c.key(KeyCode::Tab).await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.input(ed.current()).unwrap().value(), "last_name");
+    let last = c.preview().rows[0].0["last_name"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
+    assert_eq!(record_field(&c, 0, "first_name"), &Value::String(last));
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_template_completes_placeholders_and_previews_as_typed() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    c.select_target("full_name").await;
+    c.key(KeyCode::Enter).await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.input(ed.current()).unwrap().key, "template");
+    c.type_text(" <${em").await;
+    c.key(KeyCode::Tab).await;
+    c.type_text(">").await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(
+        ed.input(ed.current()).unwrap().value(),
+        "${first_name} ${last_name} <${email}>"
+    );
+    let source = &c.preview().rows[0].0;
+    let expected = format!(
+        "{} {} <{}>",
+        source["first_name"].as_str().unwrap(),
+        source["last_name"].as_str().unwrap(),
+        source["email"].as_str().unwrap()
+    );
+    assert_eq!(record_field(&c, 0, "full_name"), &Value::String(expected));
+    // an unclosed placeholder is an error under the rule; the text stays
+    c.type_text(" ${").await;
+    assert_eq!(c.schema_errors().len(), 1, "{:?}", c.schema_errors());
+    assert!(c.schema_errors()[0].contains("full_name"));
+    c.key(KeyCode::Backspace).await;
+    c.key(KeyCode::Backspace).await;
+    c.key(KeyCode::Backspace).await;
+    assert!(c.schema_errors().is_empty());
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_invalid_expression_is_not_saved() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    let hash = c.stored_hash().await;
+    invalid_expression(&mut c).await;
+    c.key(KeyCode::Esc).await; // the rule builds; the schema does not compile
+    assert!(c.app.mapper.editor.is_none());
+    c.type_text("s").await;
+    let (level, text) = c.flash();
+    assert_eq!(level, FlashLevel::Error);
+    assert!(text.contains("not saved"), "{text}");
+    assert_eq!(c.app.mapper.save_errors.len(), 1);
+    assert!(c.app.mapper.save_errors[0].contains("lifecycle_stage"));
+    assert_eq!(c.stored_hash().await, hash, "the store is unchanged");
+    // the text typed is still there when the rule is opened again
+    c.key(KeyCode::Enter).await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    let custom = ed.steps.iter().find(|s| s.name == "custom").unwrap();
+    assert_eq!(custom.params[0].value(), "ascii_upcase |");
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_valid_edit_is_saved_and_undo_goes_back() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    let hash = c.stored_hash().await.unwrap();
+    c.select_target("first_name").await;
+    c.key(KeyCode::Enter).await;
+    add_step(&mut c, step_index("uppercase")).await;
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.mapper.unsaved());
+    c.type_text("s").await;
+    let (level, text) = c.flash();
+    assert_eq!(level, FlashLevel::Info, "{text}");
+    assert!(text.starts_with("saved the schema"), "{text}");
+    let saved = c.stored_hash().await.unwrap();
+    assert_ne!(saved, hash);
+    assert!(!c.app.mapper.unsaved());
+    let stored = c.store.get_integration(NAME).await.unwrap().unwrap();
+    let schema = syncdeck::domain::conversion_schema::ConversionSchema::from_value(
+        stored.spec.schema.unwrap(),
+    )
+    .unwrap();
+    let m = schema
+        .field_mappings
+        .iter()
+        .find(|m| m.target_field == "first_name")
+        .unwrap();
+    assert_eq!(mapper::rule::summary(&m.config), "first_name | uppercase");
+    let audit = c.store.recent_audit(1).await.unwrap();
+    assert_eq!(audit[0].action, "schema.save");
+
+    // undo: the rule is direct again, the preview shows the source value, unsaved
+    let upper = record_field(&c, 0, "first_name").clone();
+    c.type_text("u").await;
+    assert!(c.app.mapper.unsaved());
+    let source = c.preview().rows[0].0["first_name"].clone();
+    assert_eq!(record_field(&c, 0, "first_name"), &source);
+    assert_ne!(record_field(&c, 0, "first_name"), &upper);
+    c.type_text("u").await;
+    assert_eq!(c.flash().1, "nothing to undo");
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn plus_and_minus_change_the_sample_count() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    assert_eq!(c.preview().rows.len(), 5);
+    c.type_text("+").await;
+    assert_eq!(c.app.mapper.sample_count, 10);
+    assert_eq!(c.app.mapper.samples.len(), 10, "fetched again");
+    assert_eq!(c.preview().rows.len(), 10);
+    c.type_text("-").await;
+    c.type_text("-").await;
+    assert_eq!(c.app.mapper.sample_count, 3);
+    assert_eq!(c.preview().rows.len(), 3);
+    assert_eq!(c.app.mapper.samples.len(), 10, "kept, not fetched again");
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn plus_while_the_samples_load_fetches_more_when_they_arrive() {
+    let mut c = Console::new(120, 40).await;
+    let key = |ch| Msg::Key(KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE));
+    let first = c.app.update(key('m'));
+    let more = c.app.update(key('+'));
+    assert!(
+        !more
+            .iter()
+            .any(|c| matches!(c, Command::Mapper(mapper::Command::LoadSamples { .. }))),
+        "one fetch at a time"
+    );
+    c.run(first).await;
+    c.run(more).await;
+    assert_eq!(c.app.mapper.sample_count, 10);
+    assert_eq!(c.app.mapper.samples.len(), 10);
+    assert_eq!(c.preview().rows.len(), 10);
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn read_only_refuses_save() {
+    let mut c = Console::with(120, 40, true, true).await;
+    let hash = c.stored_hash().await;
+    c.open_mapper().await;
+    c.select_target("first_name").await;
+    c.key(KeyCode::Enter).await;
+    add_step(&mut c, step_index("uppercase")).await;
+    c.key(KeyCode::Esc).await;
+    c.type_text("s").await;
+    let (level, text) = c.flash();
+    assert_eq!(level, FlashLevel::Error);
+    assert!(text.contains("read-only"), "{text}");
+    assert_eq!(c.stored_hash().await, hash);
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn leaving_with_unsaved_edits_asks_first() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    c.key(KeyCode::Esc).await;
+    assert_eq!(
+        c.app.screen,
+        ScreenId::Integrations,
+        "nothing unsaved: leaves"
+    );
+    c.open_mapper().await;
+    c.select_target("first_name").await;
+    c.key(KeyCode::Enter).await;
+    add_step(&mut c, step_index("trim")).await;
+    c.key(KeyCode::Esc).await;
+    c.key(KeyCode::Esc).await;
+    assert_eq!(c.app.screen, ScreenId::Mapper);
+    assert!(c.app.mapper.confirm_leave.is_some());
+    c.type_text("n").await;
+    assert_eq!(c.app.screen, ScreenId::Mapper);
+    c.key(KeyCode::Esc).await;
+    c.type_text("y").await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    // quitting with unsaved edits asks too
+    c.open_mapper().await;
+    c.select_target("first_name").await;
+    c.key(KeyCode::Enter).await;
+    add_step(&mut c, step_index("trim")).await;
+    c.key(KeyCode::Esc).await;
+    c.type_text("q").await;
+    assert!(!c.app.should_quit());
+    c.type_text("x").await;
+    assert!(!c.app.should_quit());
+    c.type_text("q").await;
+    c.type_text("y").await;
+    assert!(c.app.should_quit());
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_schema_the_target_type_is_picked_first() {
+    let mut c = Console::with(120, 40, false, false).await;
+    c.open_mapper().await;
+    assert!(c.app.mapper.schema.is_none());
+    let at = c
+        .app
+        .mapper
+        .targets
+        .iter()
+        .position(|t| t.name == "contact")
+        .unwrap();
+    c.keys(KeyCode::Down, at).await;
+    c.key(KeyCode::Enter).await;
+    let schema = c.app.mapper.schema.as_ref().unwrap();
+    assert_eq!(schema.target.shard_type_id, "contact");
+    assert_eq!(
+        schema.deduplication.external_id_field.as_deref(),
+        Some("id")
+    );
+    // an empty schema does not compile; the preview says so
+    assert!(!c.schema_errors().is_empty());
+    assert_eq!(c.app.mapper.required_unmapped(), vec!["email"]);
+    // map email from the left column: Tab to the sources, pick `email`, Enter
+    c.key(KeyCode::Tab).await; // targets → preview
+    c.key(KeyCode::Tab).await; // → sources
+    let at = c
+        .app
+        .mapper
+        .fields
+        .iter()
+        .position(|f| f.path == "email")
+        .unwrap();
+    c.keys(KeyCode::Down, at).await;
+    c.key(KeyCode::Enter).await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.target_field, "email");
+    c.key(KeyCode::Esc).await;
+    let p = c.preview();
+    assert_eq!(p.summary.ok, 5, "{:?}", p.rows[0].1.errors);
+    assert_eq!(c.app.mapper.required_unmapped(), Vec::<&str>::new());
+    c.type_text("s").await;
+    assert!(c.flash().1.starts_with("saved"), "{:?}", c.flash());
+    assert!(c.stored_hash().await.is_some());
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_newest_preview_wins() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    c.select_target("first_name").await;
+    c.key(KeyCode::Enter).await;
+    add_step(&mut c, step_index("uppercase")).await;
+    // two edits whose previews come back out of order
+    let first = c.app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('x'),
+        KeyModifiers::CONTROL,
+    )));
+    c.ctrl('a').await;
+    let second = {
+        c.keys(KeyCode::Down, step_index("lowercase")).await;
+        c.app
+            .update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)))
+    };
+    let run = |cmds: Vec<Command>| {
+        cmds.into_iter()
+            .find(|c| matches!(c, Command::Mapper(mapper::Command::Preview { .. })))
+            .unwrap()
+    };
+    let (a, b) = (run(first), run(second));
+    // a request overtaken before it starts does no work
+    let skipped = commands::execute(&c.services, a.clone()).await;
+    assert!(matches!(
+        skipped,
+        Msg::Mapper(mapper::Msg::PreviewSkipped { .. })
+    ));
+    // one that had started already answers late, and its answer is dropped
+    let Command::Mapper(mapper::Command::Preview {
+        seq,
+        schema,
+        target,
+        samples,
+        task,
+        ..
+    }) = a
+    else {
+        unreachable!()
+    };
+    let started = Command::Mapper(mapper::Command::Preview {
+        seq,
+        latest: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(seq)),
+        schema,
+        target,
+        samples,
+        task,
+    });
+    let newer = commands::execute(&c.services, b).await;
+    let older = commands::execute(&c.services, started).await;
+    assert!(matches!(older, Msg::Mapper(mapper::Msg::Previewed { .. })));
+    c.send(newer).await;
+    let lower = record_field(&c, 0, "first_name").clone();
+    c.send(older).await;
+    assert_eq!(
+        record_field(&c, 0, "first_name"),
+        &lower,
+        "the older answer is dropped"
+    );
+    let s = lower.as_str().unwrap();
+    assert_eq!(s, s.to_lowercase());
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_size_panics_and_small_sizes_say_what_is_needed() {
+    let mut c = Console::new(80, 24).await;
+    c.open_mapper().await;
+    c.select_target("full_name").await;
+    c.key(KeyCode::Enter).await;
+    for editor_open in [true, false] {
+        assert_eq!(c.app.mapper.editor.is_some(), editor_open);
+        for w in (0..=130).step_by(7) {
+            for h in (0..=45).step_by(4) {
+                c.resize(w, h).await;
+                let _ = c.draw();
+            }
+        }
+        if editor_open {
+            c.key(KeyCode::Esc).await;
+        }
+    }
+    c.resize(50, 12).await;
+    let text = format!("{:?}", c.draw().backend());
+    assert!(text.contains("needs a bigger terminal"), "{text}");
+    assert!(text.contains("at least 60×17"), "{text}");
+    c.api.shutdown().await;
+}
+
+#[tokio::test]
+async fn help_lists_the_mapper_keys_and_the_preview_scrolls() {
+    let mut c = Console::new(100, 30).await;
+    c.open_mapper().await;
+    c.type_text("?").await;
+    assert!(c.app.help);
+    let text = format!("{:?}", c.draw().backend());
+    for line in [
+        "Save the schema",
+        "Undo the last edit",
+        "More sample records",
+        "Next pane",
+    ] {
+        assert!(text.contains(line), "help lacks {line:?}: {text}");
+    }
+    c.key(KeyCode::Esc).await;
+    assert!(!c.app.help);
+    assert_eq!(c.app.screen, ScreenId::Mapper);
+    // the preview pane: G goes to its end, k comes back up one line at a time
+    c.key(KeyCode::Tab).await;
+    c.type_text("G").await;
+    let end = c.app.mapper.preview_scroll;
+    assert!(end > 20, "{end}");
+    c.type_text("k").await;
+    assert_eq!(c.app.mapper.preview_scroll, end - 1);
+    c.api.shutdown().await;
+}
+
+/// The README shows the mapper as the program draws it (the 100×30 snapshot).
+#[test]
+fn the_readme_shows_the_real_mapper() {
+    let snap = include_str!("snapshots/tui_mapper__mapper_100x30.snap");
+    let readme = include_str!("../README.md");
+    let frame = snap.splitn(3, "---\n").nth(2).unwrap();
+    for line in frame.lines().filter(|l| l.len() > 2) {
+        let line = line[1..line.len() - 1].trim_end();
+        assert!(
+            readme.contains(line),
+            "README lacks the frame line {line:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_quits_from_the_rule_editor_and_q_is_text() {
+    let mut c = Console::new(100, 30).await;
+    c.open_mapper().await;
+    c.select_target("first_name").await;
+    c.key(KeyCode::Enter).await;
+    c.type_text("q?").await;
+    assert!(!c.app.should_quit());
+    assert!(!c.app.help);
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.input(ed.current()).unwrap().value(), "first_nameq?");
+    c.ctrl('c').await;
+    assert!(c.app.should_quit());
+    c.api.shutdown().await;
+}
