@@ -77,6 +77,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// PostgreSQL only: the typed pool for what `Any` cannot bind (arrays), i.e. the
+    /// bulk writes of records.
+    pg: Option<sqlx::PgPool>,
     backend: Backend,
     location: String,
     tenant_id: String,
@@ -93,6 +96,9 @@ impl std::fmt::Debug for Store {
 }
 
 static DRIVERS: Once = Once::new();
+
+/// Connections of the typed PostgreSQL pool: one per concurrent run is plenty.
+const PG_WRITE_CONNECTIONS: u32 = 4;
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -131,8 +137,22 @@ impl Store {
             target: location.clone(),
             source,
         })?;
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(30))
+                    .max_connections(PG_WRITE_CONNECTIONS)
+                    .connect_lazy(&connect_url)
+                    .map_err(|source| StoreError::Connect {
+                        target: location.clone(),
+                        source,
+                    })?,
+            ),
+        };
         let mut store = Store {
             pool,
+            pg,
             backend,
             location,
             tenant_id: String::new(),
@@ -176,6 +196,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
         self.pool.close().await;
     }
 
