@@ -3,6 +3,11 @@
 //! Workers on other machines may write the same keys at the same time, so the upsert
 //! does not trust the plan: `ON CONFLICT` settles a key that appeared meanwhile by the
 //! same rule the plan applies.
+//!
+//! The statements are not kept prepared (`persistent(false)`): a prepared statement
+//! switches to a generic plan after five runs, and the generic plan of `= ANY($keys)`,
+//! planned without the array, can scan every stored record of the type on each batch.
+//! Planning anew with the keys in hand costs far less than that.
 
 use std::collections::HashMap;
 
@@ -42,6 +47,7 @@ pub(super) async fn write_batch(
     let mut existing = HashMap::new();
     if !keys.is_empty() {
         for row in sqlx::query(EXISTING)
+            .persistent(false)
             .bind(&store.tenant_id)
             .bind(&batch.target_type)
             .bind(&keys)
@@ -76,6 +82,7 @@ pub(super) async fn write_batch(
             hashes.push(r.hash.as_str());
         }
         sqlx::query(UPSERT)
+            .persistent(false)
             .bind(&store.tenant_id)
             .bind(&batch.target_type)
             .bind(&claim.integration_id)
@@ -91,6 +98,7 @@ pub(super) async fn write_batch(
     }
     if !plan.mark_seen.is_empty() {
         sqlx::query(MARK_SEEN)
+            .persistent(false)
             .bind(&claim.execution_id)
             .bind(&store.tenant_id)
             .bind(&batch.target_type)
