@@ -143,6 +143,15 @@ impl Store {
                 sqlx::postgres::PgPoolOptions::new()
                     .acquire_timeout(Duration::from_secs(30))
                     .max_connections(PG_WRITE_CONNECTIONS)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // See records/postgres.rs: keep the key lookups on the index.
+                            sqlx::raw_sql("SET plan_cache_mode = force_custom_plan")
+                                .execute(conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
                     .connect_lazy(&connect_url)
                     .map_err(|source| StoreError::Connect {
                         target: location.clone(),
