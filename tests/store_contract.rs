@@ -38,6 +38,10 @@ contract!(
     workers_heartbeat_and_forget,
     executions_filter_and_page_in_the_store,
     schema_saves_alone_with_an_audit_entry,
+    write_batch_upserts_by_key_and_counts_each_outcome,
+    write_batch_honours_target_flags_and_marks_seen,
+    write_batch_of_many_records_and_its_replay,
+    write_batch_of_a_fenced_out_claim_changes_nothing,
 );
 
 async fn migrations_are_idempotent(db: TestDb) {
@@ -526,4 +530,245 @@ async fn schema_saves_alone_with_an_audit_entry(db: TestDb) {
         db.store.save_schema("Nobody", &schema).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+// --- write_batch: the bulk upsert of each backend -----------------------------------
+
+use syncdeck::store::queue::Claim;
+use syncdeck::store::records::{Batch, Counts, MappedRecord};
+
+const W_TARGET: &str = "w_contact";
+
+fn rec(key: &str, version: &str) -> MappedRecord {
+    let data = format!("{{\"key\":\"{key}\",\"v\":\"{version}\"}}");
+    MappedRecord {
+        key: key.into(),
+        hash: syncdeck::domain::short_hash(data.as_bytes()),
+        data,
+    }
+}
+
+fn w_batch(records: Vec<MappedRecord>, create: bool, update: bool, mark_seen: bool) -> Batch {
+    Batch {
+        target_type: W_TARGET.into(),
+        counts: Counts {
+            fetched: records.len() as i64,
+            ..Counts::default()
+        },
+        records,
+        create_if_missing: create,
+        update_if_exists: update,
+        mark_seen,
+        checkpoint: "{\"page\":1}".into(),
+        ..Batch::default()
+    }
+}
+
+/// Queues and claims a run of integration `W` (saved on first use).
+async fn w_claim(db: &TestDb) -> Claim {
+    if db.store.get_integration("W").await.unwrap().is_none() {
+        db.store
+            .save_integration(
+                &syncdeck::domain::new_id(),
+                &spec(&rest_file("W", "X")),
+                &[],
+                false,
+            )
+            .await
+            .unwrap();
+    }
+    let id = db.store.queue_run("W", "manual", true).await.unwrap();
+    db.store
+        .claim_execution(&id, "tester", 60_000)
+        .await
+        .unwrap()
+        .expect("claimed")
+}
+
+async fn w_finish(db: &TestDb, claim: &Claim) {
+    db.store
+        .finish_execution(&claim.execution_id, ExecutionStatus::Success, [0; 5], None)
+        .await
+        .unwrap();
+}
+
+async fn w_write(db: &TestDb, claim: &Claim, totals: &mut Counts, batch: &Batch) -> Counts {
+    let c = db
+        .store
+        .write_batch(claim, totals, batch)
+        .await
+        .unwrap()
+        .expect("not fenced");
+    totals.add(&c);
+    c
+}
+
+fn cuus(c: &Counts) -> (i64, i64, i64, i64, i64) {
+    (c.fetched, c.created, c.updated, c.unchanged, c.skipped)
+}
+
+async fn w_data(db: &TestDb) -> std::collections::BTreeMap<String, String> {
+    db.store
+        .list_records(W_TARGET, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key, r.data["v"].as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+async fn write_batch_upserts_by_key_and_counts_each_outcome(db: TestDb) {
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let first: Vec<_> = (0..5).map(|i| rec(&format!("k{i}"), "a")).collect();
+    let c = w_write(&db, &run, &mut totals, &w_batch(first, true, true, false)).await;
+    assert_eq!(cuus(&c), (5, 5, 0, 0, 0));
+    // Later in the same run: k0 again (counts nothing), k1 changed (the later page wins,
+    // counted once already), k5 new.
+    let again = vec![rec("k0", "a"), rec("k1", "b"), rec("k5", "a")];
+    let c = w_write(&db, &run, &mut totals, &w_batch(again, true, true, false)).await;
+    assert_eq!(cuus(&c), (3, 1, 0, 0, 0));
+    let e = db
+        .store
+        .get_execution(&run.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((e.fetched, e.created, e.updated), (8, 6, 0));
+    w_finish(&db, &run).await;
+    let stored = db.store.list_records(W_TARGET, 100).await.unwrap();
+    let k0_time = stored.iter().find(|r| r.key == "k0").unwrap().updated_at;
+
+    // A second run: unchanged, updated and created, each counted once.
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let next = vec![rec("k0", "a"), rec("k1", "c"), rec("k6", "a")];
+    let c = w_write(&db, &run, &mut totals, &w_batch(next, true, true, false)).await;
+    assert_eq!(cuus(&c), (3, 1, 1, 1, 0));
+    let data = w_data(&db).await;
+    assert_eq!(data.len(), 7);
+    assert_eq!((data["k0"].as_str(), data["k1"].as_str()), ("a", "c"));
+    let stored = db.store.list_records(W_TARGET, 100).await.unwrap();
+    assert_eq!(
+        stored.iter().find(|r| r.key == "k0").unwrap().updated_at,
+        k0_time,
+        "an unchanged record is not rewritten"
+    );
+}
+
+async fn write_batch_honours_target_flags_and_marks_seen(db: TestDb) {
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let first: Vec<_> = (0..4).map(|i| rec(&format!("k{i}"), "a")).collect();
+    w_write(&db, &run, &mut totals, &w_batch(first, true, true, false)).await;
+    w_finish(&db, &run).await;
+
+    // createIfMissing = false, updateIfExists = false: k0 unchanged, k1 changed and
+    // k9 new are skipped; mark-seen touches only k0.
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let frozen = vec![rec("k0", "a"), rec("k1", "b"), rec("k9", "a")];
+    let c = w_write(&db, &run, &mut totals, &w_batch(frozen, false, false, true)).await;
+    assert_eq!(cuus(&c), (3, 0, 0, 1, 2));
+    let data = w_data(&db).await;
+    assert_eq!(data.len(), 4);
+    assert_eq!(data["k1"], "a");
+    // Records the run did not see (k1, k2, k3) are what deleteIfRemoved would delete.
+    assert_eq!(db.store.delete_unseen(&run, W_TARGET).await.unwrap(), 3);
+    assert_eq!(w_data(&db).await.into_keys().collect::<Vec<_>>(), ["k0"]);
+
+    // updateIfExists = false alone still creates; createIfMissing = false alone updates.
+    w_finish(&db, &run).await;
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let c = w_write(
+        &db,
+        &run,
+        &mut totals,
+        &w_batch(vec![rec("k0", "z"), rec("k8", "a")], true, false, false),
+    )
+    .await;
+    assert_eq!(cuus(&c), (2, 1, 0, 0, 1));
+    w_finish(&db, &run).await;
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let c = w_write(
+        &db,
+        &run,
+        &mut totals,
+        &w_batch(vec![rec("k0", "z"), rec("k7", "a")], false, true, false),
+    )
+    .await;
+    assert_eq!(cuus(&c), (2, 0, 1, 0, 1));
+    let data = w_data(&db).await;
+    assert_eq!(data.len(), 2);
+    assert_eq!((data["k0"].as_str(), data["k8"].as_str()), ("z", "a"));
+}
+
+/// More records than one statement of the SQLite path carries.
+async fn write_batch_of_many_records_and_its_replay(db: TestDb) {
+    const N: usize = 9_001;
+    let records = |v: &str| -> Vec<_> { (0..N).map(|i| rec(&format!("m{i:05}"), v)).collect() };
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let c = w_write(
+        &db,
+        &run,
+        &mut totals,
+        &w_batch(records("a"), true, true, true),
+    )
+    .await;
+    assert_eq!(cuus(&c), (N as i64, N as i64, 0, 0, 0));
+    w_finish(&db, &run).await;
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let c = w_write(
+        &db,
+        &run,
+        &mut totals,
+        &w_batch(records("a"), true, true, true),
+    )
+    .await;
+    assert_eq!(cuus(&c), (N as i64, 0, 0, N as i64, 0));
+    assert_eq!(db.store.delete_unseen(&run, W_TARGET).await.unwrap(), 0);
+    let mut changed = records("b");
+    changed.truncate(N - 1);
+    let c = w_write(&db, &run, &mut totals, &w_batch(changed, true, true, true)).await;
+    // This run saw them all already: rewritten, counted as nothing new.
+    assert_eq!(cuus(&c), (N as i64 - 1, 0, 0, 0, 0));
+    let data = w_data(&db).await;
+    assert_eq!(data.len(), N);
+    assert_eq!(data.values().filter(|v| *v == "b").count(), N - 1);
+    assert_eq!(db.store.count_records(W_TARGET).await.unwrap(), N as i64);
+}
+
+async fn write_batch_of_a_fenced_out_claim_changes_nothing(db: TestDb) {
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    w_write(
+        &db,
+        &run,
+        &mut totals,
+        &w_batch(vec![rec("k0", "a")], true, true, false),
+    )
+    .await;
+    // A claim whose lease was taken over (another token) writes nothing at all.
+    let stale = Claim {
+        token: run.token + 1,
+        ..run.clone()
+    };
+    let late = w_batch(vec![rec("k0", "b"), rec("k1", "a")], true, true, true);
+    let got = db.store.write_batch(&stale, &totals, &late).await.unwrap();
+    assert!(got.is_err(), "fenced");
+    assert_eq!(
+        w_data(&db).await.into_iter().collect::<Vec<_>>(),
+        [("k0".to_string(), "a".to_string())]
+    );
+    let e = db
+        .store
+        .get_execution(&run.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((e.fetched, e.created), (1, 1));
 }

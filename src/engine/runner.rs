@@ -49,8 +49,19 @@ impl From<Fenced> for Stop {
     }
 }
 
-/// Batches between refreshes of the records table's planner statistics.
-const ANALYZE_EVERY: u64 = 25;
+/// How often the cancel flag is read while a run goes on: a cancel stops a run within
+/// a second.
+const CANCEL_POLL: Duration = Duration::from_millis(500);
+
+/// After a failed lease renewal, how soon to try again (while the lease still holds).
+const RENEW_RETRY: Duration = Duration::from_secs(1);
+
+/// Whether to refresh the records table's planner statistics after this many batches:
+/// after the first and then at each doubling (1, 2, 4, 8, …), so the statistics keep up
+/// with a table a first load is filling while a long run pays for a few ANALYZEs only.
+fn analyze_after(batches: u64) -> bool {
+    batches.is_power_of_two()
+}
 
 /// Lookups keep their index in memory; beyond this many records the newest win.
 const LOOKUP_LIMIT: i64 = 200_000;
@@ -385,7 +396,7 @@ async fn execute(
             // existing-key lookup on the unique index (see Store::analyze_records).
             // Best effort: concurrent ANALYZEs from other workers may collide, and a
             // refresh that fails must not fail the run.
-            if (batches == 1 || batches.is_multiple_of(ANALYZE_EVERY))
+            if analyze_after(batches)
                 && let Err(e) = store.analyze_records().await
             {
                 tracing::debug!(execution = %claim.execution_id, "statistics refresh skipped: {e}");
@@ -405,30 +416,54 @@ async fn execute(
         Ok::<(), Stop>(())
     };
 
-    // The lease is renewed while the run lasts; a cancel stops it within a second even
-    // while a request is in flight.
+    // The lease is renewed on its own timer, every third of the lease, so two renewals
+    // can fail or be slow before it expires; a renewal that fails with a database error
+    // is tried again every second while the lease still holds. The cancel flag is read
+    // on a separate, faster timer: a cancel stops the run within a second even while a
+    // request is in flight.
     let watch = async {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        let mut last_renew = Instant::now();
+        let lease = Duration::from_millis(u64::try_from(inner.lease_ms()).unwrap_or(30_000));
+        let renew_every = inner.lease_renew_every();
+        // The claim was taken just before the run started: its lease runs from about now.
+        let mut held_until = Instant::now() + lease;
+        let renew = tokio::time::sleep(renew_every);
+        tokio::pin!(renew);
+        let mut cancel_poll = tokio::time::interval(CANCEL_POLL);
+        cancel_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stop = stop;
         loop {
-            match stop.as_mut() {
-                Some(s) => tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = s.changed() => return Err(Stop::Shutdown),
-                },
-                None => {
-                    tick.tick().await;
+            tokio::select! {
+                _ = &mut renew => {
+                    let asked = Instant::now();
+                    match store.renew_lease(claim, inner.lease_ms()).await {
+                        Ok(Ok(cancel)) => {
+                            held_until = asked + lease;
+                            if cancel {
+                                return Err::<(), Stop>(Stop::Cancelled);
+                            }
+                            renew.as_mut().reset(tokio::time::Instant::now() + renew_every);
+                        }
+                        Ok(Err(Fenced)) => return Err(Stop::Fenced),
+                        Err(e) if Instant::now() + RENEW_RETRY < held_until => {
+                            tracing::warn!(execution = %claim.execution_id, "lease renewal failed, retrying: {e}");
+                            renew.as_mut().reset(tokio::time::Instant::now() + RENEW_RETRY);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
-            }
-            if last_renew.elapsed() >= inner.lease_renew_every() {
-                match store.renew_lease(claim, inner.lease_ms()).await? {
-                    Ok(_) => last_renew = Instant::now(),
-                    Err(Fenced) => return Err::<(), Stop>(Stop::Fenced),
+                _ = cancel_poll.tick() => {
+                    if store.cancel_requested(&claim.execution_id).await? {
+                        return Err(Stop::Cancelled);
+                    }
                 }
-            }
-            if store.cancel_requested(&claim.execution_id).await? {
-                return Err(Stop::Cancelled);
+                _ = async {
+                    match stop.as_mut() {
+                        Some(s) => {
+                            let _ = s.changed().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => return Err(Stop::Shutdown),
             }
         }
     };

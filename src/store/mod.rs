@@ -78,6 +78,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// PostgreSQL only: the typed pool for what `Any` cannot bind (arrays), i.e. the
+    /// bulk writes of records.
+    pg: Option<sqlx::PgPool>,
     backend: Backend,
     location: String,
     tenant_id: String,
@@ -94,6 +97,9 @@ impl std::fmt::Debug for Store {
 }
 
 static DRIVERS: Once = Once::new();
+
+/// Connections of the typed PostgreSQL pool: one per concurrent run is plenty.
+const PG_WRITE_CONNECTIONS: u32 = 4;
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -132,8 +138,31 @@ impl Store {
             target: location.clone(),
             source,
         })?;
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(30))
+                    .max_connections(PG_WRITE_CONNECTIONS)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // See records/postgres.rs: keep the key lookups on the index.
+                            sqlx::raw_sql("SET plan_cache_mode = force_custom_plan")
+                                .execute(conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&connect_url)
+                    .map_err(|source| StoreError::Connect {
+                        target: location.clone(),
+                        source,
+                    })?,
+            ),
+        };
         let mut store = Store {
             pool,
+            pg,
             backend,
             location,
             tenant_id: String::new(),
@@ -177,6 +206,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
         self.pool.close().await;
     }
 

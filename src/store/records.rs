@@ -3,8 +3,6 @@
 //! committed and a replay (upsert by dedup key, unchanged content skipped by its hash)
 //! changes nothing.
 
-use std::collections::HashMap;
-
 use sqlx::Row;
 
 use super::queue::{Claim, Fenced};
@@ -66,7 +64,20 @@ pub struct Batch {
     pub errors: Vec<RecordErrorRow>,
 }
 
-const INSERT_CHUNK: usize = 100;
+mod plan;
+mod postgres;
+mod sqlite;
+
+const INSERT_LOG: &str =
+    "INSERT INTO execution_logs (execution_id, ts, level, message) VALUES ($1, $2, $3, $4)";
+
+const INSERT_ERROR: &str = "INSERT INTO record_errors (execution_id, record_key, field, message, ts) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+/// The fence: only the lease holder's batch commits, with its checkpoint and totals.
+const FENCE: &str = "UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, \
+     created = $3, updated = $4, skipped = $5, unchanged = $6, failed = $7 \
+     WHERE id = $8 AND lease_token = $9 AND status = 'running'";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRecord {
@@ -86,174 +97,10 @@ impl Store {
         batch: &Batch,
     ) -> Result<std::result::Result<Counts, Fenced>> {
         let now = now_ms();
-        let mut counts = batch.counts;
-        let mut tx = self.begin_write().await?;
-
-        let mut existing: HashMap<String, (String, Option<String>)> = HashMap::new();
-        for chunk in batch.records.chunks(500) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "SELECT dedup_key, content_hash, last_execution_id FROM records \
-                 WHERE tenant_id = $1 AND target_type = $2 AND dedup_key IN ({})",
-                placeholders.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&self.tenant_id)
-                .bind(&batch.target_type);
-            for r in chunk {
-                q = q.bind(&r.key);
-            }
-            for row in q.fetch_all(&mut *tx).await? {
-                existing.insert(
-                    row.try_get("dedup_key")?,
-                    (
-                        row.try_get("content_hash")?,
-                        row.try_get("last_execution_id")?,
-                    ),
-                );
-            }
+        match &self.pg {
+            Some(pool) => postgres::write_batch(self, pool, claim, totals_before, batch, now).await,
+            None => sqlite::write_batch(self, claim, totals_before, batch, now).await,
         }
-
-        let mut inserts: Vec<&MappedRecord> = Vec::new();
-        for r in &batch.records {
-            match existing.get(&r.key) {
-                None if batch.create_if_missing => {
-                    inserts.push(r);
-                    counts.created += 1;
-                }
-                None => counts.skipped += 1,
-                Some((hash, last)) => {
-                    let seen_this_run = last.as_deref() == Some(claim.execution_id.as_str());
-                    if *hash == r.hash {
-                        if !seen_this_run {
-                            counts.unchanged += 1;
-                            if batch.mark_seen {
-                                sqlx::query(
-                                    "UPDATE records SET last_execution_id = $1 WHERE tenant_id = $2 \
-                                     AND target_type = $3 AND dedup_key = $4",
-                                )
-                                .bind(&claim.execution_id)
-                                .bind(&self.tenant_id)
-                                .bind(&batch.target_type)
-                                .bind(&r.key)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                        }
-                    } else if batch.update_if_exists || seen_this_run {
-                        sqlx::query(
-                            "UPDATE records SET data = $1, content_hash = $2, updated_at = $3, \
-                             integration_id = $4, last_execution_id = $5 \
-                             WHERE tenant_id = $6 AND target_type = $7 AND dedup_key = $8",
-                        )
-                        .bind(&r.data)
-                        .bind(&r.hash)
-                        .bind(now)
-                        .bind(&claim.integration_id)
-                        .bind(&claim.execution_id)
-                        .bind(&self.tenant_id)
-                        .bind(&batch.target_type)
-                        .bind(&r.key)
-                        .execute(&mut *tx)
-                        .await?;
-                        // A key written earlier in this same run counts once.
-                        if !seen_this_run {
-                            counts.updated += 1;
-                        }
-                    } else {
-                        counts.skipped += 1;
-                    }
-                }
-            }
-        }
-        for chunk in inserts.chunks(INSERT_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO records (id, tenant_id, target_type, dedup_key, integration_id, data, \
-                 content_hash, last_execution_id, created_at, updated_at) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 10;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9,
-                    b + 10
-                ));
-            }
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                q = q
-                    .bind(crate::domain::new_id())
-                    .bind(&self.tenant_id)
-                    .bind(&batch.target_type)
-                    .bind(&r.key)
-                    .bind(&claim.integration_id)
-                    .bind(&r.data)
-                    .bind(&r.hash)
-                    .bind(&claim.execution_id)
-                    .bind(now)
-                    .bind(now);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for (level, message) in &batch.logs {
-            sqlx::query("INSERT INTO execution_logs (execution_id, ts, level, message) VALUES ($1, $2, $3, $4)")
-                .bind(&claim.execution_id)
-                .bind(now)
-                .bind(level.as_str())
-                .bind(message)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for e in &batch.errors {
-            sqlx::query(
-                "INSERT INTO record_errors (execution_id, record_key, field, message, ts) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&claim.execution_id)
-            .bind(&e.key)
-            .bind(&e.field)
-            .bind(&e.message)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        let mut totals = *totals_before;
-        totals.add(&counts);
-        // The fence: only the lease holder's batch commits, with its checkpoint.
-        let fenced = sqlx::query(
-            "UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, created = $3, \
-             updated = $4, skipped = $5, unchanged = $6, failed = $7 \
-             WHERE id = $8 AND lease_token = $9 AND status = 'running'",
-        )
-        .bind(&batch.checkpoint)
-        .bind(totals.fetched)
-        .bind(totals.created)
-        .bind(totals.updated)
-        .bind(totals.skipped)
-        .bind(totals.unchanged)
-        .bind(totals.failed)
-        .bind(&claim.execution_id)
-        .bind(claim.token)
-        .execute(&mut *tx)
-        .await?;
-        if fenced.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(Err(Fenced));
-        }
-        tx.commit().await?;
-        Ok(Ok(counts))
     }
 
     /// After a successful full run with deleteIfRemoved: deletes this integration's

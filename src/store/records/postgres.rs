@@ -1,0 +1,146 @@
+//! The PostgreSQL write path, on the typed pool: every statement takes the whole batch as
+//! arrays (`= ANY`, `UNNEST`), so a batch is a handful of round trips whatever its size.
+//! Workers on other machines may write the same keys at the same time, so the upsert
+//! does not trust the plan: `ON CONFLICT` settles a key that appeared meanwhile by the
+//! same rule the plan applies.
+//!
+//! The typed pool's connections plan every statement with its parameters
+//! (`plan_cache_mode = force_custom_plan`, set in `Store::open`): a prepared statement
+//! switches to a generic plan after five runs, and the generic plan of `= ANY($keys)`,
+//! planned without the array, can scan every stored record of the type on each batch.
+//! The statements stay prepared, which saves a round trip a statement.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::plan::{Existing, plan};
+use super::{Batch, Counts, FENCE, INSERT_ERROR, INSERT_LOG};
+use crate::store::queue::{Claim, Fenced};
+use crate::store::{Result, Store};
+
+const EXISTING: &str = "SELECT dedup_key, content_hash, last_execution_id FROM records \
+     WHERE tenant_id = $1 AND target_type = $2 AND dedup_key = ANY($3)";
+
+const UPSERT: &str = "INSERT INTO records AS r (id, tenant_id, target_type, dedup_key, integration_id, \
+     data, content_hash, last_execution_id, created_at, updated_at) \
+     SELECT u.id, $1, $2, u.dedup_key, $3, u.data, u.content_hash, $4, $5, $5 \
+     FROM UNNEST($7::text[], $8::text[], $9::text[], $10::text[]) AS u(id, dedup_key, data, content_hash) \
+     ON CONFLICT (tenant_id, target_type, dedup_key) DO UPDATE SET \
+     data = excluded.data, content_hash = excluded.content_hash, updated_at = excluded.updated_at, \
+     integration_id = excluded.integration_id, last_execution_id = excluded.last_execution_id \
+     WHERE r.content_hash <> excluded.content_hash AND ($6 OR r.last_execution_id = $4)";
+
+const MARK_SEEN: &str = "UPDATE records SET last_execution_id = $1 \
+     WHERE tenant_id = $2 AND target_type = $3 AND dedup_key = ANY($4)";
+
+pub(super) async fn write_batch(
+    store: &Store,
+    pool: &sqlx::PgPool,
+    claim: &Claim,
+    totals_before: &Counts,
+    batch: &Batch,
+    now: i64,
+) -> Result<std::result::Result<Counts, Fenced>> {
+    let mut tx = pool.begin().await?;
+
+    let keys: Vec<&str> = batch.records.iter().map(|r| r.key.as_str()).collect();
+    let mut existing = HashMap::new();
+    if !keys.is_empty() {
+        for row in sqlx::query(EXISTING)
+            .bind(&store.tenant_id)
+            .bind(&batch.target_type)
+            .bind(&keys)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            existing.insert(
+                row.try_get("dedup_key")?,
+                Existing {
+                    hash: row.try_get("content_hash")?,
+                    last_execution_id: row.try_get("last_execution_id")?,
+                },
+            );
+        }
+    }
+    drop(keys);
+    let plan = plan(batch, &claim.execution_id, &existing);
+    drop(existing);
+
+    if plan.write_count() > 0 {
+        let n = plan.write_count();
+        let (mut ids, mut keys, mut data, mut hashes) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for r in plan.writes() {
+            ids.push(crate::domain::new_id());
+            keys.push(r.key.as_str());
+            data.push(r.data.as_str());
+            hashes.push(r.hash.as_str());
+        }
+        sqlx::query(UPSERT)
+            .bind(&store.tenant_id)
+            .bind(&batch.target_type)
+            .bind(&claim.integration_id)
+            .bind(&claim.execution_id)
+            .bind(now)
+            .bind(batch.update_if_exists)
+            .bind(&ids)
+            .bind(&keys)
+            .bind(&data)
+            .bind(&hashes)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !plan.mark_seen.is_empty() {
+        sqlx::query(MARK_SEEN)
+            .bind(&claim.execution_id)
+            .bind(&store.tenant_id)
+            .bind(&batch.target_type)
+            .bind(&plan.mark_seen)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (level, message) in &batch.logs {
+        sqlx::query(INSERT_LOG)
+            .bind(&claim.execution_id)
+            .bind(now)
+            .bind(level.as_str())
+            .bind(message)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for e in &batch.errors {
+        sqlx::query(INSERT_ERROR)
+            .bind(&claim.execution_id)
+            .bind(&e.key)
+            .bind(&e.field)
+            .bind(&e.message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut totals = *totals_before;
+    totals.add(&plan.counts);
+    let fenced = sqlx::query(FENCE)
+        .bind(&batch.checkpoint)
+        .bind(totals.fetched)
+        .bind(totals.created)
+        .bind(totals.updated)
+        .bind(totals.skipped)
+        .bind(totals.unchanged)
+        .bind(totals.failed)
+        .bind(&claim.execution_id)
+        .bind(claim.token)
+        .execute(&mut *tx)
+        .await?;
+    if fenced.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(Err(Fenced));
+    }
+    tx.commit().await?;
+    Ok(Ok(plan.counts))
+}
