@@ -382,9 +382,13 @@ const ENTER: &[u8] = b"\r";
 const RIGHT: &[u8] = b"\x1b[C";
 const CTRL_T: &[u8] = b"\x14";
 const CTRL_U: &[u8] = b"\x15";
+const ESC: &[u8] = b"\x1b";
+const HOME: &[u8] = b"\x1b[H";
+const DOWN: &[u8] = b"\x1b[B";
+const UP: &[u8] = b"\x1b[A";
 
 #[test]
-fn a_person_creates_an_integration_through_the_wizard_in_a_terminal() {
+fn a_person_creates_an_integration_and_maps_it_in_a_terminal() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let api = rt
         .block_on(syncdeck::demo::SampleApi::start(
@@ -451,6 +455,49 @@ fn a_person_creates_an_integration_through_the_wizard_in_a_terminal() {
     assert!(!review.contains(&api.api_key), "{review}");
     c.send(ENTER);
     c.wait_screen("created Terminal contacts");
+
+    // The mapper of the new integration: samples from the API, mapped in the preview.
+    c.send(b"m");
+    c.wait_screen("Preview · 5 samples");
+    // Open the rule of full_name (unmapped so far) and make it a composite template.
+    c.send(HOME);
+    let mut found = false;
+    for _ in 0..16 {
+        c.send(ENTER);
+        let now = c.wait_screen("Rule · ");
+        if now.contains("Rule · full_name") {
+            found = true;
+            break;
+        }
+        c.send(ESC);
+        c.wait_screen("Target fields");
+        c.send(DOWN);
+    }
+    assert!(found, "no full_name target:\n{}", screen(&c.out, 80, 24));
+    // Up to the type row, then ←→ through the mapping types.
+    for _ in 0..5 {
+        c.send(UP);
+    }
+    for _ in 0..8 {
+        if screen(&c.out, 80, 24).contains("◂ composite ▸") {
+            break;
+        }
+        c.send(RIGHT);
+        // Let the console draw the new type before looking again.
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    c.wait_screen("◂ composite ▸");
+    c.send(DOWN);
+    c.send(DOWN);
+    c.type_text("${first_name} ${last_name}");
+    c.send(ESC);
+    // The preview maps the samples with the new rule.
+    let mapped = c.wait_screen("full_name: \"");
+    assert!(!mapped.contains("full_name: null"), "{mapped}");
+    c.send(b"s");
+    c.wait_screen("saved the schema of Terminal contacts");
+    c.send(ESC);
+    c.wait_screen("Integrations [");
     c.send(b":q\r");
     let status = c.wait_exit();
     assert!(status.success(), "exit status {status}");
@@ -471,5 +518,16 @@ fn a_person_creates_an_integration_through_the_wizard_in_a_terminal() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("/crm/contacts"), "{text}");
     assert!(!text.contains(&api.api_key), "{text}");
+    let out = sb
+        .cmd()
+        .args(["integration", "export", "Terminal contacts"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("${first_name} ${last_name}"),
+        "the mapper's rule was saved:\n{text}"
+    );
     rt.block_on(api.shutdown());
 }
