@@ -800,3 +800,58 @@ async fn ctrl_c_quits_from_the_rule_editor_and_q_is_text() {
     assert!(c.app.should_quit());
     c.api.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_conditional_rule_typed_in_the_editor_changes_the_preview() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    let archived = c.preview().rows[0].0["archived"].clone();
+    assert_eq!(archived, Value::Bool(false), "the first sample is active");
+    c.select_target("company").await;
+    c.key(KeyCode::Enter).await;
+    // Up to the type row, then → until the rule is conditional.
+    c.keys(KeyCode::Up, 10).await;
+    for _ in 0..10 {
+        let kind = c.app.mapper.editor.as_ref().unwrap().kind;
+        if kind == Some(syncdeck::domain::conversion_schema::MappingType::Conditional) {
+            break;
+        }
+        c.key(KeyCode::Right).await;
+    }
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(
+        ed.kind,
+        Some(syncdeck::domain::conversion_schema::MappingType::Conditional)
+    );
+    // type, required, conditions
+    c.keys(KeyCode::Down, 2).await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.input(ed.current()).unwrap().key, "conditions");
+    let old = ed.input(ed.current()).unwrap().value().chars().count();
+    c.key(KeyCode::End).await;
+    c.keys(KeyCode::Backspace, old).await;
+    c.type_text(
+        r#"[{"condition": {"field": "archived", "operator": "eq", "value": false}, "then": {"type": "value", "value": "ACTIVE"}}]"#,
+    )
+    .await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.error, None, "the conditions parse");
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.mapper.editor.is_none());
+    // Active samples map to "ACTIVE"; archived ones fall to the default (null).
+    let mut checked = 0;
+    for (source, applied) in &c.preview().rows {
+        if applied.record.is_empty() {
+            continue; // skipped by the source filter: nothing mapped
+        }
+        checked += 1;
+        let expected = if source["archived"] == Value::Bool(false) {
+            Value::String("ACTIVE".into())
+        } else {
+            Value::Null
+        };
+        assert_eq!(applied.record["company"], expected, "{source}");
+    }
+    assert!(checked >= 3, "only {checked} samples were mapped");
+    c.api.shutdown().await;
+}

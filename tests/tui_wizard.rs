@@ -957,3 +957,36 @@ async fn a_csv_file_integration_discovers_its_header_and_saves() {
     assert_eq!(stored.spec.connection.path.as_deref(), csv.to_str());
     assert!(stored.credential_fields.is_empty());
 }
+
+#[tokio::test]
+async fn a_failing_connection_test_says_why_and_keeps_the_form() {
+    let mut c = Console::new(80, 24, false).await;
+    // Nothing listens on port 9: the test fails at once, with the reason.
+    fill_rest_connection(
+        &mut c,
+        "Nowhere",
+        "http://127.0.0.1:9/api",
+        "sk_test_0000wxyz",
+    )
+    .await;
+    c.ctrl('t').await;
+    match &c.app.wizard.test {
+        Probe::Done(Ok(r)) => assert!(!r.ok, "a closed port tested ok: {r:?}"),
+        other => panic!("no test result: {other:?}"),
+    }
+    let screen = c.screen_text();
+    assert!(screen.contains("✗ connection FAILED in"), "{screen}");
+    let flash = c.app.flash.clone().unwrap();
+    assert_eq!(flash.level, FlashLevel::Error);
+    assert!(
+        flash.text.starts_with("connection FAILED"),
+        "{}",
+        flash.text
+    );
+    // What was typed stays, and the step can still be left (a failed test is advice).
+    assert_eq!(
+        c.app.wizard.value("connection.base_url"),
+        "http://127.0.0.1:9/api"
+    );
+    assert_eq!(c.app.wizard.step, Step::Connection);
+}
