@@ -3,18 +3,19 @@
 //! committed snapshots. Time is fixed, so clocks and ages are the same on every run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::VecDeque;
-
 use chrono::{DateTime, FixedOffset, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use syncdeck::config::Config;
 use syncdeck::domain::ExecutionStatus;
 use syncdeck::store::{SealedCredential, Store};
 use syncdeck::tui::app::{FlashLevel, ScreenId};
-use syncdeck::tui::keymap::Keymap;
 use syncdeck::tui::theme::Theme;
-use syncdeck::tui::{App, AppInit, Command, Msg, Services, commands, view};
+use syncdeck::tui::{Command, Msg, commands, view};
+
+mod common;
+use common::console::Driver;
 
 /// 2026-03-10 14:30:00 UTC: the console's "now" in every test.
 const NOW_MS: i64 = 1_773_153_000_000;
@@ -30,17 +31,7 @@ fn now() -> DateTime<FixedOffset> {
 }
 
 async fn open_store(dir: &tempfile::TempDir) -> Store {
-    let url = format!("sqlite://{}", dir.path().join("console.db").display());
-    let store = Store::open(&url, "default", "alice").await.unwrap();
-    store
-        .sync_catalog(&syncdeck::assets::catalog().unwrap())
-        .await
-        .unwrap();
-    store
-        .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
-        .await
-        .unwrap();
-    store
+    common::console::open_store(dir, "console.db").await
 }
 
 async fn add(store: &Store, text: &str, credentials: &[SealedCredential]) -> String {
@@ -261,25 +252,22 @@ async fn seed(store: &Store) {
 }
 
 struct Console {
-    app: App,
+    driver: Driver,
     store: Store,
-    services: Services,
     _dir: tempfile::TempDir,
 }
 
-/// The services the runtime would give the commands: the store and an engine that is
-/// not started (as with `--no-engine`).
-fn services(store: &Store) -> Services {
-    let ring =
-        syncdeck::secrets::KeyRing::from_base64_key("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-            .unwrap();
-    let engine = syncdeck::engine::Engine::new(
-        store.clone(),
-        ring,
-        syncdeck::config::Config::default(),
-        "console-test",
-    );
-    Services::new(store.clone(), engine)
+impl std::ops::Deref for Console {
+    type Target = Driver;
+    fn deref(&self) -> &Driver {
+        &self.driver
+    }
+}
+
+impl std::ops::DerefMut for Console {
+    fn deref_mut(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
 }
 
 impl Console {
@@ -303,84 +291,12 @@ impl Console {
         height: u16,
         read_only: bool,
     ) -> Console {
-        let (app, first) = App::new(AppInit {
-            keymap: Keymap::builtin().unwrap(),
-            theme: Theme::builtin(),
-            // A fixed location: the temporary path would change every run.
-            location: "/var/lib/syncdeck/syncdeck.db".into(),
-            user: store.user().to_string(),
-            read_only,
-            now: now(),
-            size: (width, height),
-            engine: None,
-        });
-        let mut console = Console {
-            app,
-            services: services(&store),
+        let services = common::console::services(&store, Config::default(), "console-test");
+        Console {
+            driver: Driver::start(services, now(), (width, height), read_only).await,
             store,
             _dir: dir,
-        };
-        console.run(first).await;
-        console
-    }
-
-    /// Runs commands as the runtime would, feeding each answer back, until none are left.
-    async fn run(&mut self, first: Vec<Command>) {
-        let mut queue: VecDeque<Command> = first.into();
-        let mut steps = 0;
-        while let Some(c) = queue.pop_front() {
-            steps += 1;
-            assert!(steps < 200, "commands keep coming: the app is looping");
-            let msg = commands::execute(&self.services, c).await;
-            queue.extend(self.app.update(msg));
         }
-    }
-
-    async fn send(&mut self, msg: Msg) {
-        let commands = self.app.update(msg);
-        self.run(commands).await;
-    }
-
-    async fn key(&mut self, code: KeyCode) {
-        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .await;
-    }
-
-    async fn ctrl(&mut self, c: char) {
-        self.send(Msg::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::CONTROL,
-        )))
-        .await;
-    }
-
-    async fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            let modifiers = if c.is_ascii_uppercase() {
-                KeyModifiers::SHIFT
-            } else {
-                KeyModifiers::NONE
-            };
-            self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers)))
-                .await;
-        }
-    }
-
-    async fn command(&mut self, text: &str) {
-        self.type_text(":").await;
-        self.type_text(text).await;
-        self.key(KeyCode::Enter).await;
-    }
-
-    async fn resize(&mut self, width: u16, height: u16) {
-        self.send(Msg::Resize(width, height)).await;
-    }
-
-    fn draw(&self) -> Terminal<TestBackend> {
-        let mut terminal =
-            Terminal::new(TestBackend::new(self.app.width, self.app.height)).unwrap();
-        terminal.draw(|f| view::draw(&self.app, f)).unwrap();
-        terminal
     }
 
     fn names(&self) -> Vec<&str> {
@@ -929,14 +845,6 @@ impl Console {
         assert_eq!(self.app.screen, ScreenId::Execution);
         assert_eq!(self.app.execution.id, RUN_ACME);
     }
-
-    fn screen_text(&self) -> String {
-        let t = self.draw();
-        (0..self.app.height)
-            .map(|y| row_text(&t, y))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
 }
 
 #[tokio::test]
@@ -1431,9 +1339,8 @@ async fn the_stream_ends_when_the_run_finishes_and_every_line_is_read() {
             .contains("stream ended · success · 67 lines")
     );
     // No more log reads once ended.
-    let commands = c
-        .app
-        .update(Msg::Tick(c.app.now + chrono::Duration::milliseconds(500)));
+    let at = c.app.now + chrono::Duration::milliseconds(500);
+    let commands = c.app.update(Msg::Tick(at));
     assert_eq!(commands.len(), 1, "only the row is read again");
 }
 
@@ -1494,15 +1401,6 @@ async fn new_screens_draw_at_any_size() {
     assert!(c.app.execution.confirm_cancel);
 }
 
-/// The text of every row of a frame, joined: for asserting what is on screen.
-fn screen_text(terminal: &Terminal<TestBackend>) -> String {
-    let height = terminal.backend().buffer().area.height;
-    (0..height)
-        .map(|y| row_text(terminal, y))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[tokio::test]
 async fn t_tests_the_connection_and_shows_the_result_inline() {
     let server = wiremock::MockServer::start().await;
@@ -1535,10 +1433,10 @@ async fn t_tests_the_connection_and_shows_the_result_inline() {
     let result = c.app.integrations.tests["Billing charges"].clone().unwrap();
     assert!(result.ok);
     // The result stays on the list's bottom border, and in the details.
-    let screen = screen_text(&c.draw());
+    let screen = c.screen_text();
     assert!(screen.contains("connection ok in "), "{screen}");
     c.key(KeyCode::Enter).await;
-    let screen = screen_text(&c.draw());
+    let screen = c.screen_text();
     assert!(screen.contains("connection ok in "), "{screen}");
     assert!(!server.received_requests().await.unwrap().is_empty());
 }
@@ -1872,7 +1770,7 @@ async fn r_runs_a_sync_and_the_monitor_shows_it_succeed_with_its_counts() {
         (row.fetched, row.created, row.updated, row.failed),
         (75, 75, 0, 0)
     );
-    let screen = screen_text(&c.draw());
+    let screen = c.screen_text();
     assert!(
         screen.contains("Synced contacts  success   75 records"),
         "{screen}"
@@ -1880,7 +1778,7 @@ async fn r_runs_a_sync_and_the_monitor_shows_it_succeed_with_its_counts() {
     // Its execution view has the counts and the log of the run.
     c.key(KeyCode::Enter).await;
     assert_eq!(c.app.screen, ScreenId::Execution);
-    let screen = screen_text(&c.draw());
+    let screen = c.screen_text();
     assert!(screen.contains("fetched 75 · created 75"), "{screen}");
     assert!(
         screen.contains("success: 75 fetched, 75 created"),

@@ -3,22 +3,19 @@
 //! and compared with the committed snapshots. Time is fixed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::VecDeque;
+mod common;
+use common::console::Driver;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use serde_json::Value;
 use syncdeck::demo::{SampleApi, SampleApiHandle, SampleApiOptions};
 use syncdeck::secrets::KeyRing;
 use syncdeck::store::Store;
 use syncdeck::tui::app::{FlashLevel, ScreenId};
-use syncdeck::tui::keymap::Keymap;
 use syncdeck::tui::screens::mapper::state::PreviewState;
 use syncdeck::tui::screens::mapper::{self};
-use syncdeck::tui::theme::Theme;
-use syncdeck::tui::{App, AppInit, Command, Msg, Services, commands, view};
+use syncdeck::tui::{Command, Msg, commands};
 
 /// 2026-03-10 14:30:00 UTC.
 const NOW_MS: i64 = 1_773_153_000_000;
@@ -60,17 +57,7 @@ fn crm_file(base_url: &str, with_schema: bool) -> String {
 }
 
 async fn open_store(dir: &tempfile::TempDir) -> Store {
-    let url = format!("sqlite://{}", dir.path().join("mapper.db").display());
-    let store = Store::open(&url, "default", "alice").await.unwrap();
-    store
-        .sync_catalog(&syncdeck::assets::catalog().unwrap())
-        .await
-        .unwrap();
-    store
-        .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
-        .await
-        .unwrap();
-    store
+    common::console::open_store(dir, "mapper.db").await
 }
 
 async fn add(store: &Store, text: &str) {
@@ -89,11 +76,23 @@ async fn add(store: &Store, text: &str) {
 }
 
 struct Console {
-    app: App,
+    driver: Driver,
     store: Store,
-    services: Services,
     api: SampleApiHandle,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Console {
+    type Target = Driver;
+    fn deref(&self) -> &Driver {
+        &self.driver
+    }
+}
+
+impl std::ops::DerefMut for Console {
+    fn deref_mut(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
 }
 
 impl Console {
@@ -106,78 +105,13 @@ impl Console {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(&dir).await;
         add(&store, &crm_file(&api.url(), with_schema)).await;
-        let ring = KeyRing::from_base64_key(KEY).unwrap();
-        let engine = syncdeck::engine::Engine::new(
-            store.clone(),
-            ring,
-            syncdeck::config::Config::default(),
-            "mapper-test",
-        );
-        let (app, first) = App::new(AppInit {
-            keymap: Keymap::builtin().unwrap(),
-            theme: Theme::builtin(),
-            location: "/var/lib/syncdeck/syncdeck.db".into(),
-            user: "alice".into(),
-            read_only,
-            now: now(),
-            size: (width, height),
-            engine: None,
-        });
-        let mut console = Console {
-            app,
-            services: Services::new(store.clone(), engine),
+        let services =
+            common::console::services(&store, syncdeck::config::Config::default(), "mapper-test");
+        Console {
+            driver: Driver::start(services, now(), (width, height), read_only).await,
             store,
             api,
             _dir: dir,
-        };
-        console.run(first).await;
-        console
-    }
-
-    async fn run(&mut self, first: Vec<Command>) {
-        let mut queue: VecDeque<Command> = first.into();
-        let mut steps = 0;
-        while let Some(c) = queue.pop_front() {
-            steps += 1;
-            assert!(steps < 500, "commands keep coming: the app is looping");
-            let msg = commands::execute(&self.services, c).await;
-            queue.extend(self.app.update(msg));
-        }
-    }
-
-    async fn send(&mut self, msg: Msg) {
-        let commands = self.app.update(msg);
-        self.run(commands).await;
-    }
-
-    async fn key(&mut self, code: KeyCode) {
-        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .await;
-    }
-
-    async fn keys(&mut self, code: KeyCode, n: usize) {
-        for _ in 0..n {
-            self.key(code).await;
-        }
-    }
-
-    async fn ctrl(&mut self, c: char) {
-        self.send(Msg::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::CONTROL,
-        )))
-        .await;
-    }
-
-    async fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            let modifiers = if c.is_ascii_uppercase() {
-                KeyModifiers::SHIFT
-            } else {
-                KeyModifiers::NONE
-            };
-            self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers)))
-                .await;
         }
     }
 
@@ -228,17 +162,6 @@ impl Console {
             .unwrap()
             .unwrap()
             .schema_hash
-    }
-
-    fn draw(&self) -> Terminal<TestBackend> {
-        let mut terminal =
-            Terminal::new(TestBackend::new(self.app.width, self.app.height)).unwrap();
-        terminal.draw(|f| view::draw(&self.app, f)).unwrap();
-        terminal
-    }
-
-    async fn resize(&mut self, width: u16, height: u16) {
-        self.send(Msg::Resize(width, height)).await;
     }
 }
 

@@ -4,25 +4,21 @@
 //! (Mon 23 Nov 2026 12:00 UTC), so schedules' next runs are the same on every run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::VecDeque;
+mod common;
+use common::console::Driver;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use syncdeck::adapters::DiscoveredField;
 use syncdeck::demo::{SampleApi, SampleApiHandle, SampleApiOptions};
 use syncdeck::store::Store;
+use syncdeck::tui::Msg;
 use syncdeck::tui::app::{FlashLevel, ScreenId};
-use syncdeck::tui::keymap::Keymap;
 use syncdeck::tui::screens::wizard::state::Probe;
 use syncdeck::tui::screens::wizard::{self, Step, TestResult};
-use syncdeck::tui::theme::Theme;
-use syncdeck::tui::{App, AppInit, Command, Msg, Services, commands, view};
 
 /// Mon 2026-11-23 12:00:00 UTC.
 const NOW_MS: i64 = 1_795_435_200_000;
-const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
 fn now() -> DateTime<FixedOffset> {
@@ -33,77 +29,37 @@ fn now() -> DateTime<FixedOffset> {
 }
 
 struct Console {
-    app: App,
+    driver: Driver,
     store: Store,
-    services: Services,
     dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Console {
+    type Target = Driver;
+    fn deref(&self) -> &Driver {
+        &self.driver
+    }
+}
+
+impl std::ops::DerefMut for Console {
+    fn deref_mut(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
 }
 
 impl Console {
     async fn new(width: u16, height: u16, read_only: bool) -> Console {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("wizard.db").display());
-        let store = Store::open(&url, "default", "alice").await.unwrap();
-        store
-            .sync_catalog(&syncdeck::assets::catalog().unwrap())
-            .await
-            .unwrap();
-        store
-            .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
-            .await
-            .unwrap();
-        let ring = syncdeck::secrets::KeyRing::from_base64_key(KEY).unwrap();
+        let store = common::console::open_store(&dir, "wizard.db").await;
         // No retries: a refused connection answers at once.
         let mut config = syncdeck::config::Config::default();
         config.retry.max_retries = 0;
-        let engine = syncdeck::engine::Engine::new(store.clone(), ring, config, "wizard-test");
-        let (app, first) = App::new(AppInit {
-            keymap: Keymap::builtin().unwrap(),
-            theme: Theme::builtin(),
-            location: "/var/lib/syncdeck/syncdeck.db".into(),
-            user: "alice".into(),
-            read_only,
-            now: now(),
-            size: (width, height),
-            engine: None,
-        });
-        let mut c = Console {
-            app,
-            services: Services::new(store.clone(), engine),
+        let services = common::console::services(&store, config, "wizard-test");
+        Console {
+            driver: Driver::start(services, now(), (width, height), read_only).await,
             store,
             dir,
-        };
-        c.run(first).await;
-        c
-    }
-
-    async fn run(&mut self, first: Vec<Command>) {
-        let mut queue: VecDeque<Command> = first.into();
-        let mut steps = 0;
-        while let Some(c) = queue.pop_front() {
-            steps += 1;
-            assert!(steps < 200, "commands keep coming: the app is looping");
-            let msg = commands::execute(&self.services, c).await;
-            queue.extend(self.app.update(msg));
         }
-    }
-
-    async fn send(&mut self, msg: Msg) {
-        let commands = self.app.update(msg);
-        self.run(commands).await;
-    }
-
-    async fn key(&mut self, code: KeyCode) {
-        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .await;
-    }
-
-    async fn ctrl(&mut self, c: char) {
-        self.send(Msg::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::CONTROL,
-        )))
-        .await;
     }
 
     /// A key whose commands are dropped: the answer is fed in by the test.
@@ -112,18 +68,6 @@ impl Console {
             KeyCode::Char(c),
             KeyModifiers::CONTROL,
         )));
-    }
-
-    async fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            let modifiers = if c.is_ascii_uppercase() {
-                KeyModifiers::SHIFT
-            } else {
-                KeyModifiers::NONE
-            };
-            self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), modifiers)))
-                .await;
-        }
     }
 
     fn focused_key(&self) -> String {
@@ -182,26 +126,6 @@ impl Console {
         self.key(KeyCode::Enter).await;
         assert_eq!(self.app.wizard.step, Step::Connection);
         assert_eq!(self.app.wizard.entry.as_ref().unwrap().id, id);
-    }
-
-    fn draw(&self) -> Terminal<TestBackend> {
-        let mut terminal =
-            Terminal::new(TestBackend::new(self.app.width, self.app.height)).unwrap();
-        terminal.draw(|f| view::draw(&self.app, f)).unwrap();
-        terminal
-    }
-
-    fn screen_text(&self) -> String {
-        let t = self.draw();
-        let buf = t.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
     }
 
     fn flash(&self) -> String {
