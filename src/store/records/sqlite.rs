@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::plan::{Existing, Plan, plan};
-use super::{Batch, Counts, FENCE, INSERT_ERROR, INSERT_LOG};
+use super::{Batch, Counts};
 use crate::store::queue::{Claim, Fenced};
 use crate::store::{Result, Store};
 
@@ -37,45 +37,7 @@ pub(super) async fn write_batch(
     drop(existing);
     upsert(store, &mut tx, claim, batch, &plan, now).await?;
     mark_seen(store, &mut tx, claim, batch, &plan).await?;
-    for (level, message) in &batch.logs {
-        sqlx::query(INSERT_LOG)
-            .bind(&claim.execution_id)
-            .bind(now)
-            .bind(level.as_str())
-            .bind(message)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for e in &batch.errors {
-        sqlx::query(INSERT_ERROR)
-            .bind(&claim.execution_id)
-            .bind(&e.key)
-            .bind(&e.field)
-            .bind(&e.message)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let mut totals = *totals_before;
-    totals.add(&plan.counts);
-    let fenced = sqlx::query(FENCE)
-        .bind(&batch.checkpoint)
-        .bind(totals.fetched)
-        .bind(totals.created)
-        .bind(totals.updated)
-        .bind(totals.skipped)
-        .bind(totals.unchanged)
-        .bind(totals.failed)
-        .bind(&claim.execution_id)
-        .bind(claim.token)
-        .execute(&mut *tx)
-        .await?;
-    if fenced.rows_affected() != 1 {
-        tx.rollback().await?;
-        return Ok(Err(Fenced));
-    }
-    tx.commit().await?;
-    Ok(Ok(plan.counts))
+    finish_batch!(tx, claim, batch, plan.counts, totals_before, now)
 }
 
 async fn existing(store: &Store, tx: &mut Tx, batch: &Batch) -> Result<HashMap<String, Existing>> {
