@@ -464,6 +464,20 @@ impl App {
             return;
         }
         let ctx = self.ctx();
+        // Where a screen takes text (the wizard's form, the mapper's rule editor), letters
+        // are typed, not keys of the keymap; only ctrl-c still quits.
+        let takes_text = match self.screen {
+            ScreenId::Wizard => true,
+            ScreenId::Mapper => self.mapper.captures_keys(),
+            _ => false,
+        };
+        if takes_text
+            && key.code == KeyCode::Char('c')
+            && key.modifiers.contains(KeyModifiers::CONTROL)
+        {
+            self.quit = true;
+            return;
+        }
         if self.screen == ScreenId::Wizard {
             self.on_wizard_key(key, out);
             return;
@@ -489,14 +503,9 @@ impl App {
                 execution::update::on_search_key(&mut self.execution, &key, &ctx, out);
                 return;
             }
-            // The rule editor takes text; only ctrl-c still quits.
             ScreenId::Mapper if self.mapper.captures_keys() => {
-                if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-                    self.quit = true;
-                } else {
-                    let exit = mapper::update::on_input_key(&mut self.mapper, &key, &ctx, out);
-                    self.exit_mapper(exit, out);
-                }
+                let exit = mapper::update::on_input_key(&mut self.mapper, &key, &ctx, out);
+                self.exit_mapper(exit, out);
                 return;
             }
             _ => {}
@@ -606,14 +615,8 @@ impl App {
     }
 
     /// Keys while the wizard is open: it takes them first (most are text); of what it
-    /// leaves, only the help and `ctrl-c` (quit) apply.
+    /// leaves, only the help applies (`ctrl-c` is handled before).
     fn on_wizard_key(&mut self, key: KeyEvent, out: &mut Out) {
-        let ctrl_c =
-            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl_c {
-            self.quit = true;
-            return;
-        }
         let ctx = self.ctx();
         if wizard::update::on_key(&mut self.wizard, &key, &self.keymap, &ctx, out) {
             return;
