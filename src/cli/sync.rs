@@ -434,7 +434,7 @@ pub async fn preview(ctx: &Context, args: PreviewArgs) -> anyhow::Result<i32> {
         println!("source  {source}");
         println!(
             "result  {}",
-            serde_json::Value::Object(applied.record.clone())
+            serde_json::Value::from(applied.record.clone())
         );
         if let Some(key) = &applied.key {
             println!("key     {key}");

@@ -49,6 +49,8 @@ pub struct CompiledSchema {
     /// Fields and relationships by target name, descending: inserting into the output
     /// map in this order costs one key comparison per insert.
     pub(super) order: Vec<Output>,
+    /// The target names of `order`, ascending: shared by every output record.
+    pub(super) names: std::sync::Arc<[Box<str>]>,
     /// Schema position of each target field, to report errors in schema order.
     pub(super) rank: std::collections::HashMap<String, usize>,
     /// The top-level source keys the schema reads, looked up once per record.
@@ -297,6 +299,11 @@ impl CompiledSchema {
             ))
             .collect();
         order.sort_by(|a, b| b.0.cmp(a.0));
+        let output_names: std::sync::Arc<[Box<str>]> = order
+            .iter()
+            .rev()
+            .map(|(n, _)| Box::<str>::from(*n))
+            .collect();
         let order: Vec<Output> = order.into_iter().map(|(_, o)| o).collect();
         let rank = names
             .iter()
@@ -321,6 +328,7 @@ impl CompiledSchema {
                 keys.finish();
                 Ok(CompiledSchema {
                     order,
+                    names: output_names,
                     rank,
                     keys,
                     needs_record: whole,

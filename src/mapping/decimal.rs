@@ -37,7 +37,48 @@ impl Decimal {
 
     /// Parses `-12.5`, `1e3`, `+0.25E-2`. No whitespace, no `inf`/`nan`, no hex.
     pub fn parse(text: &str) -> Option<Self> {
-        let b = text.as_bytes();
+        Self::parse_short(text.as_bytes()).or_else(|| Self::parse_long(text.as_bytes()))
+    }
+
+    /// The common case in 64 bits: a sign, at most 18 digits and a point, no exponent.
+    /// `None` for anything else, which [`Decimal::parse_long`] then reads.
+    #[inline]
+    fn parse_short(b: &[u8]) -> Option<Self> {
+        let (neg, digits) = match b.first()? {
+            b'-' => (true, &b[1..]),
+            b'+' => (false, &b[1..]),
+            _ => (false, b),
+        };
+        if digits.is_empty() || digits.len() > 19 {
+            return None;
+        }
+        let mut m: i64 = 0;
+        let mut n = 0u32;
+        let mut dot: Option<usize> = None;
+        for (i, &c) in digits.iter().enumerate() {
+            match c {
+                b'0'..=b'9' => {
+                    m = m * 10 + i64::from(c - b'0');
+                    n += 1;
+                }
+                b'.' if dot.is_none() => dot = Some(i),
+                _ => return None,
+            }
+        }
+        if n == 0 || n > 18 {
+            return None;
+        }
+        let scale = dot.map_or(0, |d| (digits.len() - d - 1) as u32);
+        Some(
+            Decimal {
+                mantissa: i128::from(if neg { -m } else { m }),
+                scale,
+            }
+            .normalized(),
+        )
+    }
+
+    fn parse_long(b: &[u8]) -> Option<Self> {
         let mut i = 0;
         let neg = match b.first() {
             Some(b'-') => {
@@ -257,6 +298,15 @@ impl Decimal {
 
     /// As a JSON number: an integer when there is no fraction and it fits i64/u64, else
     /// the nearest f64.
+    /// Whether `to_json` then `from_number` gives this value back: an integer that
+    /// stays an integer, or at most 15 significant digits (an f64 holds any such
+    /// decimal exactly enough that its shortest form is the decimal again).
+    pub fn survives_f64(self) -> bool {
+        let d = self.normalized();
+        (d.scale == 0 && i64::try_from(d.mantissa).is_ok())
+            || (d.mantissa.unsigned_abs() < 1_000_000_000_000_000 && d.scale <= 22)
+    }
+
     pub fn to_json(self) -> Value {
         let d = self.normalized();
         if d.scale == 0 {
@@ -336,6 +386,20 @@ impl std::fmt::Write for StackStr {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    proptest::proptest! {
+        /// The 64-bit fast path reads every text it accepts as the general parser does.
+        #[test]
+        fn the_short_path_agrees_with_the_long_one(text in "[-+]?[0-9]{0,20}(\\.[0-9]{0,20})?") {
+            if let Some(short) = Decimal::parse_short(text.as_bytes()) {
+                proptest::prop_assert_eq!(Some(short), Decimal::parse_long(text.as_bytes()), "{}", text);
+            }
+            proptest::prop_assert_eq!(
+                Decimal::parse(&text),
+                Decimal::parse_long(text.as_bytes())
+            );
+        }
+    }
 
     fn d(s: &str) -> Decimal {
         Decimal::parse(s).unwrap()

@@ -13,6 +13,7 @@ mod dedup;
 mod line;
 mod lookup;
 mod preview;
+mod record;
 mod reference;
 mod template;
 mod text;
@@ -27,6 +28,7 @@ pub use dedup::last_wins;
 pub use line::LineScratch;
 pub use lookup::{InMemoryLookup, Lookup, NoLookup, StoredRecord};
 pub use preview::{Preview, Summary, preview};
+pub use record::Record;
 pub use transform::{NoRates, RateTable};
 
 use sha2::{Digest, Sha256};

@@ -791,6 +791,34 @@ mod props {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
+        /// `to_number` then `round` is computed without the f64 in between when that
+        /// cannot change the result; it must give what the two steps give apart.
+        #[test]
+        fn to_number_then_round_matches_the_steps_apart(
+            int in "-?[0-9]{1,22}",
+            frac in "[0-9]{0,20}",
+            exp in prop_oneof![Just(String::new()), "[eE]-?[0-9]{1,2}"],
+            pad in prop_oneof![Just(""), Just(" ")],
+            decimals in 0u32..6,
+        ) {
+            let text = if frac.is_empty() { format!("{pad}{int}{exp}") } else { format!("{pad}{int}.{frac}{exp}{pad}") };
+            let steps = |ts: Value| CompiledSchema::compile(&serde_json::from_value(json!({
+                "id": "t", "name": "t", "source": {"entity": "x"}, "target": {"shardTypeId": "x"},
+                "fieldMappings": [{"targetField": "out", "mappingType": "transform",
+                    "config": {"type": "transform", "sourceField": "v", "transformations": ts}}],
+                "deduplication": {"strategy": "external_id", "externalIdField": "v"}
+            })).unwrap(), None).unwrap();
+            let fused = steps(json!([{"type": "to_number"}, {"type": "round", "decimals": decimals}]));
+            let first = steps(json!([{"type": "to_number"}]));
+            let then = steps(json!([{"type": "round", "decimals": decimals}]));
+            let ctx = ApplyContext::empty();
+            let a = fused.apply(&json!({"v": text}), &ctx);
+            let mid = first.apply(&json!({"v": text}), &ctx);
+            let b = then.apply(&json!({"v": mid.record["out"].clone()}), &ctx);
+            prop_assert_eq!(&a.record["out"], &b.record["out"], "{:?} → {:?}", text, mid.record["out"]);
+            prop_assert_eq!(a.errors.is_empty(), mid.errors.is_empty() && b.errors.is_empty());
+        }
+
         #[test]
         fn apply_never_panics(schema in compiled_schema(), record in json_value()) {
             let l = companies();

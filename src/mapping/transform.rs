@@ -173,6 +173,24 @@ impl CompiledStep {
         self.apply_cow(Cow::Owned(v), env)
     }
 
+    /// `to_number` followed by `round` on text, when the result is certainly the one the
+    /// two steps give one after the other: `to_number` yields an f64 that `round` reads
+    /// back, and a decimal of at most 15 significant digits survives that trip exactly.
+    /// `None` when the steps are other ones or the value needs the long way.
+    pub fn to_number_then_round(
+        first: &CompiledStep,
+        next: Option<&CompiledStep>,
+        v: &Value,
+    ) -> Option<Value> {
+        let (Step::ToNumber, Some(Step::Round(decimals)), Value::String(s)) =
+            (&first.step, next.map(|n| &n.step), v)
+        else {
+            return None;
+        };
+        let d = Decimal::parse(s.trim())?;
+        d.survives_f64().then(|| d.round(*decimals).to_json())
+    }
+
     /// Needs the whole source record (`$record` in a `custom` expression).
     pub fn needs_record(&self) -> bool {
         matches!(self.step, Step::Custom(_))
@@ -224,10 +242,12 @@ impl CompiledStep {
             })
             .map_err(|v| fail(&v, "expected text")),
             Step::Replace(search, replace) => match v {
-                Cow::Borrowed(Value::String(s)) => Ok(Value::String(s.replace(&**search, replace))),
+                Cow::Borrowed(Value::String(s)) => {
+                    Ok(Value::String(replace_all(s, search, replace)))
+                }
                 v => with_text(v.into_owned(), |s| {
                     if s.contains(&**search) {
-                        *s = s.replace(&**search, replace);
+                        *s = replace_all(s, search, replace);
                     }
                 })
                 .map_err(|v| fail(&v, "expected text")),
@@ -382,6 +402,28 @@ impl CompiledStep {
                 .run(&v, env.record, env.task)
                 .map_err(|e| fail(&v, &text::cut(&e, 200))),
         }
+    }
+}
+
+/// `s.replace(search, replace)`; a one-character search (a space, a dash) takes the
+/// faster character searcher.
+fn replace_all(s: &str, search: &str, replace: &str) -> String {
+    match search.as_bytes() {
+        &[c] if c.is_ascii() => {
+            // one ASCII byte never appears inside another character's encoding
+            let mut out = String::with_capacity(s.len());
+            let mut last = 0;
+            for (i, b) in s.bytes().enumerate() {
+                if b == c {
+                    out.push_str(&s[last..i]);
+                    out.push_str(replace);
+                    last = i + 1;
+                }
+            }
+            out.push_str(&s[last..]);
+            out
+        }
+        _ => s.replace(search, replace),
     }
 }
 

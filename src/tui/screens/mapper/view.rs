@@ -408,7 +408,7 @@ fn preview(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
                     }
                 }
                 for (k, v) in &applied.record {
-                    if !state.lines.iter().any(|l| &l.name == k) {
+                    if !state.lines.iter().any(|l| l.name == k) {
                         result_lines.push((format!("{k}: {}", compact(v)), t.label));
                     }
                 }
