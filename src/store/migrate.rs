@@ -26,6 +26,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/sqlite/0002_workers_and_one_run_per_task.sql"),
         postgres: include_str!("migrations/postgres/0002_workers_and_one_run_per_task.sql"),
     },
+    Migration {
+        version: 3,
+        name: "records_write_path",
+        sqlite: include_str!("migrations/sqlite/0003_records_write_path.sql"),
+        postgres: include_str!("migrations/postgres/0003_records_write_path.sql"),
+    },
 ];
 
 const LOCK_ID: i64 = 0x5359_4e43_4445_434b; // "SYNCDECK"

@@ -156,17 +156,29 @@ impl Run {
         )
         .await?;
         self.last_status = Some(fetched.status);
-        let body: Value =
-            serde_json::from_slice(&fetched.body).map_err(|e| AdapterError::InvalidJson {
-                page: number,
-                line: e.line(),
-                column: e.column(),
-                detail: format!(
-                    "{} (the response starts with {:?})",
-                    strip_position(&e.to_string()),
-                    self.cfg.redactor.text(&snippet(&fetched.body))
-                ),
-            })?;
+        // Parsing a page is the costliest part of fetching: it runs on a blocking thread
+        // so that the task polling this stream (the run's writer shares it) keeps
+        // feeding the database meanwhile.
+        let raw = fetched.body;
+        let (parsed, raw) = tokio::task::spawn_blocking(move || {
+            let parsed = serde_json::from_slice::<Value>(&raw);
+            (parsed, raw)
+        })
+        .await
+        .map_err(|e| AdapterError::Records {
+            page: number,
+            detail: format!("parsing the page stopped: {e}"),
+        })?;
+        let body: Value = parsed.map_err(|e| AdapterError::InvalidJson {
+            page: number,
+            line: e.line(),
+            column: e.column(),
+            detail: format!(
+                "{} (the response starts with {:?})",
+                strip_position(&e.to_string()),
+                self.cfg.redactor.text(&snippet(&raw))
+            ),
+        })?;
         let records_error = |detail: String| AdapterError::Records {
             page: number,
             detail: self.cfg.redactor.text(&detail),
