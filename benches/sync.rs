@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use syncdeck::adapters::{
     AdapterConfig, Credentials, FetchOptions, HttpPolicy, Registry, RequestGate, RetryPolicy,
 };
@@ -343,19 +342,15 @@ fn map_page(
     let ctx = ApplyContext::empty();
     let mut out = Vec::with_capacity(records.len());
     for source in records {
-        let applied = compiled.apply(source, &ctx);
+        let applied = compiled.apply_to_json(source, &ctx);
         match applied.status {
             Status::Ok => {
                 let Some(key) = applied.key else {
                     counts.failed += 1;
                     continue;
                 };
-                let data = serde_json::to_string(&applied.record).unwrap_or_default();
-                let digest = Sha256::digest(data.as_bytes());
-                let mut hash = String::with_capacity(32);
-                for b in digest.iter().take(16) {
-                    hash.push_str(&format!("{b:02x}"));
-                }
+                let data = applied.json;
+                let hash = syncdeck::domain::short_hash(data.as_bytes());
                 out.push(MappedRecord { key, data, hash });
             }
             Status::Skipped => counts.skipped += 1,

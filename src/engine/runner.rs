@@ -330,8 +330,8 @@ async fn execute(
     }
     let lookup = Arc::new(lookup);
 
-    let (page_tx, mut page_rx) = mpsc::channel::<Page>(2);
-    let (batch_tx, batch_rx) = mpsc::channel::<Mapped>(2);
+    let (page_tx, mut page_rx) = mpsc::channel::<Page>(4);
+    let (batch_tx, batch_rx) = mpsc::channel::<Mapped>(4);
 
     // Stage 2: map, on its own task so it runs beside fetching and writing.
     let compiled = Arc::new(compiled);
@@ -525,7 +525,7 @@ fn map_page(
     let mut records: Vec<MappedRecord> = Vec::with_capacity(page.records.len());
     let mut errors = Vec::new();
     for source in &page.records {
-        let applied = compiled.apply(source, ctx);
+        let applied = compiled.apply_to_json(source, ctx);
         match applied.status {
             Status::Skipped => counts.skipped += 1,
             Status::Error => {
@@ -543,7 +543,7 @@ fn map_page(
                     counts.failed += 1;
                     continue;
                 };
-                let data = serde_json::to_string(&applied.record).unwrap_or_default();
+                let data = applied.json;
                 let hash = crate::domain::short_hash(data.as_bytes());
                 let record = MappedRecord {
                     key: key.clone(),

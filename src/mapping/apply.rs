@@ -98,6 +98,17 @@ impl Applied {
     }
 }
 
+/// [`Applied`] with its record as JSON text: see [`CompiledSchema::apply_to_json`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedJson {
+    pub key: Option<String>,
+    pub status: Status,
+    /// The output record, serialised; `{}` when nothing was mapped.
+    pub json: String,
+    pub errors: Vec<RecordError>,
+    pub skip_reason: Option<SkipReason>,
+}
+
 /// The outcome of applying a schema, borrowing what it can from the record and the
 /// schema: [`Applied`] without the owned copies, or serialised straight to a line.
 pub(super) struct Core<'a> {
@@ -129,6 +140,43 @@ impl CompiledSchema {
         self.keys.resolve(map, slots);
         let src = Src { record, slots };
         self.core(&src, ctx).into_applied(self)
+    }
+
+    /// [`CompiledSchema::apply`] with the output record written as JSON text (exactly
+    /// what serialising [`Applied::record`] gives) instead of built: what a sync stores.
+    /// The record's values are serialised from where they are, without copying them.
+    pub fn apply_to_json(&self, record: &Value, ctx: &ApplyContext<'_>) -> AppliedJson {
+        let Value::Object(map) = record else {
+            let failed = Applied::failed(not_an_object(record));
+            return AppliedJson {
+                key: failed.key,
+                status: failed.status,
+                json: "{}".to_owned(),
+                errors: failed.errors,
+                skip_reason: failed.skip_reason,
+            };
+        };
+        let n = self.keys.count();
+        let mut stack = [&NULL; STACK_SLOTS];
+        let mut heap = Vec::new();
+        let slots: &mut [&Value] = if n <= STACK_SLOTS {
+            &mut stack[..n]
+        } else {
+            heap.resize(n, &NULL);
+            &mut heap
+        };
+        self.keys.resolve(map, slots);
+        let src = Src { record, slots };
+        let core = self.core(&src, ctx);
+        let json = serde_json::to_string(&CoreRecord(self, &core.values))
+            .unwrap_or_else(|_| "{}".to_owned());
+        AppliedJson {
+            key: core.key,
+            status: core.status,
+            json,
+            errors: core.errors,
+            skip_reason: core.skip_reason,
+        }
     }
 
     pub(super) fn output_name(&self, o: Output) -> &str {

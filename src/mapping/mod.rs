@@ -22,7 +22,7 @@ mod transform;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{Applied, ApplyContext, RecordError, SkipReason, Status};
+pub use apply::{Applied, AppliedJson, ApplyContext, RecordError, SkipReason, Status};
 pub use compile::{CompiledSchema, SchemaError};
 pub use dedup::last_wins;
 pub use line::LineScratch;

@@ -832,6 +832,13 @@ mod props {
             prop_assert_eq!(a2.status == Status::Error, !a2.errors.is_empty());
             // every output line serialises
             prop_assert!(serde_json::to_string(&a2).is_ok());
+            // what a sync stores is the record `apply` gives, serialised
+            for r in [record.clone(), json!({"a": record.clone(), "A": record.clone()})] {
+                let a = schema.apply(&r, &ctx);
+                let j = schema.apply_to_json(&r, &ctx);
+                prop_assert_eq!(&j.json, &serde_json::to_string(&a.record).unwrap());
+                prop_assert_eq!((&j.key, j.status, &j.errors, j.skip_reason), (&a.key, a.status, &a.errors, a.skip_reason));
+            }
         }
 
         #[test]
