@@ -128,6 +128,17 @@ impl CompiledSchema {
         let Value::Object(map) = record else {
             return Applied::failed(not_an_object(record));
         };
+        self.resolved(record, map, |src| self.core(src, ctx).into_applied(self))
+    }
+
+    /// Runs `f` on `record` (whose object is `map`) with the top-level keys the schema
+    /// reads looked up once; their slots live on the stack for most schemas.
+    fn resolved<R>(
+        &self,
+        record: &Value,
+        map: &Map<String, Value>,
+        f: impl FnOnce(&Src<'_, '_>) -> R,
+    ) -> R {
         let n = self.keys.count();
         let mut stack = [&NULL; STACK_SLOTS];
         let mut heap = Vec::new();
@@ -138,8 +149,7 @@ impl CompiledSchema {
             &mut heap
         };
         self.keys.resolve(map, slots);
-        let src = Src { record, slots };
-        self.core(&src, ctx).into_applied(self)
+        f(&Src { record, slots })
     }
 
     /// [`CompiledSchema::apply`] with the output record written as JSON text (exactly
@@ -156,27 +166,18 @@ impl CompiledSchema {
                 skip_reason: failed.skip_reason,
             };
         };
-        let n = self.keys.count();
-        let mut stack = [&NULL; STACK_SLOTS];
-        let mut heap = Vec::new();
-        let slots: &mut [&Value] = if n <= STACK_SLOTS {
-            &mut stack[..n]
-        } else {
-            heap.resize(n, &NULL);
-            &mut heap
-        };
-        self.keys.resolve(map, slots);
-        let src = Src { record, slots };
-        let core = self.core(&src, ctx);
-        let json = serde_json::to_string(&CoreRecord(self, &core.values))
-            .unwrap_or_else(|_| "{}".to_owned());
-        AppliedJson {
-            key: core.key,
-            status: core.status,
-            json,
-            errors: core.errors,
-            skip_reason: core.skip_reason,
-        }
+        self.resolved(record, map, |src| {
+            let core = self.core(src, ctx);
+            let json = serde_json::to_string(&CoreRecord(self, &core.values))
+                .unwrap_or_else(|_| "{}".to_owned());
+            AppliedJson {
+                key: core.key,
+                status: core.status,
+                json,
+                errors: core.errors,
+                skip_reason: core.skip_reason,
+            }
+        })
     }
 
     pub(super) fn output_name(&self, o: Output) -> &str {
