@@ -58,6 +58,9 @@ impl Decimal {
         for (i, &c) in digits.iter().enumerate() {
             match c {
                 b'0'..=b'9' => {
+                    if n == 18 {
+                        return None; // the 19th digit could overflow 64 bits
+                    }
                     m = m * 10 + i64::from(c - b'0');
                     n += 1;
                 }
@@ -65,7 +68,7 @@ impl Decimal {
                 _ => return None,
             }
         }
-        if n == 0 || n > 18 {
+        if n == 0 {
             return None;
         }
         let scale = dot.map_or(0, |d| (digits.len() - d - 1) as u32);
@@ -386,6 +389,20 @@ impl std::fmt::Write for StackStr {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nineteen_digits_take_the_long_path() {
+        assert_eq!(Decimal::parse_short(b"9999999999999999999"), None);
+        assert_eq!(Decimal::parse_short(b"-999999999999999999.9"), None);
+        assert_eq!(
+            Decimal::parse("9999999999999999999"),
+            Decimal::parse_long(b"9999999999999999999")
+        );
+        assert_eq!(
+            Decimal::parse_short(b"999999999999999999"),
+            Decimal::parse_long(b"999999999999999999")
+        );
+    }
 
     proptest::proptest! {
         /// The 64-bit fast path reads every text it accepts as the general parser does.
