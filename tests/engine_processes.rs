@@ -326,43 +326,17 @@ impl Drop for Worker {
 }
 
 fn integration_file(name: &str, base_url: &str, source: &str) -> String {
-    format!(
-        r#"name = "{name}"
-type = "rest_api"
-[connection]
-base_url = "{base_url}"
-timeout_secs = 10
-[connection.auth]
-kind = "api_key"
-in = "header"
-name = "X-Api-Key"
-secret = "env:TEST_API_KEY"
-[source]
-entity = "contacts"
-path = "/{source}/contacts"
-records = "$.results[*]"
-[source.pagination]
-kind = "page"
-param = "page"
-stop_when = "$.next_page"
-[schema]
-id = "contacts"
-name = "Contacts"
-source = {{ entity = "contacts" }}
-target = {{ shardTypeId = "{TARGET}" }}
-deduplication = {{ strategy = "external_id", externalIdField = "id" }}
-[[schema.fieldMappings]]
-targetField = "email"
-mappingType = "direct"
-config = {{ type = "direct", sourceField = "email" }}
-[[schema.fieldMappings]]
-targetField = "full_name"
-mappingType = "composite"
-config = {{ type = "composite", sourceFields = ["first", "last"], template = "${{first}} ${{last}}" }}
-[task]
-retry = {{ max_retries = 3, delay_secs = 1, exponential = false }}
-"#
-    )
+    common::ContactsSync {
+        name,
+        base_url,
+        path: &format!("/{source}/contacts"),
+        timeout_secs: 10,
+        api_key_env: Some("TEST_API_KEY"),
+        target: TARGET,
+        task: "retry = { max_retries = 3, delay_secs = 1, exponential = false }",
+        ..Default::default()
+    }
+    .file()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -57,44 +57,16 @@ fn engine(db: &TestDb) -> Engine {
 }
 
 fn contacts_file(name: &str, base_url: &str, extra_mapping: &str) -> String {
-    format!(
-        r#"name = "{name}"
-type = "rest_api"
-[connection]
-base_url = "{base_url}"
-timeout_secs = 2
-[connection.auth]
-kind = "api_key"
-in = "header"
-name = "X-Api-Key"
-secret = "env:UNUSED"
-[source]
-entity = "contacts"
-path = "/contacts"
-records = "$.results[*]"
-[source.pagination]
-kind = "page"
-param = "page"
-stop_when = "$.next_page"
-[schema]
-id = "contacts"
-name = "Contacts"
-source = {{ entity = "contacts" }}
-target = {{ shardTypeId = "contact" }}
-deduplication = {{ strategy = "external_id", externalIdField = "id" }}
-[[schema.fieldMappings]]
-targetField = "email"
-mappingType = "direct"
-config = {{ type = "direct", sourceField = "email" }}
-[[schema.fieldMappings]]
-targetField = "full_name"
-mappingType = "composite"
-config = {{ type = "composite", sourceFields = ["first", "last"], template = "${{first}} ${{last}}" }}
-{extra_mapping}
-[task]
-retry = {{ max_retries = 1, delay_secs = 0, exponential = false }}
-"#
-    )
+    common::ContactsSync {
+        name,
+        base_url,
+        timeout_secs: 2,
+        api_key_env: Some("UNUSED"),
+        extra_mappings: extra_mapping,
+        task: "retry = { max_retries = 1, delay_secs = 0, exponential = false }",
+        ..Default::default()
+    }
+    .file()
 }
 
 /// Saves an integration whose API key is sealed like the CLI does.

@@ -1683,38 +1683,12 @@ async fn the_executions_history_pages_and_filters_in_the_store() {
 
 /// An integration with a schema, reading pages of contacts from `url` (no auth).
 fn synced_contacts(url: &str) -> String {
-    format!(
-        r#"name = "Synced contacts"
-type = "rest_api"
-[connection]
-base_url = "{url}"
-timeout_secs = 30
-[connection.auth]
-kind = "none"
-[source]
-entity = "contacts"
-path = "/contacts"
-records = "$.results[*]"
-[source.pagination]
-kind = "page"
-param = "page"
-stop_when = "$.next_page"
-[schema]
-id = "contacts"
-name = "Contacts"
-source = {{ entity = "contacts" }}
-target = {{ shardTypeId = "contact" }}
-deduplication = {{ strategy = "external_id", externalIdField = "id" }}
-[[schema.fieldMappings]]
-targetField = "email"
-mappingType = "direct"
-config = {{ type = "direct", sourceField = "email" }}
-[[schema.fieldMappings]]
-targetField = "full_name"
-mappingType = "composite"
-config = {{ type = "composite", sourceFields = ["first", "last"], template = "${{first}} ${{last}}" }}
-"#
-    )
+    common::ContactsSync {
+        name: "Synced contacts",
+        base_url: url,
+        ..Default::default()
+    }
+    .file()
 }
 
 fn contacts_page(n: usize, ids: std::ops::Range<usize>, last: bool) -> serde_json::Value {

@@ -65,6 +65,98 @@ pub async fn open(url: &str) -> Store {
     store
 }
 
+/// An integration file that syncs paged contacts from a REST API: records at
+/// `$.results[*]`, `page` pagination until `$.next_page` is missing, mapped by external
+/// id `id` to `email` and `full_name` (`${first} ${last}`).
+pub struct ContactsSync<'a> {
+    pub name: &'a str,
+    pub base_url: &'a str,
+    pub path: &'a str,
+    pub timeout_secs: u32,
+    /// `None`: no auth; `Some(VAR)`: an API key header read from `env:VAR`.
+    pub api_key_env: Option<&'a str>,
+    pub target: &'a str,
+    /// More `[[schema.fieldMappings]]` tables, as TOML text.
+    pub extra_mappings: &'a str,
+    /// The lines of the `[task]` table; no table when empty.
+    pub task: &'a str,
+}
+
+impl Default for ContactsSync<'_> {
+    fn default() -> Self {
+        ContactsSync {
+            name: "Contacts",
+            base_url: "http://127.0.0.1:9",
+            path: "/contacts",
+            timeout_secs: 30,
+            api_key_env: None,
+            target: "contact",
+            extra_mappings: "",
+            task: "",
+        }
+    }
+}
+
+impl ContactsSync<'_> {
+    pub fn file(&self) -> String {
+        let ContactsSync {
+            name,
+            base_url,
+            path,
+            timeout_secs,
+            target,
+            extra_mappings,
+            ..
+        } = self;
+        let auth = match self.api_key_env {
+            Some(var) => {
+                format!(
+                    "kind = \"api_key\"\nin = \"header\"\nname = \"X-Api-Key\"\nsecret = \"env:{var}\""
+                )
+            }
+            None => "kind = \"none\"".to_owned(),
+        };
+        let task = if self.task.is_empty() {
+            String::new()
+        } else {
+            format!("[task]\n{}\n", self.task)
+        };
+        format!(
+            r#"name = "{name}"
+type = "rest_api"
+[connection]
+base_url = "{base_url}"
+timeout_secs = {timeout_secs}
+[connection.auth]
+{auth}
+[source]
+entity = "contacts"
+path = "{path}"
+records = "$.results[*]"
+[source.pagination]
+kind = "page"
+param = "page"
+stop_when = "$.next_page"
+[schema]
+id = "contacts"
+name = "Contacts"
+source = {{ entity = "contacts" }}
+target = {{ shardTypeId = "{target}" }}
+deduplication = {{ strategy = "external_id", externalIdField = "id" }}
+[[schema.fieldMappings]]
+targetField = "email"
+mappingType = "direct"
+config = {{ type = "direct", sourceField = "email" }}
+[[schema.fieldMappings]]
+targetField = "full_name"
+mappingType = "composite"
+config = {{ type = "composite", sourceFields = ["first", "last"], template = "${{first}} ${{last}}" }}
+{extra_mappings}
+{task}"#
+        )
+    }
+}
+
 /// An integration file for a REST API with an API key read from `env:{secret_env}`.
 pub fn rest_file(name: &str, secret_env: &str) -> String {
     format!(
