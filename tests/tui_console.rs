@@ -15,7 +15,7 @@ use syncdeck::tui::theme::Theme;
 use syncdeck::tui::{Command, Msg, commands, view};
 
 mod common;
-use common::console::Driver;
+use common::console::{Console, Driver};
 
 /// 2026-03-10 14:30:00 UTC: the console's "now" in every test.
 const NOW_MS: i64 = 1_773_153_000_000;
@@ -251,25 +251,6 @@ async fn seed(store: &Store) {
     next_run(store, &files, None).await;
 }
 
-struct Console {
-    driver: Driver,
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Console {
-    type Target = Driver;
-    fn deref(&self) -> &Driver {
-        &self.driver
-    }
-}
-
-impl std::ops::DerefMut for Console {
-    fn deref_mut(&mut self) -> &mut Driver {
-        &mut self.driver
-    }
-}
-
 impl Console {
     async fn new(width: u16, height: u16, seeded: bool) -> Console {
         let dir = tempfile::tempdir().unwrap();
@@ -295,7 +276,8 @@ impl Console {
         Console {
             driver: Driver::start(services, now(), (width, height), read_only).await,
             store,
-            _dir: dir,
+            dir,
+            extra: (),
         }
     }
 

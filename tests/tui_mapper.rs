@@ -6,6 +6,9 @@
 mod common;
 use common::console::Driver;
 
+/// The console with the sample API it maps from (`extra`).
+type Console = common::console::Console<SampleApiHandle>;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
@@ -75,26 +78,6 @@ async fn add(store: &Store, text: &str) {
         .unwrap();
 }
 
-struct Console {
-    driver: Driver,
-    store: Store,
-    api: SampleApiHandle,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Console {
-    type Target = Driver;
-    fn deref(&self) -> &Driver {
-        &self.driver
-    }
-}
-
-impl std::ops::DerefMut for Console {
-    fn deref_mut(&mut self) -> &mut Driver {
-        &mut self.driver
-    }
-}
-
 impl Console {
     async fn new(width: u16, height: u16) -> Console {
         Self::with(width, height, true, false).await
@@ -110,8 +93,8 @@ impl Console {
         Console {
             driver: Driver::start(services, now(), (width, height), read_only).await,
             store,
-            api,
-            _dir: dir,
+            dir,
+            extra: api,
         }
     }
 
@@ -192,7 +175,7 @@ async fn snapshot_mapper_with_preview() {
         c.open_mapper().await;
         assert_eq!(c.preview().rows.len(), 5);
         insta::assert_snapshot!(format!("mapper_{w}x{h}"), c.draw().backend());
-        c.api.shutdown().await;
+        c.extra.shutdown().await;
     }
 }
 
@@ -211,7 +194,7 @@ async fn snapshot_rule_editor_with_a_template() {
             .expect("the rule editor is open");
         assert_eq!(ed.target_field, "full_name");
         insta::assert_snapshot!(format!("rule_editor_template_{w}x{h}"), c.draw().backend());
-        c.api.shutdown().await;
+        c.extra.shutdown().await;
     }
 }
 
@@ -237,7 +220,7 @@ async fn snapshot_rule_editor_with_an_invalid_expression() {
         c.open_mapper().await;
         invalid_expression(&mut c).await;
         insta::assert_snapshot!(format!("rule_editor_invalid_{w}x{h}"), c.draw().backend());
-        c.api.shutdown().await;
+        c.extra.shutdown().await;
     }
 }
 
@@ -284,7 +267,7 @@ async fn snapshot_preview_with_field_errors_and_required_unmapped() {
         assert!(fields.contains(&"email".to_string()), "{fields:?}");
         assert!(fields.contains(&"score".to_string()), "{fields:?}");
         insta::assert_snapshot!(format!("preview_errors_{w}x{h}"), c.draw().backend());
-        c.api.shutdown().await;
+        c.extra.shutdown().await;
     }
 }
 
@@ -330,7 +313,7 @@ async fn an_edit_changes_the_preview() {
         .unwrap()
         .to_uppercase();
     assert_eq!(record_field(&c, 0, "first_name"), &Value::String(last));
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -365,7 +348,7 @@ async fn a_template_completes_placeholders_and_previews_as_typed() {
     c.key(KeyCode::Backspace).await;
     c.key(KeyCode::Backspace).await;
     assert!(c.schema_errors().is_empty());
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -388,7 +371,7 @@ async fn an_invalid_expression_is_not_saved() {
     let ed = c.app.mapper.editor.as_ref().unwrap();
     let custom = ed.steps.iter().find(|s| s.name == "custom").unwrap();
     assert_eq!(custom.params[0].value(), "ascii_upcase |");
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -431,7 +414,7 @@ async fn a_valid_edit_is_saved_and_undo_goes_back() {
     assert_ne!(record_field(&c, 0, "first_name"), &upper);
     c.type_text("u").await;
     assert_eq!(c.flash().1, "nothing to undo");
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -448,7 +431,7 @@ async fn plus_and_minus_change_the_sample_count() {
     assert_eq!(c.app.mapper.sample_count, 3);
     assert_eq!(c.preview().rows.len(), 3);
     assert_eq!(c.app.mapper.samples.len(), 10, "kept, not fetched again");
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -468,7 +451,7 @@ async fn plus_while_the_samples_load_fetches_more_when_they_arrive() {
     assert_eq!(c.app.mapper.sample_count, 10);
     assert_eq!(c.app.mapper.samples.len(), 10);
     assert_eq!(c.preview().rows.len(), 10);
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -485,7 +468,7 @@ async fn read_only_refuses_save() {
     assert_eq!(level, FlashLevel::Error);
     assert!(text.contains("read-only"), "{text}");
     assert_eq!(c.stored_hash().await, hash);
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -524,7 +507,7 @@ async fn leaving_with_unsaved_edits_asks_first() {
     c.type_text("q").await;
     c.type_text("y").await;
     assert!(c.app.should_quit());
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -571,7 +554,7 @@ async fn without_a_schema_the_target_type_is_picked_first() {
     c.type_text("s").await;
     assert!(c.flash().1.starts_with("saved"), "{:?}", c.flash());
     assert!(c.stored_hash().await.is_some());
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -637,7 +620,7 @@ async fn the_newest_preview_wins() {
     );
     let s = lower.as_str().unwrap();
     assert_eq!(s, s.to_lowercase());
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -662,7 +645,7 @@ async fn no_size_panics_and_small_sizes_say_what_is_needed() {
     let text = format!("{:?}", c.draw().backend());
     assert!(text.contains("needs a bigger terminal"), "{text}");
     assert!(text.contains("at least 60×17"), "{text}");
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -690,7 +673,7 @@ async fn help_lists_the_mapper_keys_and_the_preview_scrolls() {
     assert!(end > 20, "{end}");
     c.type_text("k").await;
     assert_eq!(c.app.mapper.preview_scroll, end - 1);
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 /// The README shows the mapper as the program draws it (the 100×30 snapshot).
@@ -721,7 +704,7 @@ async fn ctrl_c_quits_from_the_rule_editor_and_q_is_text() {
     assert_eq!(ed.input(ed.current()).unwrap().value(), "first_nameq?");
     c.ctrl('c').await;
     assert!(c.app.should_quit());
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }
 
 #[tokio::test]
@@ -776,5 +759,5 @@ async fn a_conditional_rule_typed_in_the_editor_changes_the_preview() {
         assert_eq!(applied.record["company"], expected, "{source}");
     }
     assert!(checked >= 3, "only {checked} samples were mapped");
-    c.api.shutdown().await;
+    c.extra.shutdown().await;
 }

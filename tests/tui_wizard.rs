@@ -5,13 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::console::Driver;
+use common::console::{Console, Driver};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use syncdeck::adapters::DiscoveredField;
 use syncdeck::demo::{SampleApi, SampleApiHandle, SampleApiOptions};
-use syncdeck::store::Store;
 use syncdeck::tui::Msg;
 use syncdeck::tui::app::{FlashLevel, ScreenId};
 use syncdeck::tui::screens::wizard::state::Probe;
@@ -28,25 +27,6 @@ fn now() -> DateTime<FixedOffset> {
         .unwrap()
 }
 
-struct Console {
-    driver: Driver,
-    store: Store,
-    dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Console {
-    type Target = Driver;
-    fn deref(&self) -> &Driver {
-        &self.driver
-    }
-}
-
-impl std::ops::DerefMut for Console {
-    fn deref_mut(&mut self) -> &mut Driver {
-        &mut self.driver
-    }
-}
-
 impl Console {
     async fn new(width: u16, height: u16, read_only: bool) -> Console {
         let dir = tempfile::tempdir().unwrap();
@@ -59,6 +39,7 @@ impl Console {
             driver: Driver::start(services, now(), (width, height), read_only).await,
             store,
             dir,
+            extra: (),
         }
     }
 

@@ -18,16 +18,29 @@ use syncdeck::tui::{App, AppInit, Command, Msg, Services, commands, view};
 /// A store in `dir/file` with the built-in catalog and target types.
 pub async fn open_store(dir: &tempfile::TempDir, file: &str) -> Store {
     let url = format!("sqlite://{}", dir.path().join(file).display());
-    let store = Store::open(&url, "default", "alice").await.unwrap();
-    store
-        .sync_catalog(&syncdeck::assets::catalog().unwrap())
-        .await
-        .unwrap();
-    store
-        .sync_builtin_targets(&syncdeck::assets::target_types().unwrap())
-        .await
-        .unwrap();
-    store
+    super::open_as(&url, "alice").await
+}
+
+/// A console on its own store (in `dir`), stepped through its [`Driver`]. `extra` is
+/// what a test file keeps beside it (the mapper tests' sample API).
+pub struct Console<E = ()> {
+    pub driver: Driver,
+    pub store: Store,
+    pub dir: tempfile::TempDir,
+    pub extra: E,
+}
+
+impl<E> std::ops::Deref for Console<E> {
+    type Target = Driver;
+    fn deref(&self) -> &Driver {
+        &self.driver
+    }
+}
+
+impl<E> std::ops::DerefMut for Console<E> {
+    fn deref_mut(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
 }
 
 /// The store and an engine on it, not started (as with `--no-engine`).

@@ -53,7 +53,12 @@ pub async fn fresh_pg_schema(base: &str) -> String {
 }
 
 pub async fn open(url: &str) -> Store {
-    let store = Store::open(url, "default", "tester").await.unwrap();
+    open_as(url, "tester").await
+}
+
+/// The store at `url`, opened as `user`, with the built-in catalog and target types.
+pub async fn open_as(url: &str, user: &str) -> Store {
+    let store = Store::open(url, "default", user).await.unwrap();
     store
         .sync_catalog(&syncdeck::assets::catalog().unwrap())
         .await
