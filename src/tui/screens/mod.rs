@@ -7,4 +7,5 @@ pub mod executions;
 pub mod integrations;
 pub mod mapper;
 pub mod monitor;
+pub mod paging;
 pub mod wizard;

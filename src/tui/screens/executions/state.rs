@@ -54,7 +54,7 @@ impl State {
 
     /// Whether rows `from .. to` are all loaded.
     pub fn covers(&self, from: usize, to: usize) -> bool {
-        from >= self.offset && to <= self.offset + self.rows.len()
+        crate::tui::screens::paging::covers(self.offset, self.rows.len(), from, to)
     }
 
     pub fn has_filters(&self) -> bool {

@@ -106,7 +106,7 @@ impl State {
 
     /// Whether rows `from .. to` are all loaded.
     pub fn covers(&self, from: usize, to: usize) -> bool {
-        from >= self.offset && to <= self.offset + self.items.len()
+        crate::tui::screens::paging::covers(self.offset, self.items.len(), from, to)
     }
 
     pub fn editing_filter(&self) -> bool {

@@ -60,18 +60,16 @@ pub fn load(state: &mut State, ctx: &Ctx, out: &mut Out) {
 
 /// Loads rows on screen that are neither loaded nor asked for.
 fn ensure_loaded(state: &mut State, ctx: &Ctx, out: &mut Out) {
-    let from = state.scroll;
-    let to = (state.scroll + rows(ctx)).min(state.total);
-    if from >= to || state.covers(from, to) {
-        return;
+    let loaded = (state.offset, state.items.len());
+    if crate::tui::screens::paging::must_request(
+        state.scroll,
+        rows(ctx),
+        state.total,
+        loaded,
+        state.pending,
+    ) {
+        request(state, ctx, out);
     }
-    if state
-        .pending
-        .is_some_and(|(start, end)| from >= start && to <= end)
-    {
-        return;
-    }
-    request(state, ctx, out);
 }
 
 /// Keeps `selected` within `0..len` and on screen.
