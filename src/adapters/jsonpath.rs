@@ -38,6 +38,11 @@ impl CompiledPath {
         &self.text
     }
 
+    /// For `$.a.b[*]` (or `$[*]`): the keys down to the array.
+    pub fn simple_keys(&self) -> Option<&[String]> {
+        self.simple_array.as_deref()
+    }
+
     pub fn query<'a>(&self, value: &'a Value) -> Result<Vec<&'a Value>, String> {
         js_path_process(&self.query, value)
             .map(|found| found.into_iter().map(|r| r.val).collect())

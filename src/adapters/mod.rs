@@ -10,6 +10,7 @@ mod error;
 pub mod file;
 pub mod gate;
 mod jsonpath;
+mod projection;
 pub mod rest_api;
 pub mod retry;
 
@@ -27,6 +28,7 @@ use crate::secrets::SecretString;
 pub use discover::{DiscoveredField, discover_fields};
 pub use error::AdapterError;
 pub use gate::{Gates, RequestGate};
+pub use projection::Projection;
 pub use retry::RetryPolicy;
 
 /// The decrypted secrets of one integration, alive only for the adapter call.
@@ -91,6 +93,9 @@ pub struct FetchOptions {
     /// everything.
     pub since: Option<String>,
     pub http: HttpPolicy,
+    /// The record fields the run reads: a source may leave the others out of the
+    /// records it returns (`None`: every field).
+    pub keep: Option<Projection>,
 }
 
 /// How requests of one integration are made.

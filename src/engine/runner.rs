@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::Inner;
 use super::circuit::Admission;
 use super::events::EngineEvent;
-use crate::adapters::{Checkpoint, FetchOptions, Page};
+use crate::adapters::{Checkpoint, FetchOptions, Page, Projection};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::{ExecutionStatus, LogLevel};
 use crate::mapping::{ApplyContext, CompiledSchema, InMemoryLookup, NoRates, Status};
@@ -56,15 +56,10 @@ const CANCEL_POLL: Duration = Duration::from_millis(500);
 /// After a failed lease renewal, how soon to try again (while the lease still holds).
 const RENEW_RETRY: Duration = Duration::from_secs(1);
 
-/// Whether to refresh the records table's planner statistics after this many batches:
-/// after the first and then at each doubling (1, 2, 4, 8, …), so the statistics keep up
-/// with a table a first load is filling while a long run pays for a few ANALYZEs only.
-fn analyze_after(batches: u64) -> bool {
-    batches.is_power_of_two()
-}
-
 /// Lookups keep their index in memory; beyond this many records the newest win.
 const LOOKUP_LIMIT: i64 = 200_000;
+
+type Lookup = tokio::task::JoinHandle<Result<crate::store::records::StoredKeys, StoreError>>;
 
 /// What the map stage hands to the writer.
 struct Mapped {
@@ -299,6 +294,8 @@ async fn execute(
         resume,
         since,
         http: inner.http_policy(&integration.id, &integration.spec),
+        // Records need only the fields the schema reads.
+        keep: compiled.source_keys().map(Projection::new),
     };
     let task_config = integration.spec.task.config.clone();
     let mut lookup = InMemoryLookup::new();
@@ -382,25 +379,48 @@ async fn execute(
     let totals = &mut *totals;
     let write = async move {
         let mut batch_rx = batch_rx;
-        let mut batches: u64 = 0;
         let mut last_progress = Instant::now();
         let started = Instant::now();
-        while let Some(mapped) = batch_rx.recv().await {
-            if store.cancel_requested(&claim.execution_id).await? {
-                return Err(Stop::Cancelled);
+        // The stored keys of the next batch are read while the current one is written:
+        // the lookup leaves the write's critical path. A lookup started before a batch
+        // committed is brought up to date with what that batch wrote.
+        let lookup = |mapped: Arc<Mapped>| {
+            let store = store.clone();
+            tokio::spawn(async move { store.stored_keys(&mapped.batch).await })
+        };
+        let mut next: Option<(Arc<Mapped>, Lookup)> = None;
+        let mut previous: Option<crate::store::records::Written> = None;
+        loop {
+            let (mapped, stored) = match next.take() {
+                Some(n) => n,
+                None => match batch_rx.recv().await {
+                    Some(m) => {
+                        let m = Arc::new(m);
+                        (m.clone(), lookup(m))
+                    }
+                    None => break,
+                },
+            };
+            if let Ok(m) = batch_rx.try_recv() {
+                let m = Arc::new(m);
+                next = Some((m.clone(), lookup(m)));
             }
-            let counts = store.write_batch(claim, totals, &mapped.batch).await??;
+            let mut stored = stored.await.map_err(|e| Stop::Failed {
+                message: format!(
+                    "reading the stored keys of page {} stopped: {e}",
+                    mapped.page
+                ),
+                retry: true,
+            })??;
+            if let Some(w) = &previous {
+                stored.catch_up(w, &claim.execution_id);
+            }
+            let written = store
+                .write_batch_over(claim, totals, &mapped.batch, &stored)
+                .await??;
+            let counts = written.counts;
+            previous = Some(written);
             totals.add(&counts);
-            batches += 1;
-            // Early and then now and again: fresh planner statistics keep the
-            // existing-key lookup on the unique index (see Store::analyze_records).
-            // Best effort: concurrent ANALYZEs from other workers may collide, and a
-            // refresh that fails must not fail the run.
-            if analyze_after(batches)
-                && let Err(e) = store.analyze_records().await
-            {
-                tracing::debug!(execution = %claim.execution_id, "statistics refresh skipped: {e}");
-            }
             if last_progress.elapsed() >= Duration::from_secs(1) {
                 let rate = totals.fetched as f64 / started.elapsed().as_secs_f64().max(0.001);
                 store

@@ -193,7 +193,7 @@ impl<'de> Visitor<'de> for Projector<'_> {
 }
 
 /// A key, borrowed from the line unless it has escapes.
-enum Key<'de> {
+pub(crate) enum Key<'de> {
     Borrowed(&'de str),
     Owned(String),
 }
@@ -207,7 +207,7 @@ impl AsRef<str> for Key<'_> {
     }
 }
 
-struct KeySeed;
+pub(crate) struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Key<'de>;
@@ -239,8 +239,15 @@ impl<'de> Visitor<'de> for KeySeed {
 
 /// Parses any value the way `Value` would (same checks, same errors) and drops it.
 #[derive(Clone, Copy)]
-struct Check<'k> {
+pub(crate) struct Check<'k> {
     plain: &'k Cell<bool>,
+}
+
+impl<'k> Check<'k> {
+    /// `plain` is set when the value holds serde_json's `RawValue` marker key.
+    pub(crate) fn new(plain: &'k Cell<bool>) -> Self {
+        Self { plain }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Check<'_> {

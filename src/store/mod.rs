@@ -144,10 +144,25 @@ impl Store {
                 sqlx::postgres::PgPoolOptions::new()
                     .acquire_timeout(Duration::from_secs(30))
                     .max_connections(PG_WRITE_CONNECTIONS)
+                    // A batch is a few statements; a ping before each would add a
+                    // round trip. Only a connection idle for a while is checked.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= Duration::from_secs(10) {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            // See records/postgres.rs: keep the key lookups on the index.
-                            sqlx::raw_sql("SET plan_cache_mode = force_custom_plan")
+                            // A batch's commit does not wait for its WAL to reach the
+                            // disk. Should the server crash, the last batches are lost
+                            // whole, each with its checkpoint, and the run resumes
+                            // before them; a run's end is committed on the main pool,
+                            // which waits (and so flushes every batch before it).
+                            sqlx::raw_sql("SET synchronous_commit = off")
                                 .execute(conn)
                                 .await?;
                             Ok(())

@@ -3,6 +3,8 @@
 //! committed and a replay (upsert by dedup key, unchanged content skipped by its hash)
 //! changes nothing.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use super::queue::{Claim, Fenced};
@@ -47,6 +49,60 @@ pub struct RecordErrorRow {
     pub message: String,
 }
 
+/// What is stored for the keys of a batch, read before the batch is written
+/// ([`Store::stored_keys`]). A run reads the next batch's keys while it writes the
+/// current one; [`StoredKeys::catch_up`] then adds what the current one wrote.
+#[derive(Debug, Default, Clone)]
+pub struct StoredKeys(HashMap<String, plan::Existing>);
+
+impl StoredKeys {
+    /// Brings a lookup made before `written` was committed up to date with it.
+    pub fn catch_up(&mut self, written: &Written, execution_id: &str) {
+        for (key, hash) in &written.touched {
+            self.0.insert(
+                key.clone(),
+                plan::Existing {
+                    hash: hash.clone(),
+                    last_execution_id: Some(execution_id.to_string()),
+                },
+            );
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What a committed batch did.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// This batch's counts, including created, updated and unchanged.
+    pub counts: Counts,
+    /// Keys the batch wrote or marked as seen, with the content hash now stored.
+    touched: Vec<(String, String)>,
+}
+
+impl Written {
+    fn of(plan: &plan::Plan<'_>, existing: &StoredKeys) -> Written {
+        let mut touched = Vec::with_capacity(plan.write_count() + plan.mark_seen.len());
+        touched.extend(plan.writes().map(|r| (r.key.clone(), r.hash.clone())));
+        for key in &plan.mark_seen {
+            if let Some(e) = existing.0.get(*key) {
+                touched.push((key.to_string(), e.hash.clone()));
+            }
+        }
+        Written {
+            counts: plan.counts,
+            touched,
+        }
+    }
+}
+
 /// What one batch carries into its transaction.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
@@ -69,7 +125,8 @@ pub struct Batch {
 /// batch rolls back whole. A macro because the backends' transactions are different
 /// types (`Any` for SQLite, the typed pool's `Postgres`); the statements are the same.
 macro_rules! finish_batch {
-    ($tx:ident, $claim:expr, $batch:expr, $counts:expr, $totals_before:expr, $now:expr) => {{
+    ($tx:ident, $claim:expr, $batch:expr, $written:expr, $totals_before:expr, $now:expr) => {{
+        let written: Written = $written;
         for (level, message) in &$batch.logs {
             sqlx::query(super::INSERT_LOG)
                 .bind(&$claim.execution_id)
@@ -90,7 +147,7 @@ macro_rules! finish_batch {
                 .await?;
         }
         let mut totals = *$totals_before;
-        totals.add(&$counts);
+        totals.add(&written.counts);
         let fenced = sqlx::query(super::FENCE)
             .bind(&$batch.checkpoint)
             .bind(totals.fetched)
@@ -108,7 +165,7 @@ macro_rules! finish_batch {
             return Ok(Err(Fenced));
         }
         $tx.commit().await?;
-        Ok(Ok($counts))
+        Ok(Ok(written))
     }};
 }
 
@@ -144,10 +201,46 @@ impl Store {
         totals_before: &Counts,
         batch: &Batch,
     ) -> Result<std::result::Result<Counts, Fenced>> {
+        let stored = self.stored_keys(batch).await?;
+        Ok(self
+            .write_batch_over(claim, totals_before, batch, &stored)
+            .await?
+            .map(|w| w.counts))
+    }
+
+    /// What is stored for the keys of `batch`, for [`Store::write_batch_over`]. Read
+    /// outside the batch's transaction, so a run can read the next batch's keys while
+    /// the current batch is written.
+    pub async fn stored_keys(&self, batch: &Batch) -> Result<StoredKeys> {
+        let keys: Vec<&str> = batch.records.iter().map(|r| r.key.as_str()).collect();
+        if keys.is_empty() {
+            return Ok(StoredKeys::default());
+        }
+        match &self.pg {
+            Some(pool) => postgres::stored_keys(self, pool, &batch.target_type, &keys).await,
+            None => sqlite::stored_keys(self, &batch.target_type, &keys).await,
+        }
+    }
+
+    /// Writes a batch with its checkpoint, deciding from `stored` (what
+    /// [`Store::stored_keys`] read, brought up to date with [`StoredKeys::catch_up`])
+    /// which records are created, updated or unchanged. The upsert settles a key that
+    /// changed meanwhile by the same rule, so the stored records are right whatever
+    /// `stored` says; only the counts rely on it. `Fenced` (and nothing written) if the
+    /// lease was lost.
+    pub async fn write_batch_over(
+        &self,
+        claim: &Claim,
+        totals_before: &Counts,
+        batch: &Batch,
+        stored: &StoredKeys,
+    ) -> Result<std::result::Result<Written, Fenced>> {
         let now = now_ms();
         match &self.pg {
-            Some(pool) => postgres::write_batch(self, pool, claim, totals_before, batch, now).await,
-            None => sqlite::write_batch(self, claim, totals_before, batch, now).await,
+            Some(pool) => {
+                postgres::write_batch(self, pool, claim, totals_before, batch, stored, now).await
+            }
+            None => sqlite::write_batch(self, claim, totals_before, batch, stored, now).await,
         }
     }
 
@@ -213,17 +306,6 @@ impl Store {
                 ))
             })
             .collect()
-    }
-
-    /// Refreshes the planner's statistics of `records` on PostgreSQL (a no-op on
-    /// SQLite). A run into a fresh table must do this early: with no statistics the
-    /// existing-key lookup of each batch filters every stored record instead of using
-    /// the unique index, and a large first load becomes quadratic.
-    pub async fn analyze_records(&self) -> Result<()> {
-        if self.backend == super::Backend::Postgres {
-            sqlx::query("ANALYZE records").execute(&self.pool).await?;
-        }
-        Ok(())
     }
 
     pub async fn count_records(&self, target_type: &str) -> Result<i64> {

@@ -347,6 +347,7 @@ impl Adapter for FileAdapter {
                 resume: None,
                 since: None,
                 http: http.clone(),
+                keep: None,
             },
         );
         sample_from(pages, n).boxed()

@@ -5,6 +5,28 @@ mod auth;
 mod client;
 mod config;
 mod pagination;
+
+/// Whether records can be parsed keeping only `keep` (and the cursor field): when they
+/// sit at a plain path (`$.a.b[*]`, `$[*]` or none), and pagination reads nothing near
+/// them. Returns the projection with the keys down to the records.
+fn projection(rest: &RestConfig, keep: Projection) -> Option<(Projection, Vec<String>)> {
+    let at: Vec<String> = match &rest.records {
+        None => Vec::new(),
+        Some(path) => path.simple_keys()?.to_vec(),
+    };
+    for path in rest.paginator.body_paths() {
+        match at.first() {
+            Some(first) if !path.text().contains(first.as_str()) => {}
+            _ => return None,
+        }
+    }
+    let keep = match &rest.cursor_field {
+        Some(field) => keep.with(field.split('.').next().unwrap_or(field)),
+        None => keep,
+    };
+    Some((keep, at))
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +48,7 @@ use super::error::status_line;
 use super::jsonpath::extract_records;
 use super::{
     Adapter, AdapterConfig, AdapterError, Checkpoint, ConnectionReport, FetchOptions, HttpPolicy,
-    Page, PageStream, RetryPolicy, sample_from,
+    Page, PageStream, Projection, RetryPolicy, sample_from,
 };
 
 #[derive(Default)]
@@ -71,6 +93,8 @@ struct Run {
     since: Option<String>,
     cursor: CursorTracker,
     last_status: Option<u16>,
+    /// Records are parsed keeping these fields only, found at these keys.
+    projection: Option<(Projection, Vec<String>)>,
 }
 
 impl Run {
@@ -92,6 +116,7 @@ impl Run {
         };
         let since = since.filter(|s| !s.is_empty());
         let cursor = CursorTracker::new(rest.cursor_field.clone(), resume_cursor.or(since.clone()));
+        let projection = opts.keep.and_then(|keep| projection(&rest, keep));
         Ok(Self {
             client,
             cfg: rest,
@@ -102,6 +127,7 @@ impl Run {
             since,
             cursor,
             last_status: None,
+            projection,
         })
     }
 
@@ -160,8 +186,12 @@ impl Run {
         // so that the task polling this stream (the run's writer shares it) keeps
         // feeding the database meanwhile.
         let raw = fetched.body;
+        let projection = self.projection.clone();
         let (parsed, raw) = tokio::task::spawn_blocking(move || {
-            let parsed = serde_json::from_slice::<Value>(&raw);
+            let parsed = match &projection {
+                Some((keep, at)) => keep.parse(&raw, at),
+                None => serde_json::from_slice::<Value>(&raw),
+            };
             (parsed, raw)
         })
         .await
@@ -269,6 +299,7 @@ impl Adapter for RestApiAdapter {
                 resume: None,
                 since: None,
                 http: policy,
+                keep: None,
             };
             let mut run = match self.run(cfg, opts) {
                 Ok(run) => run,
@@ -331,6 +362,7 @@ impl Adapter for RestApiAdapter {
                 resume: None,
                 since: None,
                 http: http.clone(),
+                keep: None,
             },
         );
         sample_from(pages, n).boxed()

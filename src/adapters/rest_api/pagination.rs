@@ -170,6 +170,18 @@ impl Paginator {
         }
     }
 
+    /// The paths pagination reads in a response body.
+    pub fn body_paths(&self) -> Vec<&CompiledPath> {
+        match self {
+            Self::Page {
+                stop_when: Some(path),
+                ..
+            } => vec![path],
+            Self::Cursor { next, .. } | Self::NextUrl { next } => vec![next],
+            _ => Vec::new(),
+        }
+    }
+
     /// Reads what pagination needs from the body.
     pub fn hint(&self, body: &Value) -> Result<BodyHint, String> {
         match self {

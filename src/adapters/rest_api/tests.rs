@@ -66,6 +66,7 @@ fn opts(http: HttpPolicy) -> FetchOptions {
         resume: None,
         since: None,
         http,
+        keep: None,
     }
 }
 
@@ -1125,4 +1126,82 @@ async fn sample_reads_only_as_many_pages_as_needed() {
         .unwrap();
     assert_eq!(sample, items(1, 3));
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+// ---------------------------------------------------------------- projection
+
+/// A run that reads only some fields gets records with those fields (and the cursor
+/// field) and nothing else; pagination still reads the rest of the response.
+#[tokio::test]
+async fn a_projected_run_keeps_the_read_fields_the_cursor_and_pagination() {
+    let server = MockServer::start().await;
+    let record = |id: i64, updated: &str| json!({"id": id, "name": format!("n{id}"), "bio": "dropped", "meta": {"updated": updated}});
+    Mock::given(path("/items"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ok(json!({
+            "data": {"results": [record(1, "2024-03-01T00:00:00Z"), record(2, "2024-05-01T00:00:00Z")]},
+            "paging": {"next": "c2"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/items"))
+        .and(query_param("after", "c2"))
+        .respond_with(ok(json!({
+            "data": {"results": [record(3, "2024-04-01T00:00:00Z")]},
+            "paging": {"next": null}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut cfg = config(
+        &server.uri(),
+        Pagination::Cursor {
+            param: "after".into(),
+            next: "$.paging.next".into(),
+        },
+    );
+    cfg.source.records = Some("$.data.results[*]".into());
+    cfg.source.cursor_field = Some("meta.updated".into());
+    let mut o = opts(http());
+    o.keep = Some(crate::adapters::Projection::new(["id", "name"]));
+    let pages: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(ids(&pages), vec![1, 2, 3]);
+    assert_eq!(
+        pages[0].records[0],
+        json!({"id": 1, "name": "n1", "meta": {"updated": "2024-03-01T00:00:00Z"}})
+    );
+    assert_eq!(
+        pages[1].checkpoint.cursor.as_deref(),
+        Some("2024-05-01T00:00:00Z")
+    );
+}
+
+/// Pagination that reads next to the records (here a field of the last one) gets whole
+/// records: the projection is not used.
+#[tokio::test]
+async fn pagination_reading_the_records_turns_the_projection_off() {
+    let server = MockServer::start().await;
+    Mock::given(path("/items"))
+        .respond_with(ok(json!({
+            "data": [{"id": 1, "bio": "kept", "more": null}]
+        })))
+        .mount(&server)
+        .await;
+    let mut cfg = config(
+        &server.uri(),
+        Pagination::Cursor {
+            param: "after".into(),
+            next: "$.data[-1:].more".into(),
+        },
+    );
+    cfg.source.records = Some("$.data[*]".into());
+    let mut o = opts(http());
+    o.keep = Some(crate::adapters::Projection::new(["id"]));
+    let pages: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(
+        pages[0].records[0],
+        json!({"id": 1, "bio": "kept", "more": null})
+    );
 }

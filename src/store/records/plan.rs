@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{Batch, Counts, MappedRecord};
+use super::{Batch, Counts, MappedRecord, StoredKeys};
 
 /// What is stored for a key before the batch is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,11 @@ impl Plan<'_> {
 /// - a stored key with other content is updated if `update_if_exists`, else skipped; a
 ///   key this run wrote already is rewritten whatever the flag (the later page wins) and
 ///   not counted again.
-pub(crate) fn plan<'a>(
+pub(crate) fn plan<'a>(batch: &'a Batch, execution_id: &str, existing: &StoredKeys) -> Plan<'a> {
+    plan_over(batch, execution_id, &existing.0)
+}
+
+fn plan_over<'a>(
     batch: &'a Batch,
     execution_id: &str,
     existing: &HashMap<String, Existing>,
@@ -141,7 +145,7 @@ mod tests {
     fn everything_allowed() {
         let b = batch(true, true, false);
         let e = existing();
-        let p = plan(&b, "run", &e);
+        let p = plan_over(&b, "run", &e);
         assert_eq!(keys(p.insert.iter().copied()), ["new"]);
         assert_eq!(keys(p.update.iter().copied()), ["changed", "mine-changed"]);
         assert!(p.mark_seen.is_empty());
@@ -164,7 +168,7 @@ mod tests {
     fn flags_off_skip_but_this_runs_own_keys_still_take_the_later_page() {
         let b = batch(false, false, true);
         let e = existing();
-        let p = plan(&b, "run", &e);
+        let p = plan_over(&b, "run", &e);
         assert!(p.insert.is_empty());
         assert_eq!(keys(p.update.iter().copied()), ["mine-changed"]);
         assert_eq!(p.mark_seen, ["same"]);
@@ -175,11 +179,11 @@ mod tests {
     #[test]
     fn nothing_stored_creates_all_or_skips_all() {
         let b = batch(true, false, true);
-        let p = plan(&b, "run", &HashMap::new());
+        let p = plan_over(&b, "run", &HashMap::new());
         assert_eq!(p.insert.len(), 5);
         assert_eq!(p.counts.created, 5);
         let b = batch(false, true, true);
-        let p = plan(&b, "run", &HashMap::new());
+        let p = plan_over(&b, "run", &HashMap::new());
         assert_eq!((p.write_count(), p.counts.skipped), (0, 5));
     }
 }

@@ -1,6 +1,8 @@
-//! The SQLite write path. Writers are serialised (`BEGIN IMMEDIATE`), so the keys read at
-//! the start of the transaction are what the upsert meets. Each statement carries many
-//! rows: a round trip to SQLite's thread costs more than binding a row.
+//! The SQLite write path. Writers are serialised (`BEGIN IMMEDIATE`); the stored keys
+//! are read before the transaction (a run reads the next batch's while it writes the
+//! current one), and the upsert's conflict clause settles any key written meanwhile.
+//! Each statement carries many rows: a round trip to SQLite's thread costs more than
+//! binding a row.
 //!
 //! These statements use anonymous `?` placeholders, bound in order. sqlx maps a `$N`
 //! placeholder to its argument through `sqlite3_bind_parameter_name`, a linear search
@@ -12,7 +14,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::plan::{Existing, Plan, plan};
-use super::{Batch, Counts};
+use super::{Batch, Counts, StoredKeys, Written};
 use crate::store::queue::{Claim, Fenced};
 use crate::store::{Result, Store};
 
@@ -29,20 +31,30 @@ pub(super) async fn write_batch(
     claim: &Claim,
     totals_before: &Counts,
     batch: &Batch,
+    existing: &StoredKeys,
     now: i64,
-) -> Result<std::result::Result<Counts, Fenced>> {
+) -> Result<std::result::Result<Written, Fenced>> {
+    let plan = plan(batch, &claim.execution_id, existing);
     let mut tx = store.begin_write().await?;
-    let existing = existing(store, &mut tx, batch).await?;
-    let plan = plan(batch, &claim.execution_id, &existing);
-    drop(existing);
     upsert(store, &mut tx, claim, batch, &plan, now).await?;
     mark_seen(store, &mut tx, claim, batch, &plan).await?;
-    finish_batch!(tx, claim, batch, plan.counts, totals_before, now)
+    finish_batch!(
+        tx,
+        claim,
+        batch,
+        Written::of(&plan, existing),
+        totals_before,
+        now
+    )
 }
 
-async fn existing(store: &Store, tx: &mut Tx, batch: &Batch) -> Result<HashMap<String, Existing>> {
-    let mut found = HashMap::new();
-    for chunk in batch.records.chunks(KEYS_PER_SELECT) {
+pub(super) async fn stored_keys(
+    store: &Store,
+    target_type: &str,
+    keys: &[&str],
+) -> Result<StoredKeys> {
+    let mut found = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(KEYS_PER_SELECT) {
         let mut sql = String::with_capacity(160 + chunk.len() * 7);
         sql.push_str(
             "SELECT dedup_key, content_hash, last_execution_id FROM records \
@@ -52,11 +64,11 @@ async fn existing(store: &Store, tx: &mut Tx, batch: &Batch) -> Result<HashMap<S
         sql.push(')');
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&store.tenant_id)
-            .bind(&batch.target_type);
-        for r in chunk {
-            q = q.bind(&r.key);
+            .bind(target_type);
+        for key in chunk {
+            q = q.bind(*key);
         }
-        for row in q.fetch_all(&mut **tx).await? {
+        for row in q.fetch_all(&store.pool).await? {
             found.insert(
                 row.try_get("dedup_key")?,
                 Existing {
@@ -66,7 +78,7 @@ async fn existing(store: &Store, tx: &mut Tx, batch: &Batch) -> Result<HashMap<S
             );
         }
     }
-    Ok(found)
+    Ok(StoredKeys(found))
 }
 
 /// Inserts and updates in one statement per chunk. The conflict clause repeats the
