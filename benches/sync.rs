@@ -5,6 +5,7 @@
 //!
 //!     cargo bench --bench sync                              # N = 1,000,000
 //!     SYNCDECK_BENCH_N=50000 cargo bench --bench sync       # a quick check
+//!     SYNCDECK_BENCH_ONLY=postgres cargo bench --bench sync # one database (or sqlite)
 //!     SYNCDECK_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/syncdeck_test \
 //!         cargo bench --bench sync                          # PostgreSQL too
 //!
@@ -633,7 +634,13 @@ async fn bench(n: usize) {
         t.elapsed().as_secs_f64()
     );
     println!("VmHWM before any run: {:.0} MB", vm_hwm_mb());
-    bench_backend("sqlite", &server, n).await;
+    let only = std::env::var("SYNCDECK_BENCH_ONLY").unwrap_or_default();
+    if only != "postgres" {
+        bench_backend("sqlite", &server, n).await;
+    }
+    if only == "sqlite" {
+        return;
+    }
     match std::env::var("SYNCDECK_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => bench_backend("postgres", &server, n).await,
         _ => println!("\nSYNCDECK_TEST_POSTGRES_URL is not set: PostgreSQL skipped"),

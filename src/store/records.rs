@@ -120,69 +120,9 @@ pub struct Batch {
     pub errors: Vec<RecordErrorRow>,
 }
 
-/// The end of every batch, the same on both backends: its log lines and record errors,
-/// the run's totals with the checkpoint, and last the lease-token fence; a fenced-out
-/// batch rolls back whole. A macro because the backends' transactions are different
-/// types (`Any` for SQLite, the typed pool's `Postgres`); the statements are the same.
-macro_rules! finish_batch {
-    ($tx:ident, $claim:expr, $batch:expr, $written:expr, $totals_before:expr, $now:expr) => {{
-        let written: Written = $written;
-        for (level, message) in &$batch.logs {
-            sqlx::query(super::INSERT_LOG)
-                .bind(&$claim.execution_id)
-                .bind($now)
-                .bind(level.as_str())
-                .bind(message)
-                .execute(&mut *$tx)
-                .await?;
-        }
-        for e in &$batch.errors {
-            sqlx::query(super::INSERT_ERROR)
-                .bind(&$claim.execution_id)
-                .bind(&e.key)
-                .bind(&e.field)
-                .bind(&e.message)
-                .bind($now)
-                .execute(&mut *$tx)
-                .await?;
-        }
-        let mut totals = *$totals_before;
-        totals.add(&written.counts);
-        let fenced = sqlx::query(super::FENCE)
-            .bind(&$batch.checkpoint)
-            .bind(totals.fetched)
-            .bind(totals.created)
-            .bind(totals.updated)
-            .bind(totals.skipped)
-            .bind(totals.unchanged)
-            .bind(totals.failed)
-            .bind(&$claim.execution_id)
-            .bind($claim.token)
-            .execute(&mut *$tx)
-            .await?;
-        if fenced.rows_affected() != 1 {
-            $tx.rollback().await?;
-            return Ok(Err(Fenced));
-        }
-        $tx.commit().await?;
-        Ok(Ok(written))
-    }};
-}
-
 mod plan;
 mod postgres;
 mod sqlite;
-
-const INSERT_LOG: &str =
-    "INSERT INTO execution_logs (execution_id, ts, level, message) VALUES ($1, $2, $3, $4)";
-
-const INSERT_ERROR: &str = "INSERT INTO record_errors (execution_id, record_key, field, message, ts) \
-     VALUES ($1, $2, $3, $4, $5)";
-
-/// The fence: only the lease holder's batch commits, with its checkpoint and totals.
-const FENCE: &str = "UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, \
-     created = $3, updated = $4, skipped = $5, unchanged = $6, failed = $7 \
-     WHERE id = $8 AND lease_token = $9 AND status = 'running'";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRecord {

@@ -1,5 +1,11 @@
-//! The PostgreSQL write path, on the typed pool: every statement takes the whole batch as
-//! arrays (`UNNEST`), so a batch is a handful of round trips whatever its size.
+//! The PostgreSQL write path, on the typed pool. A batch is one statement: data-modifying
+//! `WITH` clauses for the lease fence (with the checkpoint and totals), the upsert, the
+//! mark-seen, the log lines and the record errors, every row list passed as arrays
+//! (`UNNEST`). One statement is one implicit transaction and one round trip, where
+//! `BEGIN`, five statements and `COMMIT` were seven, each waiting on the other side. Each
+//! write runs only if the fence matched (`WHERE EXISTS (SELECT 1 FROM fence)`), so a
+//! fenced-out batch changes nothing.
+//!
 //! Workers on other machines may write the same keys at the same time, so the upsert
 //! does not trust the plan: `ON CONFLICT` settles a key that appeared meanwhile by the
 //! same rule the plan applies.
@@ -26,20 +32,44 @@ const EXISTING: &str = "SELECT r.dedup_key, r.content_hash, r.last_execution_id 
      SELECT dedup_key, content_hash, last_execution_id FROM records \
      WHERE tenant_id = $1 AND target_type = $2 AND dedup_key = k.key LIMIT 1) AS r";
 
-const UPSERT: &str = "INSERT INTO records AS r (id, tenant_id, target_type, dedup_key, integration_id, \
+/// $1–$7 checkpoint and totals, $8 execution, $9 lease token, $10 tenant, $11 target
+/// type, $12 integration, $13 now, $14 update_if_exists; $15–$18 the rows to upsert (id,
+/// key, data, hash); $19 keys to mark seen; $20–$21 log lines (level, message); $22–$24
+/// record errors (key, field, message).
+const WRITE: &str = "WITH fence AS (\
+     UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, created = $3, \
+     updated = $4, skipped = $5, unchanged = $6, failed = $7 \
+     WHERE id = $8 AND lease_token = $9 AND status = 'running' RETURNING 1), \
+     up AS (\
+     INSERT INTO records AS r (id, tenant_id, target_type, dedup_key, integration_id, \
      data, content_hash, last_execution_id, created_at, updated_at) \
-     SELECT u.id, $1, $2, u.dedup_key, $3, u.data, u.content_hash, $4, $5, $5 \
-     FROM UNNEST($7::text[], $8::text[], $9::text[], $10::text[]) AS u(id, dedup_key, data, content_hash) \
+     SELECT u.id, $10, $11, u.dedup_key, $12, u.data, u.content_hash, $8, $13, $13 \
+     FROM UNNEST($15::text[], $16::text[], $17::text[], $18::text[]) \
+     AS u(id, dedup_key, data, content_hash) \
+     WHERE EXISTS (SELECT 1 FROM fence) \
      ON CONFLICT (tenant_id, target_type, dedup_key) DO UPDATE SET \
-     data = excluded.data, content_hash = excluded.content_hash, updated_at = excluded.updated_at, \
-     integration_id = excluded.integration_id, last_execution_id = excluded.last_execution_id \
-     WHERE r.content_hash <> excluded.content_hash AND ($6 OR r.last_execution_id = $4)";
-
-/// By id (unique on its own, so `= ANY` stays on its index), found by key as above.
-const MARK_SEEN: &str = "UPDATE records SET last_execution_id = $1 WHERE id = ANY(ARRAY(\
-     SELECT r.id FROM UNNEST($4::text[]) AS k(key) CROSS JOIN LATERAL (\
-     SELECT id FROM records WHERE tenant_id = $2 AND target_type = $3 AND dedup_key = k.key \
-     LIMIT 1) AS r))";
+     data = excluded.data, content_hash = excluded.content_hash, \
+     updated_at = excluded.updated_at, integration_id = excluded.integration_id, \
+     last_execution_id = excluded.last_execution_id \
+     WHERE r.content_hash <> excluded.content_hash AND ($14 OR r.last_execution_id = $8) \
+     RETURNING 1), \
+     seen AS (\
+     UPDATE records SET last_execution_id = $8 WHERE EXISTS (SELECT 1 FROM fence) \
+     AND id = ANY(ARRAY(SELECT s.id FROM UNNEST($19::text[]) AS k(key) CROSS JOIN LATERAL (\
+     SELECT id FROM records WHERE tenant_id = $10 AND target_type = $11 \
+     AND dedup_key = k.key LIMIT 1) AS s)) RETURNING 1), \
+     logs AS (\
+     INSERT INTO execution_logs (execution_id, ts, level, message) \
+     SELECT $8, $13, l.level, l.message FROM UNNEST($20::text[], $21::text[]) \
+     WITH ORDINALITY AS l(level, message, n) \
+     WHERE EXISTS (SELECT 1 FROM fence) ORDER BY l.n RETURNING 1), \
+     errs AS (\
+     INSERT INTO record_errors (execution_id, record_key, field, message, ts) \
+     SELECT $8, e.record_key, e.field, e.message, $13 \
+     FROM UNNEST($22::text[], $23::text[], $24::text[]) WITH ORDINALITY \
+     AS e(record_key, field, message, n) \
+     WHERE EXISTS (SELECT 1 FROM fence) ORDER BY e.n RETURNING 1) \
+     SELECT EXISTS (SELECT 1 FROM fence) AS fenced_in";
 
 pub(super) async fn stored_keys(
     store: &Store,
@@ -76,51 +106,59 @@ pub(super) async fn write_batch(
     now: i64,
 ) -> Result<std::result::Result<Written, Fenced>> {
     let plan = plan(batch, &claim.execution_id, existing);
-    let mut tx = pool.begin().await?;
+    let n = plan.write_count();
+    let (mut ids, mut keys, mut data, mut hashes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for r in plan.writes() {
+        ids.push(crate::domain::new_id());
+        keys.push(r.key.as_str());
+        data.push(r.data.as_str());
+        hashes.push(r.hash.as_str());
+    }
+    let (levels, messages): (Vec<&str>, Vec<&str>) = batch
+        .logs
+        .iter()
+        .map(|(level, message)| (level.as_str(), message.as_str()))
+        .unzip();
+    let error_keys: Vec<Option<&str>> = batch.errors.iter().map(|e| e.key.as_deref()).collect();
+    let error_fields: Vec<Option<&str>> = batch.errors.iter().map(|e| e.field.as_deref()).collect();
+    let error_messages: Vec<&str> = batch.errors.iter().map(|e| e.message.as_str()).collect();
+    let mut totals = *totals_before;
+    totals.add(&plan.counts);
 
-    if plan.write_count() > 0 {
-        let n = plan.write_count();
-        let (mut ids, mut keys, mut data, mut hashes) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for r in plan.writes() {
-            ids.push(crate::domain::new_id());
-            keys.push(r.key.as_str());
-            data.push(r.data.as_str());
-            hashes.push(r.hash.as_str());
-        }
-        sqlx::query(UPSERT)
-            .bind(&store.tenant_id)
-            .bind(&batch.target_type)
-            .bind(&claim.integration_id)
-            .bind(&claim.execution_id)
-            .bind(now)
-            .bind(batch.update_if_exists)
-            .bind(&ids)
-            .bind(&keys)
-            .bind(&data)
-            .bind(&hashes)
-            .execute(&mut *tx)
-            .await?;
+    let fenced_in: bool = sqlx::query_scalar(WRITE)
+        .bind(&batch.checkpoint)
+        .bind(totals.fetched)
+        .bind(totals.created)
+        .bind(totals.updated)
+        .bind(totals.skipped)
+        .bind(totals.unchanged)
+        .bind(totals.failed)
+        .bind(&claim.execution_id)
+        .bind(claim.token)
+        .bind(&store.tenant_id)
+        .bind(&batch.target_type)
+        .bind(&claim.integration_id)
+        .bind(now)
+        .bind(batch.update_if_exists)
+        .bind(&ids)
+        .bind(&keys)
+        .bind(&data)
+        .bind(&hashes)
+        .bind(&plan.mark_seen)
+        .bind(&levels)
+        .bind(&messages)
+        .bind(&error_keys)
+        .bind(&error_fields)
+        .bind(&error_messages)
+        .fetch_one(pool)
+        .await?;
+    if !fenced_in {
+        return Ok(Err(Fenced));
     }
-    if !plan.mark_seen.is_empty() {
-        sqlx::query(MARK_SEEN)
-            .bind(&claim.execution_id)
-            .bind(&store.tenant_id)
-            .bind(&batch.target_type)
-            .bind(&plan.mark_seen)
-            .execute(&mut *tx)
-            .await?;
-    }
-    finish_batch!(
-        tx,
-        claim,
-        batch,
-        Written::of(&plan, existing),
-        totals_before,
-        now
-    )
+    Ok(Ok(Written::of(&plan, existing)))
 }

@@ -26,6 +26,17 @@ const KEYS_PER_MARK: usize = 8_000;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+const INSERT_LOG: &str =
+    "INSERT INTO execution_logs (execution_id, ts, level, message) VALUES ($1, $2, $3, $4)";
+
+const INSERT_ERROR: &str = "INSERT INTO record_errors (execution_id, record_key, field, message, ts) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+/// The fence: only the lease holder's batch commits, with its checkpoint and totals.
+const FENCE: &str = "UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, \
+     created = $3, updated = $4, skipped = $5, unchanged = $6, failed = $7 \
+     WHERE id = $8 AND lease_token = $9 AND status = 'running'";
+
 pub(super) async fn write_batch(
     store: &Store,
     claim: &Claim,
@@ -38,14 +49,66 @@ pub(super) async fn write_batch(
     let mut tx = store.begin_write().await?;
     upsert(store, &mut tx, claim, batch, &plan, now).await?;
     mark_seen(store, &mut tx, claim, batch, &plan).await?;
-    finish_batch!(
+    finish(
         tx,
         claim,
         batch,
         Written::of(&plan, existing),
         totals_before,
-        now
+        now,
     )
+    .await
+}
+
+/// The end of every batch: its log lines and record errors, the run's totals with the
+/// checkpoint, and last the lease-token fence; a fenced-out batch rolls back whole.
+async fn finish(
+    mut tx: Tx,
+    claim: &Claim,
+    batch: &Batch,
+    written: Written,
+    totals_before: &Counts,
+    now: i64,
+) -> Result<std::result::Result<Written, Fenced>> {
+    for (level, message) in &batch.logs {
+        sqlx::query(INSERT_LOG)
+            .bind(&claim.execution_id)
+            .bind(now)
+            .bind(level.as_str())
+            .bind(message)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for e in &batch.errors {
+        sqlx::query(INSERT_ERROR)
+            .bind(&claim.execution_id)
+            .bind(&e.key)
+            .bind(&e.field)
+            .bind(&e.message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut totals = *totals_before;
+    totals.add(&written.counts);
+    let fenced = sqlx::query(FENCE)
+        .bind(&batch.checkpoint)
+        .bind(totals.fetched)
+        .bind(totals.created)
+        .bind(totals.updated)
+        .bind(totals.skipped)
+        .bind(totals.unchanged)
+        .bind(totals.failed)
+        .bind(&claim.execution_id)
+        .bind(claim.token)
+        .execute(&mut *tx)
+        .await?;
+    if fenced.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(Err(Fenced));
+    }
+    tx.commit().await?;
+    Ok(Ok(written))
 }
 
 pub(super) async fn stored_keys(
