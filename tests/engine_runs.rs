@@ -277,6 +277,12 @@ async fn cancelling_a_running_sync_stops_it_promptly(db: TestDb) {
         2,
         "committed records stay"
     );
+    let e = db.store.get_execution(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (e.fetched, e.created),
+        (2, 2),
+        "the counts are those of the committed batch"
+    );
 }
 
 async fn expired_leases_are_rescued_and_the_old_owner_is_fenced(db: TestDb) {

@@ -42,6 +42,7 @@ contract!(
     write_batch_honours_target_flags_and_marks_seen,
     write_batch_of_many_records_and_its_replay,
     write_batch_of_a_fenced_out_claim_changes_nothing,
+    a_lookup_read_before_the_previous_batch_committed_is_caught_up,
 );
 
 async fn migrations_are_idempotent(db: TestDb) {
@@ -771,4 +772,59 @@ async fn write_batch_of_a_fenced_out_claim_changes_nothing(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!((e.fetched, e.created), (1, 1));
+}
+
+/// The runner reads the next batch's stored keys while it writes the current batch.
+/// Brought up to date with what the current batch wrote (`catch_up`), that early read
+/// counts each record once; without it a key on both pages would count as created twice.
+async fn a_lookup_read_before_the_previous_batch_committed_is_caught_up(db: TestDb) {
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let first = w_batch(vec![rec("k1", "a"), rec("k2", "a")], true, true, true);
+    let second = w_batch(
+        vec![rec("k2", "b"), rec("k1", "a"), rec("k3", "a")],
+        true,
+        true,
+        true,
+    );
+    let stored_first = db.store.stored_keys(&first).await.unwrap();
+    let mut stored_second = db.store.stored_keys(&second).await.unwrap();
+    assert!(stored_second.is_empty(), "read before anything was written");
+    let written = db
+        .store
+        .write_batch_over(&run, &totals, &first, &stored_first)
+        .await
+        .unwrap()
+        .expect("not fenced");
+    totals.add(&written.counts);
+    assert_eq!(cuus(&written.counts), (2, 2, 0, 0, 0));
+    stored_second.catch_up(&written, &run.execution_id);
+    assert_eq!(stored_second.len(), 2);
+    let c = db
+        .store
+        .write_batch_over(&run, &totals, &second, &stored_second)
+        .await
+        .unwrap()
+        .expect("not fenced")
+        .counts;
+    totals.add(&c);
+    // k3 is new; k2 changed but is this run's own (the later page wins, counted once);
+    // k1 is unchanged and this run's own (not counted again).
+    assert_eq!(cuus(&c), (3, 1, 0, 0, 0));
+    let e = db
+        .store
+        .get_execution(&run.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((e.fetched, e.created, e.updated, e.unchanged), (5, 3, 0, 0));
+    let data = w_data(&db).await;
+    assert_eq!(
+        data.into_iter().collect::<Vec<_>>(),
+        [
+            ("k1".into(), "a".into()),
+            ("k2".into(), "b".into()),
+            ("k3".into(), "a".into())
+        ]
+    );
 }

@@ -377,6 +377,7 @@ async fn execute(
 
     // Stage 3: write, one transaction per batch with its checkpoint.
     let totals = &mut *totals;
+    let (cancel_tx, mut cancel_rx) = tokio::sync::watch::channel(false);
     let write = async move {
         let mut batch_rx = batch_rx;
         let mut last_progress = Instant::now();
@@ -391,15 +392,26 @@ async fn execute(
         let mut next: Option<(Arc<Mapped>, Lookup)> = None;
         let mut previous: Option<crate::store::records::Written> = None;
         loop {
+            // A cancel ends the run between batches: the batch being written commits
+            // (its counts included in the totals), and no further one starts.
+            if *cancel_rx.borrow() {
+                return Err(Stop::Cancelled);
+            }
             let (mapped, stored) = match next.take() {
                 Some(n) => n,
-                None => match batch_rx.recv().await {
-                    Some(m) => {
-                        let m = Arc::new(m);
-                        (m.clone(), lookup(m))
+                None => {
+                    let received = tokio::select! {
+                        m = batch_rx.recv() => m,
+                        _ = cancel_rx.wait_for(|c| *c) => return Err(Stop::Cancelled),
+                    };
+                    match received {
+                        Some(m) => {
+                            let m = Arc::new(m);
+                            (m.clone(), lookup(m))
+                        }
+                        None => break,
                     }
-                    None => break,
-                },
+                }
             };
             if let Ok(m) = batch_rx.try_recv() {
                 let m = Arc::new(m);
@@ -459,7 +471,7 @@ async fn execute(
                         Ok(Ok(cancel)) => {
                             held_until = asked + lease;
                             if cancel {
-                                return Err::<(), Stop>(Stop::Cancelled);
+                                cancel_tx.send_replace(true);
                             }
                             renew.as_mut().reset(tokio::time::Instant::now() + renew_every);
                         }
@@ -473,7 +485,7 @@ async fn execute(
                 }
                 _ = cancel_poll.tick() => {
                     if store.cancel_requested(&claim.execution_id).await? {
-                        return Err(Stop::Cancelled);
+                        cancel_tx.send_replace(true);
                     }
                 }
                 _ = async {
