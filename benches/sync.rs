@@ -14,7 +14,8 @@
 //!   nothing, `unchanged` = N), records/s of each, through `Engine::run_execution`;
 //! - where the time goes, each stage timed alone in one sequential pass on a fresh
 //!   database: HTTP transfer only (bytes, no parsing), fetch through the rest_api adapter
-//!   (transfer + JSON parse + records path), map (compiled schema + serialise + content
+//!   (transfer + JSON parse keeping the fields the schema reads + records path, as the
+//!   runner does), map (compiled schema + serialise + content
 //!   hash, as the runner does) and write (`Store::write_batch`, one transaction a page);
 //! - peak memory (`VmHWM` of this process; the HTTP server runs in a child process so
 //!   its pre-rendered pages do not count).
