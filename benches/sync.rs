@@ -35,16 +35,15 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use syncdeck::adapters::{
-    AdapterConfig, Credentials, FetchOptions, HttpPolicy, Projection, Registry, RequestGate,
-    RetryPolicy,
+    AdapterConfig, Credentials, FetchOptions, HttpPolicy, Registry, RequestGate, RetryPolicy,
 };
 use syncdeck::config::Config;
 use syncdeck::domain::conversion_schema::ConversionSchema;
 use syncdeck::engine::Engine;
-use syncdeck::mapping::{ApplyContext, CompiledSchema, Status};
+use syncdeck::mapping::{ApplyContext, CompiledSchema, LineScratch};
 use syncdeck::secrets::KeyRing;
 use syncdeck::store::Store;
-use syncdeck::store::records::{Batch, Counts, MappedRecord};
+use syncdeck::store::records::Counts;
 
 const SCHEMA: &str = include_str!("fixtures/crm_contact.schema.json");
 const PER_PAGE: usize = 1000;
@@ -336,33 +335,6 @@ async fn engine_run(engine: &Engine, store: &Store, name: &str) -> RunFigures {
     }
 }
 
-/// The runner's map stage for one page (runner.rs `map_page`, minus logs and errors).
-fn map_page(
-    compiled: &CompiledSchema,
-    records: &[Value],
-    counts: &mut Counts,
-) -> Vec<MappedRecord> {
-    let ctx = ApplyContext::empty();
-    let mut out = Vec::with_capacity(records.len());
-    for source in records {
-        let applied = compiled.apply_to_json(source, &ctx);
-        match applied.status {
-            Status::Ok => {
-                let Some(key) = applied.key else {
-                    counts.failed += 1;
-                    continue;
-                };
-                let data = applied.json;
-                let hash = syncdeck::domain::short_hash(data.as_bytes());
-                out.push(MappedRecord { key, data, hash });
-            }
-            Status::Skipped => counts.skipped += 1,
-            Status::Error => counts.failed += 1,
-        }
-    }
-    out
-}
-
 #[derive(Default)]
 struct Stages {
     transfer: Duration,
@@ -421,11 +393,12 @@ async fn staged(backend: &str, dir: &tempfile::TempDir, server: &Server, n: usiz
             retry: RetryPolicy::none(),
             gate: Arc::new(RequestGate::new(None)),
         },
-        // As the runner does: records keep the fields the schema reads.
-        keep: compiled.source_keys().map(Projection::new),
+        // As the runner does: records stay text until the map stage parses them.
+        raw: true,
     };
     let mut stream = adapter.fetch(&cfg, opts);
     let mut totals = Counts::default();
+    let mut scratch = LineScratch::new();
     loop {
         let t = Instant::now();
         let Some(page) = stream.next().await else {
@@ -435,22 +408,14 @@ async fn staged(backend: &str, dir: &tempfile::TempDir, server: &Server, n: usiz
         s.fetch += t.elapsed();
 
         let t = Instant::now();
-        let mut counts = Counts {
-            fetched: page.records.len() as i64,
-            ..Counts::default()
-        };
-        let records = map_page(&compiled, &page.records, &mut counts);
-        let batch = Batch {
-            target_type: TARGET.to_string(),
-            records,
-            create_if_missing: true,
-            update_if_exists: true,
-            mark_seen: false,
-            counts,
-            checkpoint: serde_json::to_string(&page.checkpoint).unwrap(),
-            logs: Vec::new(),
-            errors: Vec::new(),
-        };
+        let batch = syncdeck::engine::map_page(
+            &compiled,
+            &ApplyContext::empty(),
+            &mut scratch,
+            &page,
+            TARGET,
+            (true, true, false),
+        );
         drop(page);
         s.map += t.elapsed();
 

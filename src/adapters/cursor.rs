@@ -33,6 +33,17 @@ impl CursorTracker {
         }
     }
 
+    /// [`CursorTracker::observe`] of records kept as JSON text.
+    pub fn observe_text(&mut self, records: &super::RawRecords) {
+        let Some(field) = &self.field else { return };
+        let top = field.split('.').next().unwrap_or(field).to_string();
+        for text in records.iter() {
+            if let Some(record) = super::raw::field_of(text, &top) {
+                self.observe(std::slice::from_ref(&record));
+            }
+        }
+    }
+
     pub fn highest(&self) -> Option<String> {
         self.highest.clone()
     }

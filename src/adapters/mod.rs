@@ -10,7 +10,7 @@ mod error;
 pub mod file;
 pub mod gate;
 mod jsonpath;
-mod projection;
+mod raw;
 pub mod rest_api;
 pub mod retry;
 
@@ -28,7 +28,7 @@ use crate::secrets::SecretString;
 pub use discover::{DiscoveredField, discover_fields};
 pub use error::AdapterError;
 pub use gate::{Gates, RequestGate};
-pub use projection::Projection;
+pub use raw::RawRecords;
 pub use retry::RetryPolicy;
 
 /// The decrypted secrets of one integration, alive only for the adapter call.
@@ -79,10 +79,24 @@ pub struct Page {
     /// 1-based; continues across a resume (a run resumed after page 2 yields page 3).
     pub number: u64,
     pub records: Vec<serde_json::Value>,
+    /// When the fetch asked for raw records ([`FetchOptions::raw`]) and the source
+    /// could keep them as text: the records, and `records` is empty.
+    pub raw: Option<RawRecords>,
     /// The state to resume from after this page has been committed.
     pub checkpoint: Checkpoint,
     /// No page follows this one.
     pub last: bool,
+}
+
+impl Page {
+    /// How many records the page holds, parsed or as text.
+    pub fn len(&self) -> usize {
+        self.records.len() + self.raw.as_ref().map_or(0, RawRecords::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -93,9 +107,9 @@ pub struct FetchOptions {
     /// everything.
     pub since: Option<String>,
     pub http: HttpPolicy,
-    /// The record fields the run reads: a source may leave the others out of the
-    /// records it returns (`None`: every field).
-    pub keep: Option<Projection>,
+    /// The caller maps records from their JSON text: a source may return them as text
+    /// (`Page::raw`) instead of parsed.
+    pub raw: bool,
 }
 
 /// How requests of one integration are made.

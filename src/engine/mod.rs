@@ -6,6 +6,8 @@
 pub mod circuit;
 pub mod events;
 mod runner;
+
+pub use runner::map_page;
 mod source;
 
 use std::sync::Arc;

@@ -13,10 +13,12 @@ use tokio::sync::mpsc;
 use super::Inner;
 use super::circuit::Admission;
 use super::events::EngineEvent;
-use crate::adapters::{Checkpoint, FetchOptions, Page, Projection};
+use crate::adapters::{Checkpoint, FetchOptions, Page};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::{ExecutionStatus, LogLevel};
-use crate::mapping::{ApplyContext, CompiledSchema, InMemoryLookup, NoRates, Status};
+use crate::mapping::{
+    AppliedJson, ApplyContext, CompiledSchema, InMemoryLookup, LineScratch, NoRates, Status,
+};
 use crate::store::queue::{Claim, Fenced};
 use crate::store::records::{Batch, Counts, MappedRecord, RecordErrorRow};
 use crate::store::{StoreError, now_ms};
@@ -294,8 +296,9 @@ async fn execute(
         resume,
         since,
         http: inner.http_policy(&integration.id, &integration.spec),
-        // Records need only the fields the schema reads.
-        keep: compiled.source_keys().map(Projection::new),
+        // The map stage parses each record's text itself, building only the fields
+        // the schema reads.
+        raw: true,
     };
     let task_config = integration.spec.task.config.clone();
     let mut lookup = InMemoryLookup::new();
@@ -336,13 +339,14 @@ async fn execute(
         let compiled = compiled.clone();
         let target_type = target_type.clone();
         tokio::spawn(async move {
+            let mut scratch = LineScratch::new();
             while let Some(page) = page_rx.recv().await {
                 let ctx = ApplyContext {
                     task: &task_config,
                     lookup: lookup.as_ref(),
                     rates: &NoRates,
                 };
-                let batch = map_page(&compiled, &ctx, &page, &target_type, flags);
+                let batch = map_page(&compiled, &ctx, &mut scratch, &page, &target_type, flags);
                 if batch_tx
                     .send(Mapped {
                         batch,
@@ -542,54 +546,62 @@ async fn execute(
 }
 
 /// Maps one page into a batch: records by key (the later wins), counts and errors.
-fn map_page(
+/// Records the source kept as text are parsed here, building only the fields the
+/// schema reads.
+pub fn map_page(
     compiled: &CompiledSchema,
     ctx: &ApplyContext<'_>,
+    scratch: &mut LineScratch,
     page: &Page,
     target_type: &str,
     flags: (bool, bool, bool),
 ) -> Batch {
     let mut counts = Counts {
-        fetched: page.records.len() as i64,
+        fetched: page.len() as i64,
         ..Counts::default()
     };
     let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut records: Vec<MappedRecord> = Vec::with_capacity(page.records.len());
+    let mut records: Vec<MappedRecord> = Vec::with_capacity(page.len());
     let mut errors = Vec::new();
-    for source in &page.records {
-        let applied = compiled.apply_to_json(source, ctx);
-        match applied.status {
-            Status::Skipped => counts.skipped += 1,
-            Status::Error => {
+    let mut add = |applied: AppliedJson| match applied.status {
+        Status::Skipped => counts.skipped += 1,
+        Status::Error => {
+            counts.failed += 1;
+            for e in &applied.errors {
+                errors.push(RecordErrorRow {
+                    key: applied.key.clone(),
+                    field: e.field.clone(),
+                    message: e.message.clone(),
+                });
+            }
+        }
+        Status::Ok => {
+            let Some(key) = applied.key else {
                 counts.failed += 1;
-                for e in &applied.errors {
-                    errors.push(RecordErrorRow {
-                        key: applied.key.clone(),
-                        field: e.field.clone(),
-                        message: e.message.clone(),
-                    });
+                return;
+            };
+            let data = applied.json;
+            let hash = crate::domain::short_hash(data.as_bytes());
+            let record = MappedRecord {
+                key: key.clone(),
+                data,
+                hash,
+            };
+            match by_key.get(&key) {
+                Some(i) => records[*i] = record,
+                None => {
+                    by_key.insert(key, records.len());
+                    records.push(record);
                 }
             }
-            Status::Ok => {
-                let Some(key) = applied.key else {
-                    counts.failed += 1;
-                    continue;
-                };
-                let data = applied.json;
-                let hash = crate::domain::short_hash(data.as_bytes());
-                let record = MappedRecord {
-                    key: key.clone(),
-                    data,
-                    hash,
-                };
-                match by_key.get(&key) {
-                    Some(i) => records[*i] = record,
-                    None => {
-                        by_key.insert(key, records.len());
-                        records.push(record);
-                    }
-                }
-            }
+        }
+    };
+    for source in &page.records {
+        add(compiled.apply_to_json(source, ctx));
+    }
+    if let Some(raw) = &page.raw {
+        for text in raw.iter() {
+            add(compiled.apply_json_to_json(text, ctx, scratch));
         }
     }
     let logs = vec![(
@@ -597,7 +609,7 @@ fn map_page(
         format!(
             "page {}: {} records, {} to write, {} skipped, {} failed",
             page.number,
-            page.records.len(),
+            page.len(),
             records.len(),
             counts.skipped,
             counts.failed

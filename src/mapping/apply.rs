@@ -109,6 +109,20 @@ pub struct AppliedJson {
     pub skip_reason: Option<SkipReason>,
 }
 
+impl AppliedJson {
+    /// A record that could not be mapped at all, with why.
+    pub(super) fn failed(message: String) -> Self {
+        let failed = Applied::failed(message);
+        AppliedJson {
+            key: failed.key,
+            status: failed.status,
+            json: "{}".to_owned(),
+            errors: failed.errors,
+            skip_reason: failed.skip_reason,
+        }
+    }
+}
+
 /// The outcome of applying a schema, borrowing what it can from the record and the
 /// schema: [`Applied`] without the owned copies, or serialised straight to a line.
 pub(super) struct Core<'a> {
@@ -157,27 +171,22 @@ impl CompiledSchema {
     /// The record's values are serialised from where they are, without copying them.
     pub fn apply_to_json(&self, record: &Value, ctx: &ApplyContext<'_>) -> AppliedJson {
         let Value::Object(map) = record else {
-            let failed = Applied::failed(not_an_object(record));
-            return AppliedJson {
-                key: failed.key,
-                status: failed.status,
-                json: "{}".to_owned(),
-                errors: failed.errors,
-                skip_reason: failed.skip_reason,
-            };
+            return AppliedJson::failed(not_an_object(record));
         };
-        self.resolved(record, map, |src| {
-            let core = self.core(src, ctx);
-            let json = serde_json::to_string(&CoreRecord(self, &core.values))
-                .unwrap_or_else(|_| "{}".to_owned());
-            AppliedJson {
-                key: core.key,
-                status: core.status,
-                json,
-                errors: core.errors,
-                skip_reason: core.skip_reason,
-            }
-        })
+        self.resolved(record, map, |src| self.core_json(self.core(src, ctx)))
+    }
+
+    /// The output of a record the schema was applied to, as [`AppliedJson`].
+    pub(super) fn core_json(&self, core: Core<'_>) -> AppliedJson {
+        let json = serde_json::to_string(&CoreRecord(self, &core.values))
+            .unwrap_or_else(|_| "{}".to_owned());
+        AppliedJson {
+            key: core.key,
+            status: core.status,
+            json,
+            errors: core.errors,
+            skip_reason: core.skip_reason,
+        }
     }
 
     pub(super) fn output_name(&self, o: Output) -> &str {

@@ -354,13 +354,6 @@ impl CompiledSchema {
         &self.hash
     }
 
-    /// The top-level source fields the schema reads (filters, key, mappings), or `None`
-    /// when it needs whole records (a multi-value JSONPath or a `custom` step). A
-    /// source may drop every other field of its records before they are mapped.
-    pub fn source_keys(&self) -> Option<Vec<&str>> {
-        (!self.needs_record).then(|| self.keys.names().collect())
-    }
-
     /// The lookups this schema makes, as `(target type, match field)` with `None` for
     /// the external id, so a store can load only the index it needs before a run.
     pub fn lookup_needs(&self) -> Vec<(String, Option<String>)> {

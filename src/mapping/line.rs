@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::apply::{Applied, ApplyContext, CoreLine, not_an_object};
+use super::apply::{Applied, AppliedJson, ApplyContext, Core, CoreLine, not_an_object};
 use super::compile::CompiledSchema;
 use super::reference::{KeyTable, NULL, Src};
 
@@ -49,11 +49,61 @@ impl CompiledSchema {
         scratch: &mut LineScratch,
         out: &mut Vec<u8>,
     ) {
-        let first = line
+        let written = self.apply_text(
+            line,
+            ctx,
+            scratch,
+            |core| {
+                write_line(
+                    out,
+                    &CoreLine {
+                        schema: self,
+                        core: &core,
+                    },
+                )
+            },
+            |e| format!("line {line_no}: not valid JSON: {e}"),
+        );
+        if let Err(message) = written {
+            write_line(out, &Applied::failed(message));
+        }
+    }
+
+    /// [`CompiledSchema::apply_to_json`] of one record given as JSON text: what a sync
+    /// run does with the records a source keeps as text. Only the fields the schema
+    /// reads are built (see [`CompiledSchema::apply_line`]).
+    pub fn apply_json_to_json(
+        &self,
+        record: &[u8],
+        ctx: &ApplyContext<'_>,
+        scratch: &mut LineScratch,
+    ) -> AppliedJson {
+        self.apply_text(
+            record,
+            ctx,
+            scratch,
+            |core| self.core_json(core),
+            |e| format!("not valid JSON: {e}"),
+        )
+        .unwrap_or_else(AppliedJson::failed)
+    }
+
+    /// Parses one record's text, applies the schema and hands the result to `on_core`;
+    /// a record that is not an object, or not valid JSON (`invalid` words the message),
+    /// is an error with the message.
+    fn apply_text<R>(
+        &self,
+        text: &[u8],
+        ctx: &ApplyContext<'_>,
+        scratch: &mut LineScratch,
+        on_core: impl FnOnce(Core<'_>) -> R,
+        invalid: impl FnOnce(serde_json::Error) -> String,
+    ) -> Result<R, String> {
+        let first = text
             .iter()
             .find(|b| !matches!(b, b' ' | b'\n' | b'\t' | b'\r'));
         if !self.needs_record && first == Some(&b'{') {
-            match self.project(line, scratch) {
+            match self.project(text, scratch) {
                 Ok(true) => {
                     let n = self.keys.count();
                     let mut stack = [&NULL; 32];
@@ -71,32 +121,21 @@ impl CompiledSchema {
                         record: &EMPTY_RECORD,
                         slots,
                     };
-                    let core = self.core(&src, ctx);
-                    write_line(
-                        out,
-                        &CoreLine {
-                            schema: self,
-                            core: &core,
-                        },
-                    );
-                    drop(core);
+                    let result = on_core(self.core(&src, ctx));
                     clear(&mut scratch.values);
-                    return;
+                    return Ok(result);
                 }
                 Ok(false) => clear(&mut scratch.values),
                 Err(e) => {
                     clear(&mut scratch.values);
-                    let failed = Applied::failed(format!("line {line_no}: not valid JSON: {e}"));
-                    write_line(out, &failed);
-                    return;
+                    return Err(invalid(e));
                 }
             }
         }
-        match serde_json::from_slice::<Value>(line) {
+        match serde_json::from_slice::<Value>(text) {
             Ok(record) => {
                 let Value::Object(map) = &record else {
-                    write_line(out, &Applied::failed(not_an_object(&record)));
-                    return;
+                    return Err(not_an_object(&record));
                 };
                 let n = self.keys.count();
                 let mut slots = vec![&NULL; n];
@@ -105,19 +144,9 @@ impl CompiledSchema {
                     record: &record,
                     slots: &slots,
                 };
-                let core = self.core(&src, ctx);
-                write_line(
-                    out,
-                    &CoreLine {
-                        schema: self,
-                        core: &core,
-                    },
-                );
+                Ok(on_core(self.core(&src, ctx)))
             }
-            Err(e) => write_line(
-                out,
-                &Applied::failed(format!("line {line_no}: not valid JSON: {e}")),
-            ),
+            Err(e) => Err(invalid(e)),
         }
     }
 
@@ -193,7 +222,7 @@ impl<'de> Visitor<'de> for Projector<'_> {
 }
 
 /// A key, borrowed from the line unless it has escapes.
-pub(crate) enum Key<'de> {
+enum Key<'de> {
     Borrowed(&'de str),
     Owned(String),
 }
@@ -207,7 +236,7 @@ impl AsRef<str> for Key<'_> {
     }
 }
 
-pub(crate) struct KeySeed;
+struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Key<'de>;
@@ -239,15 +268,8 @@ impl<'de> Visitor<'de> for KeySeed {
 
 /// Parses any value the way `Value` would (same checks, same errors) and drops it.
 #[derive(Clone, Copy)]
-pub(crate) struct Check<'k> {
+struct Check<'k> {
     plain: &'k Cell<bool>,
-}
-
-impl<'k> Check<'k> {
-    /// `plain` is set when the value holds serde_json's `RawValue` marker key.
-    pub(crate) fn new(plain: &'k Cell<bool>) -> Self {
-        Self { plain }
-    }
 }
 
 impl<'de> DeserializeSeed<'de> for Check<'_> {

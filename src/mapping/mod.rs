@@ -26,11 +26,9 @@ pub use apply::{Applied, AppliedJson, ApplyContext, RecordError, SkipReason, Sta
 pub use compile::{CompiledSchema, SchemaError};
 pub use dedup::last_wins;
 pub use line::LineScratch;
-pub(crate) use line::{Check, KeySeed};
 pub use lookup::{InMemoryLookup, Lookup, NoLookup, StoredRecord};
 pub use preview::{Preview, Summary, preview};
 pub use record::Record;
-pub(crate) use reference::KeyTable;
 pub use transform::{NoRates, RateTable};
 
 use sha2::{Digest, Sha256};

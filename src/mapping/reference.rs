@@ -234,11 +234,6 @@ impl KeyTable {
         (self.keys.len() - 1) as u32
     }
 
-    /// The keys, in slot order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().map(|k| &**k)
-    }
-
     /// How many keys (and slots) there are.
     pub fn count(&self) -> usize {
         self.keys.len()

@@ -875,6 +875,19 @@ mod props {
                 let mut twice = want.clone();
                 twice.extend_from_slice(&want);
                 prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&twice));
+                // A record kept as text maps as `apply_to_json` maps the parsed record.
+                let want = match serde_json::from_slice::<Value>(&line) {
+                    Ok(r) => schema.apply_to_json(&r, &ctx),
+                    Err(e) => {
+                        let f = Applied::failed(format!("not valid JSON: {e}"));
+                        AppliedJson { key: f.key, status: f.status, json: "{}".into(), errors: f.errors, skip_reason: f.skip_reason }
+                    }
+                };
+                for _ in 0..2 {
+                    let got = schema.apply_json_to_json(&line, &ctx, &mut scratch);
+                    prop_assert_eq!(&got.json, &want.json);
+                    prop_assert_eq!((&got.key, got.status, &got.errors, got.skip_reason), (&want.key, want.status, &want.errors, want.skip_reason));
+                }
             }
         }
 

@@ -236,6 +236,7 @@ impl Consumer {
         Page {
             number: self.pages,
             records: chunk.records,
+            raw: None,
             checkpoint: Checkpoint {
                 page: serde_json::to_value(state).ok(),
                 cursor: self.cursor.highest(),
@@ -347,7 +348,7 @@ impl Adapter for FileAdapter {
                 resume: None,
                 since: None,
                 http: http.clone(),
-                keep: None,
+                raw: false,
             },
         );
         sample_from(pages, n).boxed()

@@ -38,7 +38,7 @@ fn opts() -> FetchOptions {
         resume: None,
         since: None,
         http: HttpPolicy::default(),
-        keep: None,
+        raw: false,
     }
 }
 

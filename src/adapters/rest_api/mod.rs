@@ -6,27 +6,6 @@ mod client;
 mod config;
 mod pagination;
 
-/// Whether records can be parsed keeping only `keep` (and the cursor field): when they
-/// sit at a plain path (`$.a.b[*]`, `$[*]` or none), and pagination reads nothing near
-/// them. Returns the projection with the keys down to the records.
-fn projection(rest: &RestConfig, keep: Projection) -> Option<(Projection, Vec<String>)> {
-    let at: Vec<String> = match &rest.records {
-        None => Vec::new(),
-        Some(path) => path.simple_keys()?.to_vec(),
-    };
-    for path in rest.paginator.body_paths() {
-        match at.first() {
-            Some(first) if !path.text().contains(first.as_str()) => {}
-            _ => return None,
-        }
-    }
-    let keep = match &rest.cursor_field {
-        Some(field) => keep.with(field.split('.').next().unwrap_or(field)),
-        None => keep,
-    };
-    Some((keep, at))
-}
-
 #[cfg(test)]
 mod tests;
 
@@ -48,7 +27,7 @@ use super::error::status_line;
 use super::jsonpath::extract_records;
 use super::{
     Adapter, AdapterConfig, AdapterError, Checkpoint, ConnectionReport, FetchOptions, HttpPolicy,
-    Page, PageStream, Projection, RetryPolicy, sample_from,
+    Page, PageStream, RawRecords, RetryPolicy, sample_from,
 };
 
 #[derive(Default)]
@@ -93,8 +72,8 @@ struct Run {
     since: Option<String>,
     cursor: CursorTracker,
     last_status: Option<u16>,
-    /// Records are parsed keeping these fields only, found at these keys.
-    projection: Option<(Projection, Vec<String>)>,
+    /// Records are kept as text ([`FetchOptions::raw`]), found at these keys.
+    raw_at: Option<Vec<String>>,
 }
 
 impl Run {
@@ -116,7 +95,7 @@ impl Run {
         };
         let since = since.filter(|s| !s.is_empty());
         let cursor = CursorTracker::new(rest.cursor_field.clone(), resume_cursor.or(since.clone()));
-        let projection = opts.keep.and_then(|keep| projection(&rest, keep));
+        let raw_at = if opts.raw { raw_at(&rest) } else { None };
         Ok(Self {
             client,
             cfg: rest,
@@ -127,7 +106,7 @@ impl Run {
             since,
             cursor,
             last_status: None,
-            projection,
+            raw_at,
         })
     }
 
@@ -186,27 +165,33 @@ impl Run {
         // so that the task polling this stream (the run's writer shares it) keeps
         // feeding the database meanwhile.
         let raw = fetched.body;
-        let projection = self.projection.clone();
-        let (parsed, raw) = tokio::task::spawn_blocking(move || {
-            let parsed = match &projection {
-                Some((keep, at)) => keep.parse(&raw, at),
-                None => serde_json::from_slice::<Value>(&raw),
+        let at = self.raw_at.clone();
+        let (parsed, snip) = tokio::task::spawn_blocking(move || {
+            let snip = snippet(&raw);
+            // A response that should be the array of records but is not one takes the
+            // plain path, which says what it is instead.
+            let array = || raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+            let parsed = match at {
+                Some(at) if !at.is_empty() || array() => {
+                    super::raw::split(raw, &at).map(|(body, records)| (body, Some(records)))
+                }
+                _ => serde_json::from_slice::<Value>(&raw).map(|body| (body, None)),
             };
-            (parsed, raw)
+            (parsed, snip)
         })
         .await
         .map_err(|e| AdapterError::Records {
             page: number,
             detail: format!("parsing the page stopped: {e}"),
         })?;
-        let body: Value = parsed.map_err(|e| AdapterError::InvalidJson {
+        let (body, raw_records) = parsed.map_err(|e| AdapterError::InvalidJson {
             page: number,
             line: e.line(),
             column: e.column(),
             detail: format!(
                 "{} (the response starts with {:?})",
                 strip_position(&e.to_string()),
-                self.cfg.redactor.text(&snippet(&raw))
+                self.cfg.redactor.text(&snip)
             ),
         })?;
         let records_error = |detail: String| AdapterError::Records {
@@ -214,7 +199,11 @@ impl Run {
             detail: self.cfg.redactor.text(&detail),
         };
         let hint = self.cfg.paginator.hint(&body).map_err(records_error)?;
-        let records = extract_records(self.cfg.records.as_ref(), body).map_err(records_error)?;
+        let records = match &raw_records {
+            Some(_) => Vec::new(),
+            None => extract_records(self.cfg.records.as_ref(), body).map_err(records_error)?,
+        };
+        let count = records.len() + raw_records.as_ref().map_or(0, RawRecords::len);
         let link = link_header(&fetched.headers);
         let next = self
             .cfg
@@ -222,13 +211,16 @@ impl Run {
             .advance(
                 &self.position,
                 hint,
-                records.len(),
+                count,
                 link.as_deref(),
                 &url,
                 &self.cfg.base,
             )
             .map_err(records_error)?;
         self.cursor.observe(&records);
+        if let Some(raw) = &raw_records {
+            self.cursor.observe_text(raw);
+        }
         self.pages = number;
         self.position = next;
         let state = ResumeState {
@@ -239,6 +231,7 @@ impl Run {
         Ok(Some(Page {
             number,
             records,
+            raw: raw_records,
             checkpoint: Checkpoint {
                 page: serde_json::to_value(state).ok(),
                 cursor: self.cursor.highest(),
@@ -299,7 +292,7 @@ impl Adapter for RestApiAdapter {
                 resume: None,
                 since: None,
                 http: policy,
-                keep: None,
+                raw: false,
             };
             let mut run = match self.run(cfg, opts) {
                 Ok(run) => run,
@@ -362,7 +355,7 @@ impl Adapter for RestApiAdapter {
                 resume: None,
                 since: None,
                 http: http.clone(),
-                keep: None,
+                raw: false,
             },
         );
         sample_from(pages, n).boxed()
@@ -378,4 +371,20 @@ impl Adapter for RestApiAdapter {
         })
         .boxed()
     }
+}
+
+/// Where records can be kept as text: at a plain path (`$.a.b[*]`, or an array
+/// response), when pagination reads nothing near them. The keys down to the records.
+fn raw_at(rest: &RestConfig) -> Option<Vec<String>> {
+    let at: Vec<String> = match &rest.records {
+        None => Vec::new(),
+        Some(path) => path.simple_keys()?.to_vec(),
+    };
+    for path in rest.paginator.body_paths() {
+        match at.first() {
+            Some(first) if !path.text().contains(first.as_str()) => {}
+            _ => return None,
+        }
+    }
+    Some(at)
 }

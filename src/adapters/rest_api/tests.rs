@@ -66,7 +66,7 @@ fn opts(http: HttpPolicy) -> FetchOptions {
         resume: None,
         since: None,
         http,
-        keep: None,
+        raw: false,
     }
 }
 
@@ -1128,30 +1128,42 @@ async fn sample_reads_only_as_many_pages_as_needed() {
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
-// ---------------------------------------------------------------- projection
+// ---------------------------------------------------------------- records as text
 
-/// A run that reads only some fields gets records with those fields (and the cursor
-/// field) and nothing else; pagination still reads the rest of the response.
+/// The records of pages fetched with `raw`, parsed.
+fn raw_records(pages: &[Page]) -> Vec<Value> {
+    pages
+        .iter()
+        .flat_map(|p| {
+            assert!(p.records.is_empty(), "records stay text");
+            p.raw.as_ref().expect("records as text").iter()
+        })
+        .map(|text| serde_json::from_slice(text).unwrap())
+        .collect()
+}
+
+/// A run that maps records from their text gets each record as its text, the same
+/// records a plain run gets; the cursor and pagination work as before.
 #[tokio::test]
-async fn a_projected_run_keeps_the_read_fields_the_cursor_and_pagination() {
+async fn a_raw_run_keeps_records_as_text_with_the_cursor_and_pagination() {
     let server = MockServer::start().await;
-    let record = |id: i64, updated: &str| json!({"id": id, "name": format!("n{id}"), "bio": "dropped", "meta": {"updated": updated}});
+    let record = |id: i64, updated: &str| json!({"id": id, "name": format!("n{id}"), "bio": "é\n\"q\"", "meta": {"updated": updated}});
+    let first = json!({
+        "data": {"results": [record(1, "2024-03-01T00:00:00Z"), record(2, "2024-05-01T00:00:00Z")]},
+        "paging": {"next": "c2"}
+    });
+    let second = json!({
+        "data": {"results": [record(3, "2024-04-01T00:00:00Z")]},
+        "paging": {"next": null}
+    });
     Mock::given(path("/items"))
         .and(query_param_is_missing("after"))
-        .respond_with(ok(json!({
-            "data": {"results": [record(1, "2024-03-01T00:00:00Z"), record(2, "2024-05-01T00:00:00Z")]},
-            "paging": {"next": "c2"}
-        })))
-        .expect(1)
+        .respond_with(ok(first.clone()))
         .mount(&server)
         .await;
     Mock::given(path("/items"))
         .and(query_param("after", "c2"))
-        .respond_with(ok(json!({
-            "data": {"results": [record(3, "2024-04-01T00:00:00Z")]},
-            "paging": {"next": null}
-        })))
-        .expect(1)
+        .respond_with(ok(second.clone()))
         .mount(&server)
         .await;
     let mut cfg = config(
@@ -1164,23 +1176,32 @@ async fn a_projected_run_keeps_the_read_fields_the_cursor_and_pagination() {
     cfg.source.records = Some("$.data.results[*]".into());
     cfg.source.cursor_field = Some("meta.updated".into());
     let mut o = opts(http());
-    o.keep = Some(crate::adapters::Projection::new(["id", "name"]));
-    let pages: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
-    assert_eq!(ids(&pages), vec![1, 2, 3]);
+    o.raw = true;
+    let raw: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
+    let plain = pages(&cfg).await;
+    assert_eq!(raw.len(), 2);
+    assert_eq!((raw[0].len(), raw[1].len()), (2, 1));
     assert_eq!(
-        pages[0].records[0],
-        json!({"id": 1, "name": "n1", "meta": {"updated": "2024-03-01T00:00:00Z"}})
+        raw_records(&raw),
+        plain
+            .iter()
+            .flat_map(|p| p.records.clone())
+            .collect::<Vec<_>>()
     );
+    for (r, p) in raw.iter().zip(&plain) {
+        assert_eq!(r.checkpoint, p.checkpoint);
+    }
     assert_eq!(
-        pages[1].checkpoint.cursor.as_deref(),
+        raw[1].checkpoint.cursor.as_deref(),
         Some("2024-05-01T00:00:00Z")
     );
 }
 
-/// Pagination that reads next to the records (here a field of the last one) gets whole
-/// records: the projection is not used.
+/// Pagination that reads next to the records (here a field of the last one) gets
+/// parsed records; so does a response that should be the array of records but is not,
+/// which fails as before.
 #[tokio::test]
-async fn pagination_reading_the_records_turns_the_projection_off() {
+async fn records_stay_parsed_when_pagination_reads_them_or_the_response_is_not_a_list() {
     let server = MockServer::start().await;
     Mock::given(path("/items"))
         .respond_with(ok(json!({
@@ -1197,11 +1218,45 @@ async fn pagination_reading_the_records_turns_the_projection_off() {
     );
     cfg.source.records = Some("$.data[*]".into());
     let mut o = opts(http());
-    o.keep = Some(crate::adapters::Projection::new(["id"]));
+    o.raw = true;
     let pages: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(pages.len(), 1);
+    assert!(pages[0].raw.is_none());
     assert_eq!(
         pages[0].records[0],
         json!({"id": 1, "bio": "kept", "more": null})
     );
+
+    let mut cfg = config(&server.uri(), Pagination::None);
+    cfg.source.records = None;
+    let mut o = opts(http());
+    o.raw = true;
+    let err = run(&cfg, o).await.remove(0).unwrap_err().to_string();
+    assert!(err.contains("not a list of records"), "{err}");
+}
+
+/// A malformed page fails naming the same page and place whether its records stay
+/// text or not.
+#[tokio::test]
+async fn a_malformed_raw_page_fails_as_a_plain_one_does() {
+    let server = MockServer::start().await;
+    Mock::given(path("/items"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"data": [{"id": 1}, {"id": 2, "x": tru}]}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri(), Pagination::None);
+    cfg.source.records = Some("$.data[*]".into());
+    let mut o = opts(http());
+    o.raw = true;
+    let raw = run(&cfg, o).await.remove(0).unwrap_err().to_string();
+    let plain = run(&cfg, opts(http()))
+        .await
+        .remove(0)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(raw, plain);
+    assert!(raw.contains("page 1"), "{raw}");
 }
