@@ -604,6 +604,15 @@ async fn w_write(db: &TestDb, claim: &Claim, totals: &mut Counts, batch: &Batch)
     c
 }
 
+/// The run's totals as its execution row stores them.
+async fn w_stored_counts(db: &TestDb, claim: &Claim) -> syncdeck::store::ExecutionRow {
+    db.store
+        .get_execution(&claim.execution_id)
+        .await
+        .unwrap()
+        .expect("the execution exists")
+}
+
 fn cuus(c: &Counts) -> (i64, i64, i64, i64, i64) {
     (c.fetched, c.created, c.updated, c.unchanged, c.skipped)
 }
@@ -629,12 +638,7 @@ async fn write_batch_upserts_by_key_and_counts_each_outcome(db: TestDb) {
     let again = vec![rec("k0", "a"), rec("k1", "b"), rec("k5", "a")];
     let c = w_write(&db, &run, &mut totals, &w_batch(again, true, true, false)).await;
     assert_eq!(cuus(&c), (3, 1, 0, 0, 0));
-    let e = db
-        .store
-        .get_execution(&run.execution_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let e = w_stored_counts(&db, &run).await;
     assert_eq!((e.fetched, e.created, e.updated), (8, 6, 0));
     w_finish(&db, &run).await;
     let stored = db.store.list_records(W_TARGET, 100).await.unwrap();
@@ -765,12 +769,7 @@ async fn write_batch_of_a_fenced_out_claim_changes_nothing(db: TestDb) {
         w_data(&db).await.into_iter().collect::<Vec<_>>(),
         [("k0".to_string(), "a".to_string())]
     );
-    let e = db
-        .store
-        .get_execution(&run.execution_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let e = w_stored_counts(&db, &run).await;
     assert_eq!((e.fetched, e.created), (1, 1));
 }
 
@@ -811,12 +810,7 @@ async fn a_lookup_read_before_the_previous_batch_committed_is_caught_up(db: Test
     // k3 is new; k2 changed but is this run's own (the later page wins, counted once);
     // k1 is unchanged and this run's own (not counted again).
     assert_eq!(cuus(&c), (3, 1, 0, 0, 0));
-    let e = db
-        .store
-        .get_execution(&run.execution_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let e = w_stored_counts(&db, &run).await;
     assert_eq!((e.fetched, e.created, e.updated, e.unchanged), (5, 3, 0, 0));
     let data = w_data(&db).await;
     assert_eq!(

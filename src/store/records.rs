@@ -56,6 +56,23 @@ pub struct RecordErrorRow {
 pub struct StoredKeys(HashMap<String, plan::Existing>);
 
 impl StoredKeys {
+    /// From `(dedup_key, content_hash, last_execution_id)` rows.
+    fn from_rows(rows: impl IntoIterator<Item = (String, String, Option<String>)>) -> Self {
+        Self(
+            rows.into_iter()
+                .map(|(key, hash, last_execution_id)| {
+                    (
+                        key,
+                        plan::Existing {
+                            hash,
+                            last_execution_id,
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+
     /// Brings a lookup made before `written` was committed up to date with it.
     pub fn catch_up(&mut self, written: &Written, execution_id: &str) {
         for (key, hash) in &written.touched {

@@ -415,8 +415,8 @@ impl Keymap {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let Some(binding) =
-                Action::parse(name).and_then(|a| bindings.iter_mut().find(|b| b.action == a))
+            let Some(action) =
+                Action::parse(name).filter(|a| bindings.iter().any(|b| b.action == *a))
             else {
                 return Err(KeymapError::UnknownAction {
                     action: name.clone(),
@@ -440,11 +440,16 @@ impl Keymap {
                     });
                 }
             };
-            binding.keys = parse_keys(&texts).map_err(|reason| KeymapError::BadKey {
+            let keys = parse_keys(&texts).map_err(|reason| KeymapError::BadKey {
                 action: name.clone(),
                 reason,
             })?;
-            binding.keys_label = texts.join(", ");
+            // An action bound apart on some screens (its own help there) takes the new
+            // keys everywhere.
+            for binding in bindings.iter_mut().filter(|b| b.action == action) {
+                binding.keys = keys.clone();
+                binding.keys_label = texts.join(", ");
+            }
         }
         let keymap = Keymap { bindings };
         keymap.check_conflicts()?;
@@ -553,6 +558,24 @@ mod tests {
         assert_eq!(k.action(Scope::Integrations, &ctrl_q), Some(Action::Quit));
         let ctrl_n = ev(KeyCode::Char('n'), KeyModifiers::CONTROL);
         assert_eq!(k.action(Scope::Catalog, &ctrl_n), Some(Action::Down));
+    }
+
+    #[test]
+    fn an_action_bound_apart_on_some_screens_has_its_own_footer_and_takes_overrides_everywhere() {
+        let k = Keymap::builtin().unwrap();
+        let label = |scope| {
+            k.footer(scope, false)
+                .find(|(key, _)| key.to_string() == "enter")
+                .map(|(_, label)| label.to_string())
+        };
+        assert_eq!(label(Scope::Mapper).as_deref(), Some("edit"));
+        assert_eq!(label(Scope::Integrations).as_deref(), Some("details"));
+        let t: toml::Table = toml::from_str("select = \"o\"").unwrap();
+        let k = Keymap::with_overrides(&t).unwrap();
+        let o = ev(KeyCode::Char('o'), KeyModifiers::NONE);
+        for scope in [Scope::Mapper, Scope::Integrations, Scope::Executions] {
+            assert_eq!(k.action(scope, &o), Some(Action::Select), "{scope:?}");
+        }
     }
 
     #[test]

@@ -1130,6 +1130,14 @@ async fn sample_reads_only_as_many_pages_as_needed() {
 
 // ---------------------------------------------------------------- records as text
 
+/// Options of a run that maps records from their text.
+fn raw_opts() -> FetchOptions {
+    FetchOptions {
+        raw: true,
+        ..opts(http())
+    }
+}
+
 /// The records of pages fetched with `raw`, parsed.
 fn raw_records(pages: &[Page]) -> Vec<Value> {
     pages
@@ -1175,8 +1183,7 @@ async fn a_raw_run_keeps_records_as_text_with_the_cursor_and_pagination() {
     );
     cfg.source.records = Some("$.data.results[*]".into());
     cfg.source.cursor_field = Some("meta.updated".into());
-    let mut o = opts(http());
-    o.raw = true;
+    let o = raw_opts();
     let raw: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
     let plain = pages(&cfg).await;
     assert_eq!(raw.len(), 2);
@@ -1217,8 +1224,7 @@ async fn records_stay_parsed_when_pagination_reads_them_or_the_response_is_not_a
         },
     );
     cfg.source.records = Some("$.data[*]".into());
-    let mut o = opts(http());
-    o.raw = true;
+    let o = raw_opts();
     let pages: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(pages.len(), 1);
     assert!(pages[0].raw.is_none());
@@ -1229,8 +1235,7 @@ async fn records_stay_parsed_when_pagination_reads_them_or_the_response_is_not_a
 
     let mut cfg = config(&server.uri(), Pagination::None);
     cfg.source.records = None;
-    let mut o = opts(http());
-    o.raw = true;
+    let o = raw_opts();
     let err = run(&cfg, o).await.remove(0).unwrap_err().to_string();
     assert!(err.contains("not a list of records"), "{err}");
 }
@@ -1249,8 +1254,7 @@ async fn a_malformed_raw_page_fails_as_a_plain_one_does() {
         .await;
     let mut cfg = config(&server.uri(), Pagination::None);
     cfg.source.records = Some("$.data[*]".into());
-    let mut o = opts(http());
-    o.raw = true;
+    let o = raw_opts();
     let raw = run(&cfg, o).await.remove(0).unwrap_err().to_string();
     let plain = run(&cfg, opts(http()))
         .await

@@ -18,11 +18,7 @@
 //! batch, which makes a large first load quadratic unless something keeps running
 //! ANALYZE. The statements stay prepared, which saves a round trip a statement.
 
-use std::collections::HashMap;
-
-use sqlx::Row;
-
-use super::plan::{Existing, plan};
+use super::plan::plan;
 use super::{Batch, Counts, StoredKeys, Written};
 use crate::store::queue::{Claim, Fenced};
 use crate::store::{Result, Store};
@@ -77,23 +73,13 @@ pub(super) async fn stored_keys(
     target_type: &str,
     keys: &[&str],
 ) -> Result<StoredKeys> {
-    let mut found = HashMap::with_capacity(keys.len());
-    for row in sqlx::query(EXISTING)
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(EXISTING)
         .bind(&store.tenant_id)
         .bind(target_type)
         .bind(keys)
         .fetch_all(pool)
-        .await?
-    {
-        found.insert(
-            row.try_get("dedup_key")?,
-            Existing {
-                hash: row.try_get("content_hash")?,
-                last_execution_id: row.try_get("last_execution_id")?,
-            },
-        );
-    }
-    Ok(StoredKeys(found))
+        .await?;
+    Ok(StoredKeys::from_rows(rows))
 }
 
 pub(super) async fn write_batch(

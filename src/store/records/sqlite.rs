@@ -9,11 +9,7 @@
 //! of the statement's parameter names, so binding thousands of `$N` costs time
 //! quadratic in their number (it was most of the write time at 1,000 rows a batch).
 
-use std::collections::HashMap;
-
-use sqlx::Row;
-
-use super::plan::{Existing, Plan, plan};
+use super::plan::{Plan, plan};
 use super::{Batch, Counts, StoredKeys, Written};
 use crate::store::queue::{Claim, Fenced};
 use crate::store::{Result, Store};
@@ -116,7 +112,7 @@ pub(super) async fn stored_keys(
     target_type: &str,
     keys: &[&str],
 ) -> Result<StoredKeys> {
-    let mut found = HashMap::with_capacity(keys.len());
+    let mut rows = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_SELECT) {
         let mut sql = String::with_capacity(160 + chunk.len() * 7);
         sql.push_str(
@@ -125,23 +121,15 @@ pub(super) async fn stored_keys(
         );
         push_params(&mut sql, chunk.len());
         sql.push(')');
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(sqlx::AssertSqlSafe(sql))
             .bind(&store.tenant_id)
             .bind(target_type);
         for key in chunk {
             q = q.bind(*key);
         }
-        for row in q.fetch_all(&store.pool).await? {
-            found.insert(
-                row.try_get("dedup_key")?,
-                Existing {
-                    hash: row.try_get("content_hash")?,
-                    last_execution_id: row.try_get("last_execution_id")?,
-                },
-            );
-        }
+        rows.extend(q.fetch_all(&store.pool).await?);
     }
-    Ok(StoredKeys(found))
+    Ok(StoredKeys::from_rows(rows))
 }
 
 /// Inserts and updates in one statement per chunk. The conflict clause repeats the

@@ -3,67 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::Schedule;
 use crate::domain::integration::{IntegrationSpec, Pagination};
 
 use super::form::Built;
 use super::state::{Review, State};
-
-const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-
-fn day(text: &str) -> Option<&'static str> {
-    let n: usize = text.parse().ok()?;
-    DAYS.get(n % 7).copied()
-}
-
-/// Days of week of a cron field in words ("Mon–Fri", "Mon, Wed"), if it is simple.
-fn days(field: &str) -> Option<String> {
-    if field == "*" {
-        return Some("daily".into());
-    }
-    let mut parts = Vec::new();
-    for part in field.split(',') {
-        match part.split_once('-') {
-            Some((a, b)) => parts.push(format!("{}–{}", day(a)?, day(b)?)),
-            None => parts.push(day(part)?.to_string()),
-        }
-    }
-    Some(parts.join(", "))
-}
-
-/// "Runs Mon–Fri at 02:00 America/New_York; next: Tue 24 Nov 02:00".
-pub fn schedule_words(schedule: &Schedule, now: DateTime<Utc>) -> String {
-    match schedule {
-        Schedule::Manual => "Runs only when started by hand (r on the integrations list)".into(),
-        Schedule::Interval { .. } => {
-            let words = schedule.describe().replacen("Every", "every", 1);
-            format!("Runs {words}; the first run one interval after saving")
-        }
-        Schedule::Cron {
-            expression,
-            timezone,
-        } => {
-            let f: Vec<&str> = expression.split_whitespace().collect();
-            let simple = match f.as_slice() {
-                [m, h, "*", "*", dow]
-                    if m.chars().all(|c| c.is_ascii_digit())
-                        && h.chars().all(|c| c.is_ascii_digit()) =>
-                {
-                    let (m, h): (u32, u32) = (m.parse().unwrap_or(0), h.parse().unwrap_or(0));
-                    days(dow).map(|d| format!("Runs {d} at {h:02}:{m:02} {timezone}"))
-                }
-                _ => None,
-            };
-            let mut words = simple.unwrap_or_else(|| format!("Runs {}", schedule.describe()));
-            let tz: Option<chrono_tz::Tz> = timezone.parse().ok();
-            if let (Some(next), Some(tz)) = (schedule.next_after(now), tz) {
-                let local = next.with_timezone(&tz);
-                words.push_str(&format!("; next: {}", local.format("%a %-d %b %H:%M")));
-            }
-            words
-        }
-    }
-}
 
 fn pagination(p: &Pagination) -> String {
     let kind = serde_json::to_value(p)
@@ -136,45 +79,10 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
             target
         },
     );
-    let schedule = schedule_words(&spec.task.schedule, now);
+    let schedule = spec.task.schedule.in_words(now);
     Review {
         rows,
         schedule,
         schema_note: built.schema_note.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn schedules_read_as_words_with_the_next_run() {
-        let now = Utc
-            .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-            .single()
-            .unwrap();
-        let cron = Schedule::Cron {
-            expression: "0 2 * * 1-5".into(),
-            timezone: "America/New_York".into(),
-        };
-        assert_eq!(
-            schedule_words(&cron, now),
-            "Runs Mon–Fri at 02:00 America/New_York; next: Tue 24 Nov 02:00"
-        );
-        let every = Schedule::Interval {
-            every: 15,
-            unit: crate::domain::schedule::IntervalUnit::Minutes,
-        };
-        assert_eq!(
-            schedule_words(&every, now),
-            "Runs every 15 minutes; the first run one interval after saving"
-        );
-        let odd = Schedule::Cron {
-            expression: "*/5 * * * *".into(),
-            timezone: "UTC".into(),
-        };
-        assert!(schedule_words(&odd, now).contains("next: Mon 23 Nov 12:05"));
     }
 }
