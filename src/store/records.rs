@@ -137,6 +137,23 @@ pub struct Batch {
     pub errors: Vec<RecordErrorRow>,
 }
 
+/// Binds the lease fence's parameters, $1–$9 on both backends: the checkpoint, the
+/// run's totals after the batch, the execution and the lease token.
+macro_rules! bind_fence {
+    ($query:expr, $batch:expr, $totals:expr, $claim:expr) => {
+        $query
+            .bind(&$batch.checkpoint)
+            .bind($totals.fetched)
+            .bind($totals.created)
+            .bind($totals.updated)
+            .bind($totals.skipped)
+            .bind($totals.unchanged)
+            .bind($totals.failed)
+            .bind(&$claim.execution_id)
+            .bind($claim.token)
+    };
+}
+
 mod plan;
 mod postgres;
 mod sqlite;

@@ -1130,6 +1130,19 @@ async fn sample_reads_only_as_many_pages_as_needed() {
 
 // ---------------------------------------------------------------- records as text
 
+/// Cursor pagination (`after=`) reading the next cursor at `next`, records at `records`.
+fn cursor_config(base: &str, next: &str, records: &str) -> AdapterConfig {
+    let mut cfg = config(
+        base,
+        Pagination::Cursor {
+            param: "after".into(),
+            next: next.into(),
+        },
+    );
+    cfg.source.records = Some(records.into());
+    cfg
+}
+
 /// Options of a run that maps records from their text.
 fn raw_opts() -> FetchOptions {
     FetchOptions {
@@ -1174,14 +1187,7 @@ async fn a_raw_run_keeps_records_as_text_with_the_cursor_and_pagination() {
         .respond_with(ok(second.clone()))
         .mount(&server)
         .await;
-    let mut cfg = config(
-        &server.uri(),
-        Pagination::Cursor {
-            param: "after".into(),
-            next: "$.paging.next".into(),
-        },
-    );
-    cfg.source.records = Some("$.data.results[*]".into());
+    let mut cfg = cursor_config(&server.uri(), "$.paging.next", "$.data.results[*]");
     cfg.source.cursor_field = Some("meta.updated".into());
     let o = raw_opts();
     let raw: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
@@ -1216,14 +1222,7 @@ async fn records_stay_parsed_when_pagination_reads_them_or_the_response_is_not_a
         })))
         .mount(&server)
         .await;
-    let mut cfg = config(
-        &server.uri(),
-        Pagination::Cursor {
-            param: "after".into(),
-            next: "$.data[-1:].more".into(),
-        },
-    );
-    cfg.source.records = Some("$.data[*]".into());
+    let cfg = cursor_config(&server.uri(), "$.data[-1:].more", "$.data[*]");
     let o = raw_opts();
     let pages: Vec<Page> = run(&cfg, o).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(pages.len(), 1);

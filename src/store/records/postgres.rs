@@ -116,16 +116,7 @@ pub(super) async fn write_batch(
     let mut totals = *totals_before;
     totals.add(&plan.counts);
 
-    let fenced_in: bool = sqlx::query_scalar(WRITE)
-        .bind(&batch.checkpoint)
-        .bind(totals.fetched)
-        .bind(totals.created)
-        .bind(totals.updated)
-        .bind(totals.skipped)
-        .bind(totals.unchanged)
-        .bind(totals.failed)
-        .bind(&claim.execution_id)
-        .bind(claim.token)
+    let fenced_in: bool = bind_fence!(sqlx::query_scalar(WRITE), batch, totals, claim)
         .bind(&store.tenant_id)
         .bind(&batch.target_type)
         .bind(&claim.integration_id)

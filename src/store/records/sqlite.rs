@@ -87,16 +87,7 @@ async fn finish(
     }
     let mut totals = *totals_before;
     totals.add(&written.counts);
-    let fenced = sqlx::query(FENCE)
-        .bind(&batch.checkpoint)
-        .bind(totals.fetched)
-        .bind(totals.created)
-        .bind(totals.updated)
-        .bind(totals.skipped)
-        .bind(totals.unchanged)
-        .bind(totals.failed)
-        .bind(&claim.execution_id)
-        .bind(claim.token)
+    let fenced = bind_fence!(sqlx::query(FENCE), batch, totals, claim)
         .execute(&mut *tx)
         .await?;
     if fenced.rows_affected() != 1 {
