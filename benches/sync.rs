@@ -14,9 +14,10 @@
 //!   nothing, `unchanged` = N), records/s of each, through `Engine::run_execution`;
 //! - where the time goes, each stage timed alone in one sequential pass on a fresh
 //!   database: HTTP transfer only (bytes, no parsing), fetch through the rest_api adapter
-//!   (transfer + JSON parse keeping the fields the schema reads + records path, as the
-//!   runner does), map (compiled schema + serialise + content
-//!   hash, as the runner does) and write (`Store::write_batch`, one transaction a page);
+//!   (transfer + one checking parse that keeps the records as text, as for a run), map
+//!   (the runner's `map_page`: each record parsed with the schema's key projection,
+//!   mapped, serialised and hashed) and write (`Store::write_batch`, one transaction a
+//!   page);
 //! - peak memory (`VmHWM` of this process; the HTTP server runs in a child process so
 //!   its pre-rendered pages do not count).
 //!
