@@ -20,7 +20,7 @@ use crate::mapping::{
     AppliedJson, ApplyContext, CompiledSchema, InMemoryLookup, LineScratch, NoRates, Status,
 };
 use crate::store::queue::{Claim, Fenced};
-use crate::store::records::{Batch, Counts, MappedRecord, RecordErrorRow};
+use crate::store::records::{Batch, Counts, MappedRecord, RecordErrorRow, StoredKeys, Written};
 use crate::store::{StoreError, now_ms};
 
 /// Why a run did not reach a normal end.
@@ -61,7 +61,8 @@ const RENEW_RETRY: Duration = Duration::from_secs(1);
 /// Lookups keep their index in memory; beyond this many records the newest win.
 const LOOKUP_LIMIT: i64 = 200_000;
 
-type Lookup = tokio::task::JoinHandle<Result<crate::store::records::StoredKeys, StoreError>>;
+/// The stored keys of a batch, being read.
+type Lookup = tokio::task::JoinHandle<Result<StoredKeys, StoreError>>;
 
 /// What the map stage hands to the writer.
 struct Mapped {
@@ -394,7 +395,7 @@ async fn execute(
             tokio::spawn(async move { store.stored_keys(&mapped.batch).await })
         };
         let mut next: Option<(Arc<Mapped>, Lookup)> = None;
-        let mut previous: Option<crate::store::records::Written> = None;
+        let mut previous: Option<Written> = None;
         loop {
             // A cancel ends the run between batches: the batch being written commits
             // (its counts included in the totals), and no further one starts.

@@ -137,6 +137,18 @@ pub struct Batch {
     pub errors: Vec<RecordErrorRow>,
 }
 
+/// The lease fence, the same on both backends: only the lease holder's batch commits,
+/// with its checkpoint and the run's totals. A macro so that PostgreSQL's one-statement
+/// batch can embed it (`concat!`); SQLite runs it alone. Its parameters, $1–$9, are
+/// bound by [`bind_fence!`].
+macro_rules! fence_sql {
+    () => {
+        "UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, \
+         created = $3, updated = $4, skipped = $5, unchanged = $6, failed = $7 \
+         WHERE id = $8 AND lease_token = $9 AND status = 'running'"
+    };
+}
+
 /// Binds the lease fence's parameters, $1–$9 on both backends: the checkpoint, the
 /// run's totals after the batch, the execution and the lease token.
 macro_rules! bind_fence {

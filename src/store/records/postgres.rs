@@ -32,10 +32,10 @@ const EXISTING: &str = "SELECT r.dedup_key, r.content_hash, r.last_execution_id 
 /// type, $12 integration, $13 now, $14 update_if_exists; $15–$18 the rows to upsert (id,
 /// key, data, hash); $19 keys to mark seen; $20–$21 log lines (level, message); $22–$24
 /// record errors (key, field, message).
-const WRITE: &str = "WITH fence AS (\
-     UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, created = $3, \
-     updated = $4, skipped = $5, unchanged = $6, failed = $7 \
-     WHERE id = $8 AND lease_token = $9 AND status = 'running' RETURNING 1), \
+const WRITE: &str = concat!(
+    "WITH fence AS (",
+    fence_sql!(),
+    " RETURNING 1), \
      up AS (\
      INSERT INTO records AS r (id, tenant_id, target_type, dedup_key, integration_id, \
      data, content_hash, last_execution_id, created_at, updated_at) \
@@ -65,7 +65,8 @@ const WRITE: &str = "WITH fence AS (\
      FROM UNNEST($22::text[], $23::text[], $24::text[]) WITH ORDINALITY \
      AS e(record_key, field, message, n) \
      WHERE EXISTS (SELECT 1 FROM fence) ORDER BY e.n RETURNING 1) \
-     SELECT EXISTS (SELECT 1 FROM fence) AS fenced_in";
+     SELECT EXISTS (SELECT 1 FROM fence) AS fenced_in"
+);
 
 pub(super) async fn stored_keys(
     store: &Store,

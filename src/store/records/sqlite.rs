@@ -28,10 +28,7 @@ const INSERT_LOG: &str =
 const INSERT_ERROR: &str = "INSERT INTO record_errors (execution_id, record_key, field, message, ts) \
      VALUES ($1, $2, $3, $4, $5)";
 
-/// The fence: only the lease holder's batch commits, with its checkpoint and totals.
-const FENCE: &str = "UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, \
-     created = $3, updated = $4, skipped = $5, unchanged = $6, failed = $7 \
-     WHERE id = $8 AND lease_token = $9 AND status = 'running'";
+const FENCE: &str = fence_sql!();
 
 pub(super) async fn write_batch(
     store: &Store,
