@@ -38,6 +38,7 @@ both!(
     expired_leases_are_rescued_and_the_old_owner_is_fenced,
     due_tasks_queue_one_execution_per_due_time,
     target_flags_and_delete_if_removed_are_honoured,
+    stored_keys_after_new_ones_count_once,
 );
 
 const KEY: &str = "demo-key-1234567890";
@@ -456,4 +457,44 @@ async fn target_flags_and_delete_if_removed_are_honoured(db: TestDb) {
     let e = db.store.get_execution(&frozen).await.unwrap().unwrap();
     assert_eq!((e.created, e.updated, e.skipped), (0, 0, 2));
     assert_eq!(db.store.count_records("contact").await.unwrap(), 3);
+}
+
+/// A first load's later pages are not looked up before writing while every page before
+/// was new keys; when one turns out to hold stored keys, the batch is looked up and
+/// written as usual. Counted as a lookup of every page would count them.
+async fn stored_keys_after_new_ones_count_once(db: TestDb) {
+    let server = MockServer::start().await;
+    serve_pages(&server, &[page(1, 8..12, true)]).await;
+    save(&db, &contacts_file("CRM", &server.uri(), "")).await;
+    let engine = engine(&db);
+    let id = db.store.queue_run("CRM", "manual", true).await.unwrap();
+    assert_eq!(
+        engine.run_execution(&id).await.unwrap(),
+        Some(ExecutionStatus::Success)
+    );
+
+    server.reset().await;
+    serve_pages(
+        &server,
+        &[
+            page(1, 0..3, false),
+            page(2, 3..6, false),
+            // Record 5 again (this run's own), then 6 and 7 new.
+            page(3, 5..8, false),
+            // Stored by the run before, unchanged.
+            page(4, 8..12, true),
+        ],
+    )
+    .await;
+    let id = db.store.queue_run("CRM", "manual", true).await.unwrap();
+    assert_eq!(
+        engine.run_execution(&id).await.unwrap(),
+        Some(ExecutionStatus::Success)
+    );
+    let e = db.store.get_execution(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (e.fetched, e.created, e.updated, e.unchanged, e.failed),
+        (13, 8, 0, 4, 0)
+    );
+    assert_eq!(db.store.count_records("contact").await.unwrap(), 12);
 }

@@ -43,6 +43,7 @@ contract!(
     write_batch_of_many_records_and_its_replay,
     write_batch_of_a_fenced_out_claim_changes_nothing,
     a_lookup_read_before_the_previous_batch_committed_is_caught_up,
+    keys_taken_to_be_new_are_looked_up_when_one_is_stored,
 );
 
 async fn migrations_are_idempotent(db: TestDb) {
@@ -536,7 +537,7 @@ async fn schema_saves_alone_with_an_audit_entry(db: TestDb) {
 // --- write_batch: the bulk upsert of each backend -----------------------------------
 
 use syncdeck::store::queue::Claim;
-use syncdeck::store::records::{Batch, Counts, MappedRecord};
+use syncdeck::store::records::{Batch, Counts, MappedRecord, StoredKeys};
 
 const W_TARGET: &str = "w_contact";
 
@@ -819,6 +820,117 @@ async fn a_lookup_read_before_the_previous_batch_committed_is_caught_up(db: Test
             ("k1".into(), "a".into()),
             ("k2".into(), "b".into()),
             ("k3".into(), "a".into())
+        ]
+    );
+}
+
+/// On a first load the runner does not look keys up (`StoredKeys::assume_new`) and the
+/// batch is inserted with no upsert clause. A key that is stored after all fails that
+/// insert, which writes nothing; the batch is then looked up and written as usual, so the
+/// records and the counts are what a lookup would have given.
+async fn keys_taken_to_be_new_are_looked_up_when_one_is_stored(db: TestDb) {
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    w_write(
+        &db,
+        &run,
+        &mut totals,
+        &w_batch(vec![rec("k1", "a"), rec("k2", "a")], true, true, false),
+    )
+    .await;
+    w_finish(&db, &run).await;
+
+    let run = w_claim(&db).await;
+    let mut totals = Counts::default();
+    let write = |batch: Batch, stored: StoredKeys| {
+        let (db, run) = (&db, &run);
+        async move {
+            db.store
+                .write_batch_over(run, &Counts::default(), &batch, &stored)
+                .await
+                .unwrap()
+                .expect("not fenced")
+        }
+    };
+    // All new, as taken: inserted.
+    let w = write(
+        w_batch(vec![rec("k3", "a"), rec("k4", "a")], true, true, false),
+        StoredKeys::assume_new(),
+    )
+    .await;
+    assert_eq!(cuus(&w.counts), (2, 2, 0, 0, 0));
+    assert!(w.all_new());
+    totals.add(&w.counts);
+
+    // k1 is stored (from the run before) and changed: the insert fails, the batch is
+    // looked up and k1 updated, k5 created.
+    let w = write(
+        w_batch(vec![rec("k5", "a"), rec("k1", "b")], true, true, false),
+        StoredKeys::assume_new(),
+    )
+    .await;
+    assert_eq!(cuus(&w.counts), (2, 1, 1, 0, 0));
+    assert!(!w.all_new());
+    totals.add(&w.counts);
+
+    // k2 unchanged: counted unchanged, not created.
+    let w = write(
+        w_batch(vec![rec("k2", "a")], true, true, false),
+        StoredKeys::assume_new(),
+    )
+    .await;
+    assert_eq!(cuus(&w.counts), (1, 0, 0, 1, 0));
+
+    // Taken to be new but caught up with a batch that wrote k4: looked up, k4 is this
+    // run's own (rewritten, not counted again), k6 created.
+    let first = w_batch(vec![rec("k7", "a")], true, true, false);
+    let w = write(first, StoredKeys::assume_new()).await;
+    let mut stored = StoredKeys::assume_new();
+    stored.catch_up(&w, &run.execution_id);
+    let w = write(
+        w_batch(vec![rec("k4", "b"), rec("k6", "a")], true, true, false),
+        stored,
+    )
+    .await;
+    assert_eq!(cuus(&w.counts), (2, 1, 0, 0, 0));
+
+    // createIfMissing = false: nothing is inserted on an assumption; k2 is updated, k8
+    // skipped.
+    let w = write(
+        w_batch(vec![rec("k2", "c"), rec("k8", "a")], false, true, false),
+        StoredKeys::assume_new(),
+    )
+    .await;
+    assert_eq!(cuus(&w.counts), (2, 0, 1, 0, 1));
+
+    // A fenced-out claim writes nothing on this path either.
+    let stale = Claim {
+        token: run.token + 1,
+        ..run.clone()
+    };
+    let got = db
+        .store
+        .write_batch_over(
+            &stale,
+            &totals,
+            &w_batch(vec![rec("k9", "a")], true, true, false),
+            &StoredKeys::assume_new(),
+        )
+        .await
+        .unwrap();
+    assert!(got.is_err(), "fenced");
+
+    let data = w_data(&db).await;
+    assert_eq!(
+        data.into_iter().collect::<Vec<_>>(),
+        [
+            ("k1".into(), "b".into()),
+            ("k2".into(), "c".into()),
+            ("k3".into(), "a".into()),
+            ("k4".into(), "b".into()),
+            ("k5".into(), "a".into()),
+            ("k6".into(), "a".into()),
+            ("k7".into(), "a".into()),
         ]
     );
 }

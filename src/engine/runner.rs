@@ -394,7 +394,12 @@ async fn execute(
             let store = store.clone();
             tokio::spawn(async move { store.stored_keys(&mapped.batch).await })
         };
-        let mut next: Option<(Arc<Mapped>, Lookup)> = None;
+        // While the batches are all new keys (a first load), the next batch's keys are
+        // taken to be new too and not read at all; a batch that finds one stored is
+        // looked up and written as usual (`StoredKeys::assume_new`), and the run goes
+        // back to reading ahead.
+        let mut all_new = false;
+        let mut next: Option<(Arc<Mapped>, Option<Lookup>)> = None;
         let mut previous: Option<Written> = None;
         loop {
             // A cancel ends the run between batches: the batch being written commits
@@ -412,7 +417,7 @@ async fn execute(
                     match received {
                         Some(m) => {
                             let m = Arc::new(m);
-                            (m.clone(), lookup(m))
+                            (m.clone(), (!all_new).then(|| lookup(m)))
                         }
                         None => break,
                     }
@@ -420,15 +425,20 @@ async fn execute(
             };
             if let Ok(m) = batch_rx.try_recv() {
                 let m = Arc::new(m);
-                next = Some((m.clone(), lookup(m)));
+                next = Some((m.clone(), (!all_new).then(|| lookup(m))));
             }
-            let mut stored = stored.await.map_err(|e| Stop::Failed {
-                message: format!(
-                    "reading the stored keys of page {} stopped: {e}",
-                    mapped.page
-                ),
-                retry: true,
-            })??;
+            let mut stored = match stored {
+                Some(read) => read.await.map_err(|e| Stop::Failed {
+                    message: format!(
+                        "reading the stored keys of page {} stopped: {e}",
+                        mapped.page
+                    ),
+                    retry: true,
+                })??,
+                None if all_new => StoredKeys::assume_new(),
+                // Taken for new when read ahead, but the batch before found stored keys.
+                None => store.stored_keys(&mapped.batch).await?,
+            };
             if let Some(w) = &previous {
                 stored.catch_up(w, &claim.execution_id);
             }
@@ -436,6 +446,9 @@ async fn execute(
                 .write_batch_over(claim, totals, &mapped.batch, &stored)
                 .await??;
             let counts = written.counts;
+            if !mapped.batch.records.is_empty() {
+                all_new = written.all_new();
+            }
             previous = Some(written);
             totals.add(&counts);
             if last_progress.elapsed() >= Duration::from_secs(1) {

@@ -32,6 +32,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/sqlite/0003_records_write_path.sql"),
         postgres: include_str!("migrations/postgres/0003_records_write_path.sql"),
     },
+    Migration {
+        version: 4,
+        name: "records_without_integration_index",
+        sqlite: include_str!("migrations/sqlite/0004_records_without_integration_index.sql"),
+        postgres: include_str!("migrations/postgres/0004_records_without_integration_index.sql"),
+    },
 ];
 
 const LOCK_ID: i64 = 0x5359_4e43_4445_434b; // "SYNCDECK"

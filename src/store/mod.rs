@@ -107,6 +107,11 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// Whether the statement failed on a unique index (on either backend).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database, and makes sure
     /// the tenant and user exist.

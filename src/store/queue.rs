@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::domain::ExecutionStatus;
 use crate::domain::integration::RetryPolicy;
 
-use super::{Backend, Result, Store, get_json, now_ms};
+use super::{Backend, Result, Store, get_json, is_unique_violation, now_ms};
 
 /// An execution this worker holds the lease of.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,11 +42,6 @@ const CLAIM_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 
        AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
        ORDER BY e.not_before, e.queued_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
      RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
-
-/// Whether the statement failed on a unique index (on either backend).
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
 
 impl Store {
     /// Claims the next due execution for `worker`, leased for `lease_ms`.

@@ -52,14 +52,21 @@ pub struct RecordErrorRow {
 /// What is stored for the keys of a batch, read before the batch is written
 /// ([`Store::stored_keys`]). A run reads the next batch's keys while it writes the
 /// current one; [`StoredKeys::catch_up`] then adds what the current one wrote.
+///
+/// Or nothing read at all ([`StoredKeys::assume_new`]): on a first load every key is
+/// new, and looking them up costs the database as much as a third of the write.
 #[derive(Debug, Default, Clone)]
-pub struct StoredKeys(HashMap<String, plan::Existing>);
+pub struct StoredKeys {
+    stored: HashMap<String, plan::Existing>,
+    assumed_new: bool,
+}
 
 impl StoredKeys {
     /// From `(dedup_key, content_hash, last_execution_id)` rows.
     fn from_rows(rows: impl IntoIterator<Item = (String, String, Option<String>)>) -> Self {
-        Self(
-            rows.into_iter()
+        Self {
+            stored: rows
+                .into_iter()
                 .map(|(key, hash, last_execution_id)| {
                     (
                         key,
@@ -70,13 +77,27 @@ impl StoredKeys {
                     )
                 })
                 .collect(),
-        )
+            assumed_new: false,
+        }
+    }
+
+    /// No lookup: the batch's keys are taken to be new, as a run finds them on a first
+    /// load ([`Written::all_new`] says when the batch before was). Brought up to date
+    /// with [`StoredKeys::catch_up`] like a lookup. The write then inserts the records
+    /// with no upsert clause, and if a key turns out to be stored (the insert fails on
+    /// the unique key, which writes nothing) it looks the keys up and writes the batch
+    /// the usual way: the stored records and the counts are the same either way.
+    pub fn assume_new() -> Self {
+        Self {
+            stored: HashMap::new(),
+            assumed_new: true,
+        }
     }
 
     /// Brings a lookup made before `written` was committed up to date with it.
     pub fn catch_up(&mut self, written: &Written, execution_id: &str) {
         for (key, hash) in &written.touched {
-            self.0.insert(
+            self.stored.insert(
                 key.clone(),
                 plan::Existing {
                     hash: hash.clone(),
@@ -87,11 +108,11 @@ impl StoredKeys {
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.stored.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.stored.is_empty()
     }
 }
 
@@ -102,6 +123,7 @@ pub struct Written {
     pub counts: Counts,
     /// Keys the batch wrote or marked as seen, with the content hash now stored.
     touched: Vec<(String, String)>,
+    all_new: bool,
 }
 
 impl Written {
@@ -109,14 +131,21 @@ impl Written {
         let mut touched = Vec::with_capacity(plan.write_count() + plan.mark_seen.len());
         touched.extend(plan.writes().map(|r| (r.key.clone(), r.hash.clone())));
         for key in &plan.mark_seen {
-            if let Some(e) = existing.0.get(*key) {
+            if let Some(e) = existing.stored.get(*key) {
                 touched.push((key.to_string(), e.hash.clone()));
             }
         }
         Written {
             counts: plan.counts,
             touched,
+            all_new: plan.all_new,
         }
+    }
+
+    /// Every record of the batch was a new key, inserted: the next batch's keys are
+    /// likely new too ([`StoredKeys::assume_new`]).
+    pub fn all_new(&self) -> bool {
+        self.all_new
     }
 }
 
@@ -164,6 +193,16 @@ macro_rules! bind_fence {
             .bind(&$claim.execution_id)
             .bind($claim.token)
     };
+}
+
+/// A batch ready for a backend to write: its plan, what it will have written once
+/// committed, and whether it is written with a plain insert (every key new).
+struct Planned<'a> {
+    batch: &'a Batch,
+    plan: plan::Plan<'a>,
+    written: Written,
+    insert_only: bool,
+    now: i64,
 }
 
 mod plan;
@@ -214,6 +253,11 @@ impl Store {
     /// changed meanwhile by the same rule, so the stored records are right whatever
     /// `stored` says; only the counts rely on it. `Fenced` (and nothing written) if the
     /// lease was lost.
+    ///
+    /// With [`StoredKeys::assume_new`] the batch is inserted with no upsert clause if
+    /// every key is new by that assumption; if one is stored after all (the insert fails
+    /// on the unique key and writes nothing), or the batch repeats a key of the one
+    /// before, the keys are looked up and the batch written as usual.
     pub async fn write_batch_over(
         &self,
         claim: &Claim,
@@ -221,12 +265,51 @@ impl Store {
         batch: &Batch,
         stored: &StoredKeys,
     ) -> Result<std::result::Result<Written, Fenced>> {
-        let now = now_ms();
-        match &self.pg {
-            Some(pool) => {
-                postgres::write_batch(self, pool, claim, totals_before, batch, stored, now).await
+        if !stored.assumed_new {
+            return self
+                .write_plan(claim, totals_before, batch, stored, false)
+                .await;
+        }
+        if plan::plan(batch, &claim.execution_id, stored).all_new {
+            match self
+                .write_plan(claim, totals_before, batch, stored, true)
+                .await
+            {
+                Err(super::StoreError::Sql(e)) if super::is_unique_violation(&e) => {
+                    tracing::debug!(
+                        execution = %claim.execution_id,
+                        "a key taken to be new is stored; looking up the batch's keys"
+                    );
+                }
+                written => return written,
             }
-            None => sqlite::write_batch(self, claim, totals_before, batch, stored, now).await,
+        }
+        let stored = self.stored_keys(batch).await?;
+        self.write_plan(claim, totals_before, batch, &stored, false)
+            .await
+    }
+
+    /// Writes the plan made from `stored`; `insert_only` (every key new) writes it with
+    /// a plain insert, which fails on a stored key.
+    async fn write_plan(
+        &self,
+        claim: &Claim,
+        totals_before: &Counts,
+        batch: &Batch,
+        stored: &StoredKeys,
+        insert_only: bool,
+    ) -> Result<std::result::Result<Written, Fenced>> {
+        let plan = plan::plan(batch, &claim.execution_id, stored);
+        let planned = Planned {
+            written: Written::of(&plan, stored),
+            batch,
+            plan,
+            insert_only,
+            now: now_ms(),
+        };
+        match &self.pg {
+            Some(pool) => postgres::write_batch(self, pool, claim, totals_before, planned).await,
+            None => sqlite::write_batch(self, claim, totals_before, planned).await,
         }
     }
 

@@ -24,6 +24,8 @@ pub(crate) struct Plan<'a> {
     pub mark_seen: Vec<&'a str>,
     /// The batch's counts including created, updated, unchanged and skipped.
     pub counts: Counts,
+    /// Every record of the batch is a new key, to insert (true of an empty batch).
+    pub all_new: bool,
 }
 
 impl Plan<'_> {
@@ -45,7 +47,7 @@ impl Plan<'_> {
 ///   key this run wrote already is rewritten whatever the flag (the later page wins) and
 ///   not counted again.
 pub(crate) fn plan<'a>(batch: &'a Batch, execution_id: &str, existing: &StoredKeys) -> Plan<'a> {
-    plan_over(batch, execution_id, &existing.0)
+    plan_over(batch, execution_id, &existing.stored)
 }
 
 fn plan_over<'a>(
@@ -84,6 +86,7 @@ fn plan_over<'a>(
             }
         }
     }
+    p.all_new = p.insert.len() == batch.records.len();
     p
 }
 

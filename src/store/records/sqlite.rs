@@ -9,8 +9,8 @@
 //! of the statement's parameter names, so binding thousands of `$N` costs time
 //! quadratic in their number (it was most of the write time at 1,000 rows a batch).
 
-use super::plan::{Plan, plan};
-use super::{Batch, Counts, StoredKeys, Written};
+use super::plan::Plan;
+use super::{Batch, Counts, Planned, StoredKeys, Written};
 use crate::store::queue::{Claim, Fenced};
 use crate::store::{Result, Store};
 
@@ -34,23 +34,21 @@ pub(super) async fn write_batch(
     store: &Store,
     claim: &Claim,
     totals_before: &Counts,
-    batch: &Batch,
-    existing: &StoredKeys,
-    now: i64,
+    planned: Planned<'_>,
 ) -> Result<std::result::Result<Written, Fenced>> {
-    let plan = plan(batch, &claim.execution_id, existing);
-    let mut tx = store.begin_write().await?;
-    upsert(store, &mut tx, claim, batch, &plan, now).await?;
-    mark_seen(store, &mut tx, claim, batch, &plan).await?;
-    finish(
-        tx,
-        claim,
+    let Planned {
         batch,
-        Written::of(&plan, existing),
-        totals_before,
+        plan,
+        written,
+        insert_only,
         now,
-    )
-    .await
+    } = planned;
+    let mut tx = store.begin_write().await?;
+    // A failed insert (a key taken to be new is stored) rolls back with the
+    // transaction, dropped on the way out.
+    upsert(store, &mut tx, claim, batch, &plan, insert_only, now).await?;
+    mark_seen(store, &mut tx, claim, batch, &plan).await?;
+    finish(tx, claim, batch, written, totals_before, now).await
 }
 
 /// The end of every batch: its log lines and record errors, the run's totals with the
@@ -123,12 +121,15 @@ pub(super) async fn stored_keys(
 /// Inserts and updates in one statement per chunk. The conflict clause repeats the
 /// plan's rule for stored keys (content changed, and updates allowed or the key is this
 /// run's own), so the statement is right even for a row the plan did not expect.
+/// `insert_only` (every key new) leaves the clause out: a stored key then fails the
+/// statement.
 async fn upsert(
     store: &Store,
     tx: &mut Tx,
     claim: &Claim,
     batch: &Batch,
     plan: &Plan<'_>,
+    insert_only: bool,
     now: i64,
 ) -> Result<()> {
     let writes: Vec<_> = plan.writes().collect();
@@ -146,15 +147,18 @@ async fn upsert(
                 "(?, ?, ?, ?)"
             });
         }
-        // `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the INSERT.
-        sql.push_str(
-            ") WHERE true ON CONFLICT (tenant_id, target_type, dedup_key) DO UPDATE SET \
-             data = excluded.data, content_hash = excluded.content_hash, \
-             updated_at = excluded.updated_at, integration_id = excluded.integration_id, \
-             last_execution_id = excluded.last_execution_id \
-             WHERE records.content_hash <> excluded.content_hash \
-             AND (? OR records.last_execution_id = ?)",
-        );
+        sql.push(')');
+        if !insert_only {
+            // `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the INSERT.
+            sql.push_str(
+                " WHERE true ON CONFLICT (tenant_id, target_type, dedup_key) DO UPDATE SET \
+                 data = excluded.data, content_hash = excluded.content_hash, \
+                 updated_at = excluded.updated_at, integration_id = excluded.integration_id, \
+                 last_execution_id = excluded.last_execution_id \
+                 WHERE records.content_hash <> excluded.content_hash \
+                 AND (? OR records.last_execution_id = ?)",
+            );
+        }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&store.tenant_id)
             .bind(&batch.target_type)
@@ -169,10 +173,10 @@ async fn upsert(
                 .bind(&r.data)
                 .bind(&r.hash);
         }
-        q.bind(batch.update_if_exists)
-            .bind(&claim.execution_id)
-            .execute(&mut **tx)
-            .await?;
+        if !insert_only {
+            q = q.bind(batch.update_if_exists).bind(&claim.execution_id);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
