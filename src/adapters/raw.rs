@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 /// One page's records as JSON text: spans of the response body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawRecords {
-    body: Vec<u8>,
+    body: String,
     spans: Vec<Range<usize>>,
 }
 
@@ -33,8 +33,12 @@ impl RawRecords {
     }
 
     /// Each record's JSON text, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.spans.iter().map(|s| &self.body[s.clone()])
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        // Every span is a value the parser read whole, so it starts and ends on
+        // character boundaries.
+        self.spans
+            .iter()
+            .map(|s| self.body.get(s.clone()).unwrap_or_default())
     }
 }
 
@@ -42,9 +46,22 @@ impl RawRecords {
 /// object whose values are the records; empty for a response that is the array itself).
 /// Returns the response without its records (an empty array or object in their place)
 /// and the records as text.
+///
+/// The body is checked to be UTF-8 once, here, and parsed as text: neither this parse
+/// nor the map stage's parse of each record checks each string again. A body that is
+/// not UTF-8 fails where the parser of bytes says.
 pub(crate) fn split(body: Vec<u8>, at: &[String]) -> serde_json::Result<(Value, RawRecords)> {
+    let body = match String::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => {
+            // A `Value`, which reads every string (skipping one does not check it).
+            return Err(serde_json::from_slice::<Value>(e.as_bytes())
+                .err()
+                .unwrap_or_else(|| de::Error::custom("the response is not valid UTF-8")));
+        }
+    };
     let spans = RefCell::new(Vec::new());
-    let mut de = serde_json::Deserializer::from_slice(&body);
+    let mut de = serde_json::Deserializer::from_str(&body);
     let value = Node {
         path: Some(at),
         base: body.as_ptr() as usize,
@@ -58,8 +75,8 @@ pub(crate) fn split(body: Vec<u8>, at: &[String]) -> serde_json::Result<(Value, 
 
 /// A record with only its `key` field (an empty object if it has none), for reading
 /// the incremental cursor of a record kept as text.
-pub(crate) fn field_of(record: &[u8], key: &str) -> Option<Value> {
-    let mut de = serde_json::Deserializer::from_slice(record);
+pub(crate) fn field_of(record: &str, key: &str) -> Option<Value> {
+    let mut de = serde_json::Deserializer::from_str(record);
     let value = OneField { key }.deserialize(&mut de).ok()?;
     Some(value)
 }
@@ -253,9 +270,7 @@ mod tests {
     }
 
     fn texts(raw: &RawRecords) -> Vec<String> {
-        raw.iter()
-            .map(|r| String::from_utf8(r.to_vec()).unwrap())
-            .collect()
+        raw.iter().map(str::to_string).collect()
     }
 
     #[test]
@@ -280,7 +295,7 @@ mod tests {
         // Each text parses to the record the plain parser finds there.
         let full: Value = serde_json::from_slice(body).unwrap();
         for (text, want) in raw.iter().zip(full["data"].as_array().unwrap()) {
-            assert_eq!(&serde_json::from_slice::<Value>(text).unwrap(), want);
+            assert_eq!(&serde_json::from_str::<Value>(text).unwrap(), want);
         }
     }
 
@@ -315,6 +330,9 @@ mod tests {
             br#"{"data": [{"id": 1, "n": 01}]}"#,
             br#"{"data": [{"id": 1}]} trailing"#,
             br#"{"meta": {"x": tru}, "data": []}"#,
+            // Not UTF-8: in a record's string, and outside any string.
+            b"{\"data\": [{\"id\": 1, \"bio\": \"caf\xe9\"}]}",
+            b"{\"data\": [{\"id\": 1}, \xff]}",
         ] {
             let plain = serde_json::from_slice::<Value>(bad).unwrap_err();
             let got = split(bad.to_vec(), &keys(&["data"])).unwrap_err();
@@ -330,13 +348,13 @@ mod tests {
 
     #[test]
     fn one_field_of_a_record() {
-        let record = br#"{"id": 1, "meta": {"updated": "2024-05-01"}, "big": [1, {"x": 2}]}"#;
+        let record = r#"{"id": 1, "meta": {"updated": "2024-05-01"}, "big": [1, {"x": 2}]}"#;
         assert_eq!(
             field_of(record, "meta"),
             Some(json!({"meta": {"updated": "2024-05-01"}}))
         );
         assert_eq!(field_of(record, "nope"), Some(json!({})));
-        assert_eq!(field_of(b"[1, 2]", "id"), Some(json!({})));
-        assert_eq!(field_of(b"{\"id\": ", "id"), None);
+        assert_eq!(field_of("[1, 2]", "id"), Some(json!({})));
+        assert_eq!(field_of("{\"id\": ", "id"), None);
     }
 }

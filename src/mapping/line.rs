@@ -50,7 +50,7 @@ impl CompiledSchema {
         out: &mut Vec<u8>,
     ) {
         let written = self.apply_text(
-            line,
+            Text::Bytes(line),
             ctx,
             scratch,
             |core| {
@@ -74,12 +74,12 @@ impl CompiledSchema {
     /// reads are built (see [`CompiledSchema::apply_line`]).
     pub fn apply_json_to_json(
         &self,
-        record: &[u8],
+        record: &str,
         ctx: &ApplyContext<'_>,
         scratch: &mut LineScratch,
     ) -> AppliedJson {
         self.apply_text(
-            record,
+            Text::Str(record),
             ctx,
             scratch,
             |core| self.core_json(core),
@@ -93,13 +93,14 @@ impl CompiledSchema {
     /// is an error with the message.
     fn apply_text<R>(
         &self,
-        text: &[u8],
+        text: Text<'_>,
         ctx: &ApplyContext<'_>,
         scratch: &mut LineScratch,
         on_core: impl FnOnce(Core<'_>) -> R,
         invalid: impl FnOnce(serde_json::Error) -> String,
     ) -> Result<R, String> {
         let first = text
+            .bytes()
             .iter()
             .find(|b| !matches!(b, b' ' | b'\n' | b'\t' | b'\r'));
         if !self.needs_record && first == Some(&b'{') {
@@ -132,7 +133,11 @@ impl CompiledSchema {
                 }
             }
         }
-        match serde_json::from_slice::<Value>(text) {
+        let parsed = match text {
+            Text::Bytes(bytes) => serde_json::from_slice::<Value>(bytes),
+            Text::Str(text) => serde_json::from_str::<Value>(text),
+        };
+        match parsed {
             Ok(record) => {
                 let Value::Object(map) = &record else {
                     return Err(not_an_object(&record));
@@ -152,21 +157,53 @@ impl CompiledSchema {
 
     /// Parses an object line keeping only the values of `keys`, in `scratch.values`.
     /// `Ok(false)` when the line needs a plain `Value` parse after all.
-    fn project(&self, line: &[u8], scratch: &mut LineScratch) -> serde_json::Result<bool> {
+    fn project(&self, text: Text<'_>, scratch: &mut LineScratch) -> serde_json::Result<bool> {
+        match text {
+            Text::Bytes(bytes) => {
+                self.project_with(&mut serde_json::Deserializer::from_slice(bytes), scratch)
+            }
+            Text::Str(text) => {
+                self.project_with(&mut serde_json::Deserializer::from_str(text), scratch)
+            }
+        }
+    }
+
+    fn project_with<'de, R: serde_json::de::Read<'de>>(
+        &self,
+        de: &mut serde_json::Deserializer<R>,
+        scratch: &mut LineScratch,
+    ) -> serde_json::Result<bool> {
         if scratch.values.len() != self.keys.count() {
             scratch.values.clear();
             scratch.values.resize(self.keys.count(), Value::Null);
         }
         let plain = Cell::new(false);
-        let mut de = serde_json::Deserializer::from_slice(line);
         Projector {
             keys: &self.keys,
             values: &mut scratch.values,
             plain: &plain,
         }
-        .deserialize(&mut de)?;
+        .deserialize(&mut *de)?;
         de.end()?;
         Ok(!plain.get())
+    }
+}
+
+/// A record's JSON text: bytes (a line of a file, checked as it is parsed) or text
+/// known to be UTF-8 (a record of a page, checked once with its page), which the parser
+/// does not check again.
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    Bytes(&'a [u8]),
+    Str(&'a str),
+}
+
+impl Text<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Text::Bytes(bytes) => bytes,
+            Text::Str(text) => text.as_bytes(),
+        }
     }
 }
 

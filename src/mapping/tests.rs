@@ -883,8 +883,10 @@ mod props {
                         AppliedJson { key: f.key, status: f.status, json: "{}".into(), errors: f.errors, skip_reason: f.skip_reason }
                     }
                 };
+                // Records kept as text are UTF-8 (their page was checked).
+                let Ok(line) = std::str::from_utf8(&line) else { continue };
                 for _ in 0..2 {
-                    let got = schema.apply_json_to_json(&line, &ctx, &mut scratch);
+                    let got = schema.apply_json_to_json(line, &ctx, &mut scratch);
                     prop_assert_eq!(&got.json, &want.json);
                     prop_assert_eq!((&got.key, got.status, &got.errors, got.skip_reason), (&want.key, want.status, &want.errors, want.skip_reason));
                 }

@@ -1159,7 +1159,7 @@ fn raw_records(pages: &[Page]) -> Vec<Value> {
             assert!(p.records.is_empty(), "records stay text");
             p.raw.as_ref().expect("records as text").iter()
         })
-        .map(|text| serde_json::from_slice(text).unwrap())
+        .map(|text| serde_json::from_str(text).unwrap())
         .collect()
 }
 
