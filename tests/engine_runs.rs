@@ -84,6 +84,17 @@ async fn save(db: &TestDb, text: &str) -> String {
     id
 }
 
+/// Queues a manual run of `name` (`full` or incremental), runs it and checks it
+/// succeeded; returns its execution id.
+async fn run_to_success(db: &TestDb, engine: &Engine, name: &str, full: bool) -> String {
+    let id = db.store.queue_run(name, "manual", full).await.unwrap();
+    assert_eq!(
+        engine.run_execution(&id).await.unwrap(),
+        Some(ExecutionStatus::Success)
+    );
+    id
+}
+
 fn page(n: usize, ids: std::ops::Range<usize>, last: bool) -> serde_json::Value {
     let results: Vec<_> = ids
         .map(|i| json!({"id": i, "email": format!("p{i}@example.com"), "first": "Ada", "last": format!("L{i}")}))
@@ -117,11 +128,7 @@ async fn a_paged_sync_writes_every_record_once_and_a_replay_changes_nothing(db: 
     save(&db, &contacts_file("CRM", &server.uri(), "")).await;
     let engine = engine(&db);
 
-    let id = db.store.queue_run("CRM", "manual", true).await.unwrap();
-    assert_eq!(
-        engine.run_execution(&id).await.unwrap(),
-        Some(ExecutionStatus::Success)
-    );
+    let id = run_to_success(&db, &engine, "CRM", true).await;
     let e = db.store.get_execution(&id).await.unwrap().unwrap();
     // Record 5 appears on pages 2 and 3: the later wins and counts once.
     assert_eq!((e.fetched, e.created, e.updated, e.failed), (8, 7, 0, 0));
@@ -144,11 +151,7 @@ async fn a_paged_sync_writes_every_record_once_and_a_replay_changes_nothing(db: 
         "{logs:?}"
     );
 
-    let again = db.store.queue_run("CRM", "manual", true).await.unwrap();
-    assert_eq!(
-        engine.run_execution(&again).await.unwrap(),
-        Some(ExecutionStatus::Success)
-    );
+    let again = run_to_success(&db, &engine, "CRM", true).await;
     let e = db.store.get_execution(&again).await.unwrap().unwrap();
     // `unchanged` counts records read that matched what is stored (record 5 twice).
     assert_eq!((e.created, e.updated, e.unchanged), (0, 0, 8));
@@ -387,11 +390,7 @@ async fn target_flags_and_delete_if_removed_are_honoured(db: TestDb) {
     );
     save(&db, &text).await;
     let engine = engine(&db);
-    let id = db.store.queue_run("Flags", "manual", true).await.unwrap();
-    assert_eq!(
-        engine.run_execution(&id).await.unwrap(),
-        Some(ExecutionStatus::Success)
-    );
+    run_to_success(&db, &engine, "Flags", true).await;
     assert_eq!(db.store.count_records("contact").await.unwrap(), 4);
     drop(first);
     // Records 0 and 1 are gone at the source, 2 and 3 changed, 9 is new.
@@ -407,20 +406,12 @@ async fn target_flags_and_delete_if_removed_are_honoured(db: TestDb) {
         .mount(&server)
         .await;
     // An incremental run never deletes.
-    let inc = db.store.queue_run("Flags", "manual", false).await.unwrap();
-    assert_eq!(
-        engine.run_execution(&inc).await.unwrap(),
-        Some(ExecutionStatus::Success)
-    );
+    let inc = run_to_success(&db, &engine, "Flags", false).await;
     assert_eq!(db.store.count_records("contact").await.unwrap(), 5);
     let e = db.store.get_execution(&inc).await.unwrap().unwrap();
     assert_eq!((e.created, e.updated, e.unchanged), (1, 1, 1));
     // A full run deletes what it did not see.
-    let full = db.store.queue_run("Flags", "manual", true).await.unwrap();
-    assert_eq!(
-        engine.run_execution(&full).await.unwrap(),
-        Some(ExecutionStatus::Success)
-    );
+    run_to_success(&db, &engine, "Flags", true).await;
     let keys: Vec<String> = db
         .store
         .list_records("contact", 10)
@@ -449,11 +440,7 @@ async fn target_flags_and_delete_if_removed_are_honoured(db: TestDb) {
             {"id": 77, "email": "p77@example.com", "first": "X", "last": "Y"}], "next_page": null})))
         .mount(&server)
         .await;
-    let frozen = db.store.queue_run("Frozen", "manual", true).await.unwrap();
-    assert_eq!(
-        engine.run_execution(&frozen).await.unwrap(),
-        Some(ExecutionStatus::Success)
-    );
+    let frozen = run_to_success(&db, &engine, "Frozen", true).await;
     let e = db.store.get_execution(&frozen).await.unwrap().unwrap();
     assert_eq!((e.created, e.updated, e.skipped), (0, 0, 2));
     assert_eq!(db.store.count_records("contact").await.unwrap(), 3);
@@ -467,11 +454,7 @@ async fn stored_keys_after_new_ones_count_once(db: TestDb) {
     serve_pages(&server, &[page(1, 8..12, true)]).await;
     save(&db, &contacts_file("CRM", &server.uri(), "")).await;
     let engine = engine(&db);
-    let id = db.store.queue_run("CRM", "manual", true).await.unwrap();
-    assert_eq!(
-        engine.run_execution(&id).await.unwrap(),
-        Some(ExecutionStatus::Success)
-    );
+    run_to_success(&db, &engine, "CRM", true).await;
 
     server.reset().await;
     serve_pages(
@@ -486,11 +469,7 @@ async fn stored_keys_after_new_ones_count_once(db: TestDb) {
         ],
     )
     .await;
-    let id = db.store.queue_run("CRM", "manual", true).await.unwrap();
-    assert_eq!(
-        engine.run_execution(&id).await.unwrap(),
-        Some(ExecutionStatus::Success)
-    );
+    let id = run_to_success(&db, &engine, "CRM", true).await;
     let e = db.store.get_execution(&id).await.unwrap().unwrap();
     assert_eq!(
         (e.fetched, e.created, e.updated, e.unchanged, e.failed),

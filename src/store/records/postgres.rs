@@ -127,13 +127,7 @@ pub(super) async fn write_batch(
     totals_before: &Counts,
     planned: Planned<'_>,
 ) -> Result<std::result::Result<Written, Fenced>> {
-    let Planned {
-        batch,
-        plan,
-        written,
-        insert_only,
-        now,
-    } = planned;
+    let (batch, plan) = (planned.batch, &planned.plan);
     let n = plan.write_count();
     let (mut ids, mut keys, mut data, mut hashes) = (
         Vec::with_capacity(n),
@@ -158,7 +152,7 @@ pub(super) async fn write_batch(
     let mut totals = *totals_before;
     totals.add(&plan.counts);
 
-    let sql = match (insert_only, plan.mark_seen.is_empty()) {
+    let sql = match (planned.insert_only, plan.mark_seen.is_empty()) {
         (true, _) => INSERT_NEW,
         (false, true) => UPSERT,
         (false, false) => WRITE,
@@ -167,7 +161,7 @@ pub(super) async fn write_batch(
         .bind(&store.tenant_id)
         .bind(&batch.target_type)
         .bind(&claim.integration_id)
-        .bind(now)
+        .bind(planned.now)
         .bind(batch.update_if_exists)
         .bind(&ids)
         .bind(&keys)
@@ -184,5 +178,5 @@ pub(super) async fn write_batch(
     if !fenced_in {
         return Ok(Err(Fenced));
     }
-    Ok(Ok(written))
+    Ok(Ok(planned.written))
 }

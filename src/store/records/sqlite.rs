@@ -36,19 +36,13 @@ pub(super) async fn write_batch(
     totals_before: &Counts,
     planned: Planned<'_>,
 ) -> Result<std::result::Result<Written, Fenced>> {
-    let Planned {
-        batch,
-        plan,
-        written,
-        insert_only,
-        now,
-    } = planned;
+    let (batch, now) = (planned.batch, planned.now);
     let mut tx = store.begin_write().await?;
     // A failed insert (a key taken to be new is stored) rolls back with the
     // transaction, dropped on the way out.
-    upsert(store, &mut tx, claim, batch, &plan, insert_only, now).await?;
-    mark_seen(store, &mut tx, claim, batch, &plan).await?;
-    finish(tx, claim, batch, written, totals_before, now).await
+    upsert(store, &mut tx, claim, &planned).await?;
+    mark_seen(store, &mut tx, claim, batch, &planned.plan).await?;
+    finish(tx, claim, batch, planned.written, totals_before, now).await
 }
 
 /// The end of every batch: its log lines and record errors, the run's totals with the
@@ -123,16 +117,9 @@ pub(super) async fn stored_keys(
 /// run's own), so the statement is right even for a row the plan did not expect.
 /// `insert_only` (every key new) leaves the clause out: a stored key then fails the
 /// statement.
-async fn upsert(
-    store: &Store,
-    tx: &mut Tx,
-    claim: &Claim,
-    batch: &Batch,
-    plan: &Plan<'_>,
-    insert_only: bool,
-    now: i64,
-) -> Result<()> {
-    let writes: Vec<_> = plan.writes().collect();
+async fn upsert(store: &Store, tx: &mut Tx, claim: &Claim, planned: &Planned<'_>) -> Result<()> {
+    let (batch, insert_only, now) = (planned.batch, planned.insert_only, planned.now);
+    let writes: Vec<_> = planned.plan.writes().collect();
     for chunk in writes.chunks(ROWS_PER_UPSERT) {
         let mut sql = String::with_capacity(900 + chunk.len() * 28);
         sql.push_str(
