@@ -205,6 +205,20 @@ struct Planned<'a> {
     now: i64,
 }
 
+impl<'a> Planned<'a> {
+    /// The plan made from `stored`, to write with the upsert.
+    fn new(batch: &'a Batch, execution_id: &str, stored: &StoredKeys) -> Self {
+        let plan = plan::plan(batch, execution_id, stored);
+        Planned {
+            written: Written::of(&plan, stored),
+            batch,
+            plan,
+            insert_only: false,
+            now: now_ms(),
+        }
+    }
+}
+
 mod plan;
 mod postgres;
 mod sqlite;
@@ -265,16 +279,16 @@ impl Store {
         batch: &Batch,
         stored: &StoredKeys,
     ) -> Result<std::result::Result<Written, Fenced>> {
+        let planned = Planned::new(batch, &claim.execution_id, stored);
         if !stored.assumed_new {
-            return self
-                .write_plan(claim, totals_before, batch, stored, false)
-                .await;
+            return self.write_planned(claim, totals_before, planned).await;
         }
-        if plan::plan(batch, &claim.execution_id, stored).all_new {
-            match self
-                .write_plan(claim, totals_before, batch, stored, true)
-                .await
-            {
+        if planned.plan.all_new {
+            let planned = Planned {
+                insert_only: true,
+                ..planned
+            };
+            match self.write_planned(claim, totals_before, planned).await {
                 Err(super::StoreError::Sql(e)) if super::is_unique_violation(&e) => {
                     tracing::debug!(
                         execution = %claim.execution_id,
@@ -285,28 +299,16 @@ impl Store {
             }
         }
         let stored = self.stored_keys(batch).await?;
-        self.write_plan(claim, totals_before, batch, &stored, false)
-            .await
+        let planned = Planned::new(batch, &claim.execution_id, &stored);
+        self.write_planned(claim, totals_before, planned).await
     }
 
-    /// Writes the plan made from `stored`; `insert_only` (every key new) writes it with
-    /// a plain insert, which fails on a stored key.
-    async fn write_plan(
+    async fn write_planned(
         &self,
         claim: &Claim,
         totals_before: &Counts,
-        batch: &Batch,
-        stored: &StoredKeys,
-        insert_only: bool,
+        planned: Planned<'_>,
     ) -> Result<std::result::Result<Written, Fenced>> {
-        let plan = plan::plan(batch, &claim.execution_id, stored);
-        let planned = Planned {
-            written: Written::of(&plan, stored),
-            batch,
-            plan,
-            insert_only,
-            now: now_ms(),
-        };
         match &self.pg {
             Some(pool) => postgres::write_batch(self, pool, claim, totals_before, planned).await,
             None => sqlite::write_batch(self, claim, totals_before, planned).await,
