@@ -566,6 +566,12 @@ fn w_batch(records: Vec<MappedRecord>, create: bool, update: bool, mark_seen: bo
     }
 }
 
+/// A batch of records to create or update (no mark-seen), the flags of most tests.
+fn w_upserts(records: &[(&str, &str)]) -> Batch {
+    let records = records.iter().map(|(k, v)| rec(k, v)).collect();
+    w_batch(records, true, true, false)
+}
+
 /// Queues and claims a run of integration `W` (saved on first use).
 async fn w_claim(db: &TestDb) -> Claim {
     if db.store.get_integration("W").await.unwrap().is_none() {
@@ -751,13 +757,7 @@ async fn write_batch_of_many_records_and_its_replay(db: TestDb) {
 async fn write_batch_of_a_fenced_out_claim_changes_nothing(db: TestDb) {
     let run = w_claim(&db).await;
     let mut totals = Counts::default();
-    w_write(
-        &db,
-        &run,
-        &mut totals,
-        &w_batch(vec![rec("k0", "a")], true, true, false),
-    )
-    .await;
+    w_write(&db, &run, &mut totals, &w_upserts(&[("k0", "a")])).await;
     // A claim whose lease was taken over (another token) writes nothing at all.
     let stale = Claim {
         token: run.token + 1,
@@ -835,7 +835,7 @@ async fn keys_taken_to_be_new_are_looked_up_when_one_is_stored(db: TestDb) {
         &db,
         &run,
         &mut totals,
-        &w_batch(vec![rec("k1", "a"), rec("k2", "a")], true, true, false),
+        &w_upserts(&[("k1", "a"), ("k2", "a")]),
     )
     .await;
     w_finish(&db, &run).await;
@@ -854,7 +854,7 @@ async fn keys_taken_to_be_new_are_looked_up_when_one_is_stored(db: TestDb) {
     };
     // All new, as taken: inserted.
     let w = write(
-        w_batch(vec![rec("k3", "a"), rec("k4", "a")], true, true, false),
+        w_upserts(&[("k3", "a"), ("k4", "a")]),
         StoredKeys::assume_new(),
     )
     .await;
@@ -865,7 +865,7 @@ async fn keys_taken_to_be_new_are_looked_up_when_one_is_stored(db: TestDb) {
     // k1 is stored (from the run before) and changed: the insert fails, the batch is
     // looked up and k1 updated, k5 created.
     let w = write(
-        w_batch(vec![rec("k5", "a"), rec("k1", "b")], true, true, false),
+        w_upserts(&[("k5", "a"), ("k1", "b")]),
         StoredKeys::assume_new(),
     )
     .await;
@@ -874,24 +874,16 @@ async fn keys_taken_to_be_new_are_looked_up_when_one_is_stored(db: TestDb) {
     totals.add(&w.counts);
 
     // k2 unchanged: counted unchanged, not created.
-    let w = write(
-        w_batch(vec![rec("k2", "a")], true, true, false),
-        StoredKeys::assume_new(),
-    )
-    .await;
+    let w = write(w_upserts(&[("k2", "a")]), StoredKeys::assume_new()).await;
     assert_eq!(cuus(&w.counts), (1, 0, 0, 1, 0));
 
     // Taken to be new but caught up with a batch that wrote k4: looked up, k4 is this
     // run's own (rewritten, not counted again), k6 created.
-    let first = w_batch(vec![rec("k7", "a")], true, true, false);
+    let first = w_upserts(&[("k7", "a")]);
     let w = write(first, StoredKeys::assume_new()).await;
     let mut stored = StoredKeys::assume_new();
     stored.catch_up(&w, &run.execution_id);
-    let w = write(
-        w_batch(vec![rec("k4", "b"), rec("k6", "a")], true, true, false),
-        stored,
-    )
-    .await;
+    let w = write(w_upserts(&[("k4", "b"), ("k6", "a")]), stored).await;
     assert_eq!(cuus(&w.counts), (2, 1, 0, 0, 0));
 
     // createIfMissing = false: nothing is inserted on an assumption; k2 is updated, k8
@@ -913,7 +905,7 @@ async fn keys_taken_to_be_new_are_looked_up_when_one_is_stored(db: TestDb) {
         .write_batch_over(
             &stale,
             &totals,
-            &w_batch(vec![rec("k9", "a")], true, true, false),
+            &w_upserts(&[("k9", "a")]),
             &StoredKeys::assume_new(),
         )
         .await

@@ -385,9 +385,7 @@ mod tests {
     async fn the_checkpointer_copies_the_wal_into_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
-        let store = Store::open(&format!("sqlite://{}", path.display()), "t", "u")
-            .await
-            .unwrap();
+        let store = open_sqlite(&path).await;
         tokio::time::sleep(CHECKPOINT_EVERY * 3).await;
         let before = std::fs::metadata(&path).unwrap().len();
         sqlx::raw_sql("CREATE TABLE ballast (x TEXT)")
@@ -416,6 +414,12 @@ mod tests {
         store.close().await;
     }
 
+    async fn open_sqlite(path: &std::path::Path) -> Store {
+        Store::open(&format!("sqlite://{}", path.display()), "t", "u")
+            .await
+            .unwrap()
+    }
+
     async fn page_size(store: &Store) -> i64 {
         sqlx::query_scalar::<_, i64>("PRAGMA page_size")
             .fetch_one(&store.pool)
@@ -429,9 +433,7 @@ mod tests {
     async fn new_sqlite_databases_get_8_kib_pages_and_old_ones_keep_theirs() {
         let dir = tempfile::tempdir().unwrap();
         let new = dir.path().join("new.db");
-        let store = Store::open(&format!("sqlite://{}", new.display()), "t", "u")
-            .await
-            .unwrap();
+        let store = open_sqlite(&new).await;
         assert_eq!(page_size(&store).await, 8192);
         store.close().await;
 
@@ -449,9 +451,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let store = Store::open(&format!("sqlite://{}", old.display()), "t", "u")
-            .await
-            .unwrap();
+        let store = open_sqlite(&old).await;
         assert_eq!(page_size(&store).await, 4096);
         assert_eq!(store.count_records("contact").await.unwrap(), 0);
         store.close().await;
