@@ -18,7 +18,8 @@
 //!   (the runner's `map_page`: each record parsed with the schema's key projection,
 //!   mapped, serialised and hashed) and write (one transaction a page, with the keys
 //!   looked up as a run does: not once a batch was all new keys);
-//! - on PostgreSQL each run starts after a `CHECKPOINT` (see `settle`);
+//! - each run starts after a checkpoint of the database and a `sync` of the kernel's
+//!   dirty pages (see `settle`);
 //! - peak memory (`VmHWM` of this process; the HTTP server runs in a child process so
 //!   its pre-rendered pages do not count).
 //!
@@ -492,17 +493,29 @@ async fn analyzer(backend: &str) -> Option<tokio::task::JoinHandle<()>> {
     }))
 }
 
-/// On PostgreSQL, a `CHECKPOINT` before a run, so that no run starts with the WAL of
-/// what came before it (an earlier run, an earlier bench): a checkpoint falling inside
-/// a run makes it write whole pages to the WAL again for a while, and runs measured
-/// anywhere from 70,000 to 110,000 records/s depending on where one fell. Needs the
-/// right to checkpoint (a superuser or `pg_checkpoint`); without it the runs go on.
+/// Before each run, what earlier writes left pending is flushed, so that no run pays
+/// for what came before it (an earlier run, the other database's runs, an earlier
+/// bench):
+/// - on PostgreSQL a `CHECKPOINT`: a checkpoint falling inside a run makes it write whole
+///   pages to the WAL again for a while, and runs measured anywhere from 70,000 to
+///   110,000 records/s depending on where one fell. Needs the right to checkpoint (a
+///   superuser or `pg_checkpoint`); without it the runs go on;
+/// - on SQLite a WAL checkpoint that empties the WAL (`wal_checkpoint(TRUNCATE)`);
+/// - then the kernel's dirty pages are written out (`sync`): the kernel writes them
+///   back up to 30 s later, and a SQLite run 1 that shared the machine's two cores with
+///   the write-back of the PostgreSQL runs before it measured 149,000 records/s where
+///   one on a quiet disk measured 197,000.
 async fn settle(backend: &str, store: &Store) {
-    if backend != "postgres" {
-        return;
+    let sql = if backend == "postgres" {
+        "CHECKPOINT"
+    } else {
+        "PRAGMA wal_checkpoint(TRUNCATE)"
+    };
+    if let Err(e) = sqlx::raw_sql(sql).execute(store.pool()).await {
+        println!("{sql} before the run failed, measuring without: {e}");
     }
-    if let Err(e) = sqlx::raw_sql("CHECKPOINT").execute(store.pool()).await {
-        println!("CHECKPOINT before the run failed, measuring without: {e}");
+    if let Err(e) = Command::new("sync").status() {
+        println!("sync before the run failed, measuring without: {e}");
     }
 }
 
