@@ -23,6 +23,7 @@ pub const NO_TARGET: &str = "(none)";
 const ENVIRONMENTS: [&str; 3] = ["production", "sandbox", "test"];
 const SCHEDULES: [&str; 3] = ["manual", "interval", "cron"];
 const UNITS: [&str; 4] = ["minutes", "hours", "days", "seconds"];
+const KEY_LOCATIONS: [&str; 2] = ["header", "query"];
 const PAGINATIONS: [&str; 6] = [
     "none",
     "page",
@@ -115,20 +116,20 @@ fn preset_default(preset: &Preset, key: &str) -> Option<String> {
         "connection.base_url" => preset.base_url.clone(),
         "source.path" => preset.path.clone(),
         "source.records" => preset.records.clone(),
-        "connection.auth.kind" => preset
-            .auth
-            .as_ref()
-            .and_then(|a| a.get("kind"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        "connection.auth.name" => preset
-            .auth
-            .as_ref()
-            .and_then(|a| a.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        "connection.auth.kind" => preset_auth(preset, "kind"),
+        "connection.auth.name" => preset_auth(preset, "name"),
         _ => None,
     }
+}
+
+/// A text value of the preset's `[connection.auth]`.
+fn preset_auth(preset: &Preset, name: &str) -> Option<String> {
+    preset
+        .auth
+        .as_ref()
+        .and_then(|a| a.get(name))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// The Connection step: name and environment, then the type's connection form.
@@ -159,6 +160,16 @@ pub fn connection_form(entry: &CatalogEntry, types: &[CatalogEntry]) -> Vec<Fiel
                     .required()
                     .help("basic auth only"),
             );
+            let mut location = Field::new(
+                "connection.auth.in",
+                "API key sent in",
+                Kind::Choice(strings(&KEY_LOCATIONS)),
+            )
+            .help("a request header, or a query parameter of every request");
+            if let Some(l) = preset_auth(&entry.preset, "in") {
+                location.set(&l);
+            }
+            fields.push(location);
         }
     }
     fields
@@ -206,6 +217,18 @@ pub fn source_form(
     let mut fields = vec![entity, records];
     if entry.adapter == "rest_api" {
         fields.extend(pagination_fields(p));
+        let mut cursor_field = Field::new("source.cursor_field", "Incremental on", Kind::Text)
+            .help("optional: a source field that grows with each change, e.g. updated_at; a run then asks only for what changed since the last one");
+        if let Some(c) = &p.cursor_field {
+            cursor_field.set(c);
+        }
+        let mut cursor_param = Field::new("source.cursor_param", "Cursor parameter", Kind::Text)
+            .required()
+            .help("the query parameter that carries the last cursor, e.g. updated_since");
+        if let Some(c) = &p.cursor_param {
+            cursor_param.set(c);
+        }
+        fields.extend([cursor_field, cursor_param]);
     }
     fields.extend([
         target,
@@ -351,6 +374,7 @@ pub fn build(state: &State) -> Built {
     for field in state.connection.iter().chain(state.source.iter()) {
         let key = field.key.as_str();
         if key == "target"
+            || key == HEADERS
             || key.starts_with("task.schedule.")
             || key.starts_with("connection.auth.")
         {
@@ -364,6 +388,24 @@ pub fn build(state: &State) -> Built {
             Some(v) => set_path(&mut doc, key, v),
             None => remove_path(&mut doc, key),
         }
+    }
+    if let Some(field) = state.field(HEADERS) {
+        match parse_headers(&field.value()) {
+            Ok(headers) if headers.is_empty() => remove_path(&mut doc, HEADERS),
+            Ok(headers) => set_path(&mut doc, HEADERS, Value::Table(headers)),
+            Err(message) => {
+                errors.insert(HEADERS.to_string(), message);
+            }
+        }
+    }
+    // No requests given: no rate limit at all, not an empty one.
+    if doc
+        .get("connection")
+        .and_then(|c| c.get("rate_limit"))
+        .and_then(Value::as_table)
+        .is_some_and(|t| !t.contains_key("requests"))
+    {
+        remove_path(&mut doc, "connection.rate_limit");
     }
     if state.field("connection.auth.kind").is_some() {
         write_auth(state, &mut doc, &auth_kind, &mut secrets);
@@ -422,11 +464,11 @@ fn write_auth(
     auth.insert("kind".into(), Value::String(kind.to_string()));
     match kind {
         "api_key" => {
-            let location = old
-                .get("in")
-                .and_then(Value::as_str)
-                .unwrap_or("header")
-                .to_string();
+            let location = state
+                .field("connection.auth.in")
+                .map(Field::value)
+                .or_else(|| old.get("in").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| "header".to_string());
             auth.insert("in".into(), Value::String(location));
             if let Some(v) = state.field("connection.auth.name").and_then(toml_value) {
                 auth.insert("name".into(), v);
@@ -528,6 +570,62 @@ fn field_for(state: &State, path: &str, message: &str) -> String {
     path.into()
 }
 
+/// The Headers field: `Name: value` pairs in one line, separated by `;`.
+const HEADERS: &str = "connection.headers";
+
+/// Reads the Headers field: `Name: value` pairs separated by `;`. A `;` splits only
+/// where a header name and a colon follow it, so a value keeps its own parameters
+/// (`Accept: text/html; q=0.9`).
+fn parse_headers(text: &str) -> Result<Table, String> {
+    let is_name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    let starts_header = |s: &str| {
+        s.split_once(':')
+            .is_some_and(|(name, _)| is_name(name.trim()))
+    };
+    let mut pairs: Vec<String> = Vec::new();
+    for part in text.split(';') {
+        match pairs.last_mut() {
+            Some(last) if !starts_header(part) => {
+                last.push(';');
+                last.push_str(part);
+            }
+            _ => pairs.push(part.to_string()),
+        }
+    }
+    let mut headers = Table::new();
+    for pair in pairs.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = pair.split_once(':') else {
+            return Err(format!(
+                "{pair:?} has no colon: write each header as Name: value, separated by ;"
+            ));
+        };
+        let name = name.trim();
+        if !is_name(name) {
+            return Err(format!(
+                "{name:?} is not a header name (letters, digits and - only, no spaces)"
+            ));
+        }
+        if headers.contains_key(name) {
+            return Err(format!("the header {name} is given twice"));
+        }
+        headers.insert(name.to_string(), Value::String(value.trim().to_string()));
+    }
+    Ok(headers)
+}
+
+/// Headers as the Headers field shows them.
+fn headers_text(headers: &Table) -> String {
+    headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {}", value.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Fills the forms from a stored integration (secrets stay blank).
 pub fn fill_from_spec(state: &mut State, file: &Table) {
     let get = |key: &str| -> Option<String> {
@@ -544,6 +642,14 @@ pub fn fill_from_spec(state: &mut State, file: &Table) {
     };
     for field in state.connection.iter_mut().chain(state.source.iter_mut()) {
         if field.is_secret() || field.key == "target" {
+            continue;
+        }
+        if field.key == HEADERS {
+            let headers = file
+                .get("connection")
+                .and_then(|c| c.get("headers"))
+                .and_then(Value::as_table);
+            field.set(&headers.map(headers_text).unwrap_or_default());
             continue;
         }
         if let Some(v) = get(&field.key) {
@@ -646,6 +752,126 @@ mod tests {
         let spec = built.file.unwrap().spec;
         assert_eq!(spec.name.as_str(), "Acme");
         assert_eq!(spec.source.path.as_deref(), Some("/contacts"));
+    }
+
+    /// A REST form filled to a valid file, the secret typed.
+    fn filled_rest() -> State {
+        let mut s = state("rest_api");
+        set(&mut s, "name", "Acme");
+        set(&mut s, "connection.base_url", "http://127.0.0.1:9/api");
+        set(&mut s, "connection.auth.kind", "api_key");
+        set(&mut s, "connection.auth.name", "api_key");
+        set(&mut s, "source.path", "/contacts");
+        set(&mut s, "source.entity", "contacts");
+        for f in s.connection.iter_mut().filter(|f| f.is_secret()) {
+            for c in "k3y-value-123".chars() {
+                f.secret.push(c);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn headers_rate_limit_key_location_and_cursor_reach_the_file() {
+        let mut s = filled_rest();
+        let plain = build(&s);
+        assert!(plain.errors.is_empty(), "{:?}", plain.errors);
+        let spec = plain.file.unwrap().spec;
+        assert!(spec.connection.headers.is_empty());
+        assert_eq!(spec.connection.rate_limit, None, "no requests: no limit");
+        assert_eq!(
+            spec.connection.auth.unwrap().location,
+            Some(crate::domain::integration::ApiKeyIn::Header)
+        );
+
+        set(
+            &mut s,
+            "connection.headers",
+            "Accept: text/html; q=0.9;X-Trace:  wizard ",
+        );
+        set(&mut s, "connection.rate_limit.requests", "100");
+        set(&mut s, "connection.rate_limit.per_secs", "60");
+        set(&mut s, "connection.auth.in", "query");
+        set(&mut s, "source.cursor_field", "updated_at");
+        let missing = build(&s);
+        assert!(
+            missing.errors["source.cursor_param"].contains("cursor_param"),
+            "{:?}",
+            missing.errors
+        );
+        set(&mut s, "source.cursor_param", "updated_since");
+        let built = build(&s);
+        assert!(built.errors.is_empty(), "{:?}", built.errors);
+        let spec = built.file.unwrap().spec;
+        let headers: Vec<(&str, &str)> = spec
+            .connection
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            headers,
+            [("Accept", "text/html; q=0.9"), ("X-Trace", "wizard")]
+        );
+        let rl = spec.connection.rate_limit.unwrap();
+        assert_eq!((rl.requests, rl.per_secs), (100, 60));
+        let auth = spec.connection.auth.unwrap();
+        assert_eq!(
+            auth.location,
+            Some(crate::domain::integration::ApiKeyIn::Query)
+        );
+        assert_eq!(auth.name.as_deref(), Some("api_key"));
+        assert_eq!(spec.source.cursor_field.as_deref(), Some("updated_at"));
+        assert_eq!(spec.source.cursor_param.as_deref(), Some("updated_since"));
+
+        // The stored file fills the form back as it was typed.
+        let mut again = state("rest_api");
+        let file: Table = built.text.parse().unwrap();
+        fill_from_spec(&mut again, &file);
+        for (key, value) in [
+            (
+                "connection.headers",
+                "Accept: text/html; q=0.9; X-Trace: wizard",
+            ),
+            ("connection.rate_limit.requests", "100"),
+            ("connection.rate_limit.per_secs", "60"),
+            ("connection.auth.in", "query"),
+            ("source.cursor_field", "updated_at"),
+            ("source.cursor_param", "updated_since"),
+        ] {
+            assert_eq!(again.value(key), value, "{key}");
+        }
+    }
+
+    #[test]
+    fn a_header_without_a_name_or_carrying_a_credential_is_refused_on_its_field() {
+        let mut s = filled_rest();
+        for (text, says) in [
+            ("Accept application/json", "has no colon"),
+            ("Bad Name: x", "not a header name"),
+            ("A: 1; A: 2", "given twice"),
+            ("Authorization: Bearer abc", "[connection.auth]"),
+        ] {
+            set(&mut s, "connection.headers", text);
+            let built = build(&s);
+            let error = built.errors.get("connection.headers");
+            assert!(
+                error.is_some_and(|e| e.contains(says)),
+                "{text:?}: {:?}",
+                built.errors
+            );
+            assert!(built.file.is_none());
+        }
+        // The window is asked only once a number of requests is.
+        let window = s
+            .connection
+            .iter()
+            .find(|f| f.key == "connection.rate_limit.per_secs")
+            .unwrap()
+            .clone();
+        assert!(!s.applies(&window));
+        set(&mut s, "connection.rate_limit.requests", "5");
+        assert!(s.applies(&window));
     }
 
     #[test]

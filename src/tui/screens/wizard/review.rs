@@ -42,7 +42,11 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
     if let Some(auth) = &c.auth {
         let mut text = auth.kind.as_str().to_string();
         if let Some(name) = &auth.name {
-            text.push_str(&format!(" in header {name}"));
+            let place = match auth.location {
+                Some(crate::domain::integration::ApiKeyIn::Query) => "query parameter",
+                _ => "header",
+            };
+            text.push_str(&format!(" in {place} {name}"));
         }
         if let Some(user) = &auth.username {
             text.push_str(&format!(" as {user}"));
@@ -58,6 +62,20 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
             row(state.secret_label(), shown);
         }
     }
+    if !c.headers.is_empty() {
+        let pairs: Vec<String> = c
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect();
+        row("Headers", pairs.join("; "));
+    }
+    if let Some(rl) = &c.rate_limit {
+        row(
+            "Rate limit",
+            format!("{} requests per {} s", rl.requests, rl.per_secs),
+        );
+    }
     let s = &spec.source;
     if let Some(path) = &s.path {
         row("Request", format!("{} {path}", s.method));
@@ -68,7 +86,8 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
     }
     row("Pagination", pagination(&s.pagination));
     if let Some(cursor) = &s.cursor_field {
-        row("Incremental", format!("on {cursor}"));
+        let param = s.cursor_param.as_deref().unwrap_or("?");
+        row("Incremental", format!("on {cursor}, sent as ?{param}="));
     }
     let target = state.value("target");
     row(

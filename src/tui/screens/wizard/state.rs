@@ -265,7 +265,7 @@ pub struct State {
     pub seq: u64,
     pub editing: Option<Editing>,
     /// The file an edited integration starts from (its export): what the forms do not
-    /// show (headers, pagination, retry …) is kept.
+    /// show (the request's query and body, retry …) is kept.
     pub base: toml::Table,
     /// What the review shows, worked out when the step is entered.
     pub review: Option<Review>,
@@ -302,7 +302,12 @@ impl State {
         let schedule = self.value("task.schedule.kind");
         let paging = self.value("source.pagination.kind");
         match field.key.as_str() {
-            "connection.auth.name" => auth == "api_key",
+            "connection.auth.name" | "connection.auth.in" => auth == "api_key",
+            "connection.rate_limit.per_secs" => !self
+                .value("connection.rate_limit.requests")
+                .trim()
+                .is_empty(),
+            "source.cursor_param" => !self.value("source.cursor_field").trim().is_empty(),
             "connection.auth.secret" => matches!(auth.as_str(), "api_key" | "bearer" | "basic"),
             "connection.auth.username" => auth == "basic",
             "task.schedule.every" | "task.schedule.unit" => schedule == "interval",
