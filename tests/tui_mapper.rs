@@ -761,3 +761,145 @@ async fn a_conditional_rule_typed_in_the_editor_changes_the_preview() {
     assert!(checked >= 3, "only {checked} samples were mapped");
     c.extra.shutdown().await;
 }
+
+// ---- record settings -----------------------------------------------------------------
+
+fn schema(c: &Console) -> &syncdeck::domain::conversion_schema::ConversionSchema {
+    c.app.mapper.schema.as_ref().unwrap()
+}
+
+#[tokio::test]
+async fn snapshot_record_settings() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut c = Console::new(w, h).await;
+        c.open_mapper().await;
+        c.type_text("r").await;
+        assert!(
+            c.app.mapper.record.is_some(),
+            "the record settings are open"
+        );
+        insta::assert_snapshot!(format!("record_settings_{w}x{h}"), c.draw().backend());
+        c.extra.shutdown().await;
+    }
+}
+
+/// `r` edits what identifies a record, which records are mapped and what a sync may do
+/// to stored ones: each change previews at once, text that does not parse stays with
+/// its error and changes nothing, and `u` takes the whole session back.
+#[tokio::test]
+async fn record_settings_edit_the_key_filters_and_flags_and_undo_goes_back() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    let original = schema(&c).clone();
+    let first_id = c.preview().rows[0].0["id"].as_str().unwrap().to_string();
+    let first_email = c.preview().rows[0].0["email"].as_str().unwrap().to_string();
+    assert_eq!(
+        c.preview().rows[0].1.key.as_deref(),
+        Some(first_id.as_str())
+    );
+
+    c.type_text("r").await;
+    // The key: by email instead of id.
+    c.key(KeyCode::End).await;
+    c.keys(KeyCode::Backspace, 2).await;
+    let text = c.screen_text();
+    assert!(text.contains("the key field is empty"), "{text}");
+    assert_eq!(
+        schema(&c).deduplication.external_id_field.as_deref(),
+        Some("i"),
+        "an empty key changes nothing: the last one that parsed stays"
+    );
+    c.type_text("email").await;
+    assert_eq!(
+        schema(&c).deduplication.external_id_field.as_deref(),
+        Some("email")
+    );
+    assert_eq!(
+        c.preview().rows[0].1.key.as_deref(),
+        Some(first_email.as_str())
+    );
+
+    // Composite keys keep the text typed for each strategy.
+    c.key(KeyCode::Up).await;
+    c.key(KeyCode::Right).await;
+    c.key(KeyCode::Right).await;
+    c.key(KeyCode::Down).await;
+    c.type_text("id, email").await;
+    let d = &schema(&c).deduplication;
+    assert_eq!(
+        d.strategy,
+        syncdeck::domain::conversion_schema::DedupStrategy::Composite
+    );
+    assert_eq!(d.match_fields, ["id", "email"]);
+    c.key(KeyCode::Up).await;
+    c.key(KeyCode::Right).await;
+    assert_eq!(
+        schema(&c).deduplication.external_id_field.as_deref(),
+        Some("email"),
+        "back to external_id: its field is kept"
+    );
+    c.key(KeyCode::Down).await;
+
+    // Delete records a full run did not see.
+    c.keys(KeyCode::Down, 3).await;
+    c.key(KeyCode::Char(' ')).await;
+    assert!(schema(&c).target.delete_if_removed);
+
+    // Filters: only the first sample passes; the others are skipped in the preview.
+    c.key(KeyCode::Down).await;
+    let old = c
+        .app
+        .mapper
+        .record
+        .as_ref()
+        .unwrap()
+        .filters
+        .value()
+        .chars()
+        .count();
+    c.keys(KeyCode::Down, 10).await;
+    c.key(KeyCode::End).await;
+    c.keys(KeyCode::Backspace, old).await;
+    assert!(
+        schema(&c).source.filters.is_empty(),
+        "no filters: all mapped"
+    );
+    c.type_text(&format!(
+        r#"[{{"field": "id", "operator": "eq", "value": "{first_id}"}}]"#
+    ))
+    .await;
+    let filters = &schema(&c).source.filters;
+    assert_eq!(filters.len(), 1);
+    assert_eq!(filters[0].field, "id");
+    let rows = &c.preview().rows;
+    assert_eq!(rows[0].1.status, syncdeck::mapping::Status::Ok);
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|(_, a)| a.status == syncdeck::mapping::Status::Skipped)
+    );
+    let text = c.screen_text();
+    assert!(
+        text.contains(&format!("the filters skip {} of the", rows.len() - 1)),
+        "{text}"
+    );
+    // Broken JSON: the error shows, the schema keeps the last filters that parsed.
+    c.type_text(",").await;
+    let text = c.screen_text();
+    assert!(text.contains("filters:"), "{text}");
+    assert_eq!(schema(&c).source.filters.len(), 1);
+    // Esc with the error asks first; the second Esc closes, keeping what parsed.
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.mapper.record.is_some());
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.mapper.record.is_none());
+    assert!(c.app.mapper.unsaved());
+    let text = c.screen_text();
+    assert!(text.contains("key: external_id email"), "{text}");
+
+    // One undo takes the whole session back.
+    c.type_text("u").await;
+    assert_eq!(schema(&c), &original);
+    assert!(!c.app.mapper.unsaved());
+    c.extra.shutdown().await;
+}

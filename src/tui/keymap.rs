@@ -64,6 +64,8 @@ pub enum Action {
     MoreSamples,
     /// Fewer sample records in the preview.
     FewerSamples,
+    /// The record key, source filters and target behaviour (the mapper).
+    RecordSettings,
     /// Move to the next pane (the mapper: sources → targets → preview).
     NextPane,
     /// Show or hide a secret while it is typed (the wizard).
@@ -110,6 +112,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::Undo, "undo"),
     (Action::MoreSamples, "more_samples"),
     (Action::FewerSamples, "fewer_samples"),
+    (Action::RecordSettings, "record_settings"),
     (Action::NextPane, "next_pane"),
     (Action::Reveal, "reveal"),
 ];

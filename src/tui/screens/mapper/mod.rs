@@ -4,6 +4,8 @@
 
 mod editor_update;
 mod editor_view;
+pub mod record;
+mod record_view;
 pub mod rule;
 pub mod state;
 pub mod update;

@@ -12,6 +12,7 @@ use crate::domain::conversion_schema::{ConversionSchema, FieldMapping};
 use crate::domain::target_type::TargetType;
 use crate::mapping::{Preview, SchemaError};
 
+use super::record::RecordEditor;
 use super::rule::RuleEditor;
 
 /// The sample counts `+`/`-` step through; the preview starts at 5.
@@ -91,7 +92,10 @@ pub struct State {
     pub target_scroll: usize,
     pub preview_scroll: usize,
     pub editor: Option<RuleEditor>,
-    /// The schema before the open editor's first change: one undo step per edit session.
+    /// The record settings (key, filters, target flags) while open (`r`).
+    pub record: Option<RecordEditor>,
+    /// The schema before the open editor's (or record settings') first change: one undo
+    /// step per edit session.
     pub editor_before: Option<ConversionSchema>,
     pub undo: Vec<ConversionSchema>,
     /// The sequence number of the newest preview asked for; older answers are dropped.
@@ -126,7 +130,10 @@ impl State {
     /// Whether keys go to the mapper before the keymap (text is being typed, or a
     /// question waits for its answer).
     pub fn captures_keys(&self) -> bool {
-        self.editor.is_some() || self.picking.is_some() || self.confirm_leave.is_some()
+        self.editor.is_some()
+            || self.record.is_some()
+            || self.picking.is_some()
+            || self.confirm_leave.is_some()
     }
 
     pub fn mapping(&self, line: &TargetLine) -> Option<&FieldMapping> {

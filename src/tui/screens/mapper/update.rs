@@ -222,6 +222,7 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) ->
             }
         },
         Action::Save => save(state, out),
+        Action::RecordSettings => super::record::open_record(state, out),
         Action::Undo => match state.undo.pop() {
             Some(before) => {
                 state.schema = Some(before);
@@ -331,7 +332,9 @@ pub fn on_input_key(state: &mut State, key: &KeyEvent, _ctx: &Ctx, out: &mut Out
         }
         return None;
     }
-    if state.editor.is_some() {
+    if state.record.is_some() {
+        super::record::record_key(state, key, out);
+    } else if state.editor.is_some() {
         editor_key(state, key, out);
     }
     None

@@ -39,16 +39,21 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         placeholder(state, v, frame, area);
         return;
     }
-    let top_share = if state.editor.is_some() { 60 } else { 50 };
+    let top_share = if state.editor.is_some() || state.record.is_some() {
+        60
+    } else {
+        50
+    };
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(top_share), Constraint::Fill(1)]).areas(area);
     let left_width = (area.width / 3).clamp(24, 50);
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(top);
     sources(state, v, frame, left);
-    match &state.editor {
-        Some(ed) => super::editor_view::editor(state, ed, v, frame, right),
-        None => targets(state, v, frame, right),
+    match (&state.record, &state.editor) {
+        (Some(r), _) => super::record_view::record(state, r, v, frame, right),
+        (None, Some(ed)) => super::editor_view::editor(state, ed, v, frame, right),
+        (None, None) => targets(state, v, frame, right),
     }
     preview(state, v, frame, bottom);
 }
@@ -187,7 +192,7 @@ fn targets(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     }
     let mut b = block(title, state.focus == Focus::Targets, v);
     if let Some(schema) = &state.schema {
-        // the record key: not edited in the mapper yet, shown so that a wrong guess shows
+        // the record key, so that a wrong guess shows; `r` edits it
         let d = &schema.deduplication;
         let fields = match (&d.external_id_field, d.match_fields.as_slice()) {
             (Some(f), _) => f.clone(),
@@ -198,7 +203,7 @@ fn targets(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         b = b.title_bottom(Line::from(Span::styled(
-            format!(" key: {strategy} {fields} "),
+            format!(" key: {strategy} {fields} · r edits "),
             t.dim,
         )));
     }
