@@ -145,9 +145,12 @@ fn settle(app: &mut App, msg: Msg) {
             target,
             samples,
             task,
+            lookups,
         }) = c
         {
-            let result = mapper::run_preview(&schema, target.as_deref(), &samples, &task);
+            let lookups = lookups.blocking_lock();
+            let result =
+                mapper::run_preview(&schema, target.as_deref(), &samples, &task, &lookups.index);
             pending.extend(app.update(Msg::Mapper(mapper::Msg::Previewed { seq, result })));
         }
     }

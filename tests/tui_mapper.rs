@@ -594,6 +594,7 @@ async fn the_newest_preview_wins() {
         target,
         samples,
         task,
+        lookups,
         ..
     }) = a
     else {
@@ -606,6 +607,7 @@ async fn the_newest_preview_wins() {
         target,
         samples,
         task,
+        lookups,
     });
     let newer = commands::execute(&c.services, b).await;
     let older = commands::execute(&c.services, started).await;
@@ -901,5 +903,61 @@ async fn record_settings_edit_the_key_filters_and_flags_and_undo_goes_back() {
     c.type_text("u").await;
     assert_eq!(schema(&c), &original);
     assert!(!c.app.mapper.unsaved());
+    c.extra.shutdown().await;
+}
+
+// ---- lookups -------------------------------------------------------------------------
+
+/// A lookup rule finds the stored records a run would: after a sync of the contacts,
+/// looking a contact up by its own id returns its stored email, in the mapper's preview
+/// and in `mapping preview` (the engine's preview).
+#[tokio::test]
+async fn a_lookup_rule_previews_the_stored_records_it_finds() {
+    let mut c = Console::new(120, 40).await;
+    let id = c.store.queue_run(NAME, "manual", true).await.unwrap();
+    assert_eq!(
+        c.services.engine.run_execution(&id).await.unwrap(),
+        Some(syncdeck::domain::ExecutionStatus::Success)
+    );
+    c.open_mapper().await;
+    let stored_email = record_field(&c, 0, "email").clone();
+    assert!(stored_email.is_string());
+
+    // phone ← lookup of the contact whose external id is this record's id → its email
+    c.select_target("phone").await;
+    c.key(KeyCode::Enter).await;
+    c.keys(KeyCode::Up, 2).await;
+    for _ in 0..mapper::rule::KINDS.len() {
+        let kind = c.app.mapper.editor.as_ref().unwrap().kind;
+        if kind == Some(syncdeck::domain::conversion_schema::MappingType::Lookup) {
+            break;
+        }
+        c.key(KeyCode::Right).await;
+    }
+    c.keys(KeyCode::Down, 2).await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    let old = ed.input(ed.current()).unwrap().value().chars().count();
+    c.key(KeyCode::End).await;
+    c.keys(KeyCode::Backspace, old).await;
+    c.type_text("id").await;
+    c.key(KeyCode::Down).await;
+    c.type_text("contact").await;
+    c.keys(KeyCode::Down, 2).await;
+    let ed = c.app.mapper.editor.as_ref().unwrap();
+    assert_eq!(ed.input(ed.current()).unwrap().key, "returnField");
+    c.type_text("email").await;
+    assert_eq!(
+        record_field(&c, 0, "phone"),
+        &stored_email,
+        "{:?}",
+        c.preview().rows[0].1
+    );
+    c.key(KeyCode::Esc).await;
+
+    // Saved, the engine's preview (`syncdeck mapping preview`) finds it too.
+    c.type_text("s").await;
+    assert!(!c.app.mapper.unsaved(), "{:?}", c.flash());
+    let preview = c.services.engine.preview(NAME, 3).await.unwrap().unwrap();
+    assert_eq!(preview.rows[0].1.record["phone"], stored_email);
     c.extra.shutdown().await;
 }

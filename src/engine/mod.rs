@@ -5,6 +5,7 @@
 
 pub mod circuit;
 pub mod events;
+pub mod lookups;
 mod runner;
 
 pub use runner::map_page;
@@ -22,7 +23,7 @@ use crate::config::Config;
 use crate::domain::ExecutionStatus;
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::integration::IntegrationSpec;
-use crate::mapping::{ApplyContext, NoLookup, NoRates, Preview};
+use crate::mapping::{ApplyContext, CompiledSchema, NoRates, Preview};
 use crate::secrets::KeyRing;
 use crate::store::{Store, StoreError};
 
@@ -299,20 +300,27 @@ impl Engine {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.to_string())),
         };
-        let ctx = ApplyContext {
-            task: &integration.spec.task.config,
-            lookup: &NoLookup,
-            rates: &NoRates,
-        };
-        Ok(
-            crate::mapping::preview(&schema, target.as_ref(), &sample, &ctx).map_err(|errors| {
-                errors
+        let compiled = match CompiledSchema::compile(&schema, target.as_ref()) {
+            Ok(c) => c,
+            Err(errors) => {
+                return Ok(Err(errors
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join("; ")
-            }),
-        )
+                    .join("; ")));
+            }
+        };
+        // Lookups find what a run would: the stored records of their types.
+        let mut lookups = lookups::Lookups::default();
+        lookups
+            .load(store, &lookups::types_of(&compiled), lookups::PREVIEW_LIMIT)
+            .await?;
+        let ctx = ApplyContext {
+            task: &integration.spec.task.config,
+            lookup: &lookups.index,
+            rates: &NoRates,
+        };
+        Ok(Ok(compiled.preview(&sample, &ctx)))
     }
 
     /// Starts the scheduler, the rescuer and `concurrency` workers.

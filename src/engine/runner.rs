@@ -16,9 +16,7 @@ use super::events::EngineEvent;
 use crate::adapters::{Checkpoint, FetchOptions, Page};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::{ExecutionStatus, LogLevel};
-use crate::mapping::{
-    AppliedJson, ApplyContext, CompiledSchema, InMemoryLookup, LineScratch, NoRates, Status,
-};
+use crate::mapping::{AppliedJson, ApplyContext, CompiledSchema, LineScratch, NoRates, Status};
 use crate::store::queue::{Claim, Fenced};
 use crate::store::records::{Batch, Counts, MappedRecord, RecordErrorRow, StoredKeys, Written};
 use crate::store::{StoreError, now_ms};
@@ -57,9 +55,6 @@ const CANCEL_POLL: Duration = Duration::from_millis(500);
 
 /// After a failed lease renewal, how soon to try again (while the lease still holds).
 const RENEW_RETRY: Duration = Duration::from_secs(1);
-
-/// Lookups keep their index in memory; beyond this many records the newest win.
-const LOOKUP_LIMIT: i64 = 200_000;
 
 /// The stored keys of a batch, being read.
 type Lookup = tokio::task::JoinHandle<Result<StoredKeys, StoreError>>;
@@ -302,34 +297,17 @@ async fn execute(
         raw: true,
     };
     let task_config = integration.spec.task.config.clone();
-    let mut lookup = InMemoryLookup::new();
-    let mut loaded = std::collections::HashSet::new();
-    for (lookup_type, _) in compiled.lookup_needs() {
-        if !loaded.insert(lookup_type.clone()) {
-            continue;
-        }
-        let rows = store.lookup_records(&lookup_type, LOOKUP_LIMIT).await?;
-        if rows.len() as i64 == LOOKUP_LIMIT {
-            log(
-                LogLevel::Warn,
-                format!(
-                    "lookups into {lookup_type} see only its {LOOKUP_LIMIT} most recent records"
-                ),
-            )
-            .await?;
-        }
-        for (id, key, data) in rows {
-            lookup.insert(
-                &lookup_type,
-                crate::mapping::StoredRecord {
-                    id,
-                    external_id: Some(key),
-                    data,
-                },
-            );
-        }
+    let mut lookups = super::lookups::Lookups::default();
+    let limit = super::lookups::RUN_LIMIT;
+    let types = super::lookups::types_of(&compiled);
+    for lookup_type in lookups.load(store, &types, limit).await? {
+        log(
+            LogLevel::Warn,
+            format!("lookups into {lookup_type} see only its {limit} most recent records"),
+        )
+        .await?;
     }
-    let lookup = Arc::new(lookup);
+    let lookup = Arc::new(lookups.index);
 
     let (page_tx, mut page_rx) = mpsc::channel::<Page>(4);
     let (batch_tx, batch_rx) = mpsc::channel::<Mapped>(4);

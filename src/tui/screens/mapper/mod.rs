@@ -18,7 +18,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::target_type::TargetType;
-use crate::mapping::{ApplyContext, NoLookup, NoRates, Preview, SchemaError};
+use crate::engine::lookups::Lookups;
+use crate::mapping::{ApplyContext, CompiledSchema, Lookup, NoRates, Preview, SchemaError};
 use crate::tui::services::Services;
 
 pub use state::State;
@@ -74,6 +75,9 @@ pub enum Command {
         target: Option<Box<TargetType>>,
         samples: Arc<Vec<Value>>,
         task: Arc<Map<String, Value>>,
+        /// The stored records lookups read, loaded once per type while the mapper is
+        /// open.
+        lookups: Arc<tokio::sync::Mutex<Lookups>>,
     },
     Save {
         name: String,
@@ -123,13 +127,25 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             target,
             samples,
             task,
+            lookups,
         } => {
             if latest.load(Ordering::Relaxed) > seq {
                 return Msg::PreviewSkipped { seq };
             }
+            let mut lookups = lookups.lock().await;
+            if let Ok(compiled) = CompiledSchema::compile(&schema, target.as_deref()) {
+                let types = crate::engine::lookups::types_of(&compiled);
+                if let Err(e) = lookups
+                    .load(store, &types, crate::engine::lookups::PREVIEW_LIMIT)
+                    .await
+                {
+                    // The preview goes on; its lookups find nothing.
+                    tracing::warn!("cannot read the records lookups use: {e}");
+                }
+            }
             Msg::Previewed {
                 seq,
-                result: run_preview(&schema, target.as_deref(), &samples, &task),
+                result: run_preview(&schema, target.as_deref(), &samples, &task, &lookups.index),
             }
         }
         Command::Save { name, schema } => {
@@ -149,16 +165,18 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
     }
 }
 
-/// Compiles and applies: what a preview request does, outside the key path.
+/// Compiles and applies: what a preview request does, outside the key path. `lookup`:
+/// the stored records lookups find.
 pub fn run_preview(
     schema: &ConversionSchema,
     target: Option<&TargetType>,
     samples: &[Value],
     task: &Map<String, Value>,
+    lookup: &dyn Lookup,
 ) -> Result<Box<Preview>, Vec<SchemaError>> {
     let ctx = ApplyContext {
         task,
-        lookup: &NoLookup,
+        lookup,
         rates: &NoRates,
     };
     crate::mapping::preview(schema, target, samples, &ctx).map(Box::new)
