@@ -149,8 +149,7 @@ fn settle(app: &mut App, msg: Msg) {
         }) = c
         {
             let lookups = lookups.blocking_lock();
-            let result =
-                mapper::run_preview(&schema, target.as_deref(), &samples, &task, &lookups.index);
+            let result = mapper::run_preview(&schema, target.as_deref(), &samples, &task, &lookups);
             pending.extend(app.update(Msg::Mapper(mapper::Msg::Previewed { seq, result })));
         }
     }

@@ -39,6 +39,7 @@ both!(
     due_tasks_queue_one_execution_per_due_time,
     target_flags_and_delete_if_removed_are_honoured,
     stored_keys_after_new_ones_count_once,
+    stored_currency_rates_convert_in_runs_and_previews,
 );
 
 const KEY: &str = "demo-key-1234567890";
@@ -476,4 +477,57 @@ async fn stored_keys_after_new_ones_count_once(db: TestDb) {
         (13, 8, 0, 4, 0)
     );
     assert_eq!(db.store.count_records("contact").await.unwrap(), 12);
+}
+
+/// `currency_convert` without a rate uses the platform's stored rate, in a run and in
+/// the engine's preview (`syncdeck mapping preview`); a pair with no stored rate is a
+/// record error naming it.
+async fn stored_currency_rates_convert_in_runs_and_previews(db: TestDb) {
+    let server = MockServer::start().await;
+    let body = json!({"results": [
+        {"id": 1, "email": "a@example.com", "first": "A", "last": "B", "amount": 10, "currency": "USD"},
+        {"id": 2, "email": "b@example.com", "first": "C", "last": "D", "amount": "3", "currency": "USD"},
+    ], "next_page": null});
+    serve_pages(&server, &[body]).await;
+    let convert = r#"
+[[schema.fieldMappings]]
+targetField = "score"
+mappingType = "transform"
+config = { type = "transform", sourceField = "amount", transformations = [{ type = "currency_convert", from = "USD", to = "EUR" }] }
+"#;
+    save(&db, &contacts_file("Money", &server.uri(), convert)).await;
+    let engine = engine(&db);
+
+    // No stored rate yet: every record is an error that says which pair is missing.
+    let id = db.store.queue_run("Money", "manual", true).await.unwrap();
+    assert_eq!(
+        engine.run_execution(&id).await.unwrap(),
+        Some(ExecutionStatus::Partial)
+    );
+    let groups = db.store.error_groups(&id, 10).await.unwrap();
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.message.contains("USD") && g.message.contains("EUR")),
+        "{groups:?}"
+    );
+
+    db.store.put_currency_rate("USD", "EUR", 0.5).await.unwrap();
+    db.store
+        .put_currency_rate("USD", "EUR", 0.25)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.currency_rates().await.unwrap()[&("USD".to_string(), "EUR".to_string())],
+        0.25,
+        "a second rate replaces the first"
+    );
+    run_to_success(&db, &engine, "Money", true).await;
+    let records = db.store.list_records("contact", 10).await.unwrap();
+    let score = |key: &str| records.iter().find(|r| r.key == key).unwrap().data["score"].clone();
+    assert_eq!(score("1"), json!(2.5));
+    assert_eq!(score("2"), json!(0.75));
+
+    let preview = engine.preview("Money", 2).await.unwrap().unwrap();
+    assert_eq!(preview.rows[0].1.record["score"], json!(2.5));
 }

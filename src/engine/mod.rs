@@ -5,7 +5,7 @@
 
 pub mod circuit;
 pub mod events;
-pub mod lookups;
+pub mod reference;
 mod runner;
 
 pub use runner::map_page;
@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::domain::ExecutionStatus;
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::integration::IntegrationSpec;
-use crate::mapping::{ApplyContext, CompiledSchema, NoRates, Preview};
+use crate::mapping::{ApplyContext, CompiledSchema, Preview};
 use crate::secrets::KeyRing;
 use crate::store::{Store, StoreError};
 
@@ -310,15 +310,19 @@ impl Engine {
                     .join("; ")));
             }
         };
-        // Lookups find what a run would: the stored records of their types.
-        let mut lookups = lookups::Lookups::default();
+        // Lookups and currency rates find what a run would.
+        let mut lookups = reference::Reference::default();
         lookups
-            .load(store, &lookups::types_of(&compiled), lookups::PREVIEW_LIMIT)
+            .load(
+                store,
+                &reference::types_of(&compiled),
+                reference::PREVIEW_LIMIT,
+            )
             .await?;
         let ctx = ApplyContext {
             task: &integration.spec.task.config,
             lookup: &lookups.index,
-            rates: &NoRates,
+            rates: &lookups.rates,
         };
         Ok(Ok(compiled.preview(&sample, &ctx)))
     }

@@ -16,7 +16,7 @@ use super::events::EngineEvent;
 use crate::adapters::{Checkpoint, FetchOptions, Page};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::{ExecutionStatus, LogLevel};
-use crate::mapping::{AppliedJson, ApplyContext, CompiledSchema, LineScratch, NoRates, Status};
+use crate::mapping::{AppliedJson, ApplyContext, CompiledSchema, LineScratch, Status};
 use crate::store::queue::{Claim, Fenced};
 use crate::store::records::{Batch, Counts, MappedRecord, RecordErrorRow, StoredKeys, Written};
 use crate::store::{StoreError, now_ms};
@@ -297,9 +297,10 @@ async fn execute(
         raw: true,
     };
     let task_config = integration.spec.task.config.clone();
-    let mut lookups = super::lookups::Lookups::default();
-    let limit = super::lookups::RUN_LIMIT;
-    let types = super::lookups::types_of(&compiled);
+    // The stored records lookups find, and the currency rates.
+    let mut lookups = super::reference::Reference::default();
+    let limit = super::reference::RUN_LIMIT;
+    let types = super::reference::types_of(&compiled);
     for lookup_type in lookups.load(store, &types, limit).await? {
         log(
             LogLevel::Warn,
@@ -307,7 +308,7 @@ async fn execute(
         )
         .await?;
     }
-    let lookup = Arc::new(lookups.index);
+    let reference = Arc::new(lookups);
 
     let (page_tx, mut page_rx) = mpsc::channel::<Page>(4);
     let (batch_tx, batch_rx) = mpsc::channel::<Mapped>(4);
@@ -322,8 +323,8 @@ async fn execute(
             while let Some(page) = page_rx.recv().await {
                 let ctx = ApplyContext {
                     task: &task_config,
-                    lookup: lookup.as_ref(),
-                    rates: &NoRates,
+                    lookup: &reference.index,
+                    rates: &reference.rates,
                 };
                 let batch = map_page(&compiled, &ctx, &mut scratch, &page, &target_type, flags);
                 if batch_tx

@@ -11,6 +11,7 @@ mod integrations;
 pub mod logs;
 mod migrate;
 pub mod queue;
+pub mod rates;
 pub mod records;
 mod schedule;
 mod schemas;

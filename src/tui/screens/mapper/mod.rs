@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::target_type::TargetType;
-use crate::engine::lookups::Lookups;
-use crate::mapping::{ApplyContext, CompiledSchema, Lookup, NoRates, Preview, SchemaError};
+use crate::engine::reference::Reference;
+use crate::mapping::{ApplyContext, CompiledSchema, Preview, SchemaError};
 use crate::tui::services::Services;
 
 pub use state::State;
@@ -75,9 +75,9 @@ pub enum Command {
         target: Option<Box<TargetType>>,
         samples: Arc<Vec<Value>>,
         task: Arc<Map<String, Value>>,
-        /// The stored records lookups read, loaded once per type while the mapper is
-        /// open.
-        lookups: Arc<tokio::sync::Mutex<Lookups>>,
+        /// The stored records lookups read (loaded once per type while the mapper is
+        /// open) and the currency rates.
+        lookups: Arc<tokio::sync::Mutex<Reference>>,
     },
     Save {
         name: String,
@@ -134,18 +134,18 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             }
             let mut lookups = lookups.lock().await;
             if let Ok(compiled) = CompiledSchema::compile(&schema, target.as_deref()) {
-                let types = crate::engine::lookups::types_of(&compiled);
+                let types = crate::engine::reference::types_of(&compiled);
                 if let Err(e) = lookups
-                    .load(store, &types, crate::engine::lookups::PREVIEW_LIMIT)
+                    .load(store, &types, crate::engine::reference::PREVIEW_LIMIT)
                     .await
                 {
-                    // The preview goes on; its lookups find nothing.
-                    tracing::warn!("cannot read the records lookups use: {e}");
+                    // The preview goes on; its lookups and stored rates find nothing.
+                    tracing::warn!("cannot read the records lookups use or the rates: {e}");
                 }
             }
             Msg::Previewed {
                 seq,
-                result: run_preview(&schema, target.as_deref(), &samples, &task, &lookups.index),
+                result: run_preview(&schema, target.as_deref(), &samples, &task, &lookups),
             }
         }
         Command::Save { name, schema } => {
@@ -165,19 +165,19 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
     }
 }
 
-/// Compiles and applies: what a preview request does, outside the key path. `lookup`:
-/// the stored records lookups find.
+/// Compiles and applies: what a preview request does, outside the key path.
+/// `reference`: the stored records lookups find and the currency rates.
 pub fn run_preview(
     schema: &ConversionSchema,
     target: Option<&TargetType>,
     samples: &[Value],
     task: &Map<String, Value>,
-    lookup: &dyn Lookup,
+    reference: &Reference,
 ) -> Result<Box<Preview>, Vec<SchemaError>> {
     let ctx = ApplyContext {
         task,
-        lookup,
-        rates: &NoRates,
+        lookup: &reference.index,
+        rates: &reference.rates,
     };
     crate::mapping::preview(schema, target, samples, &ctx).map(Box::new)
 }

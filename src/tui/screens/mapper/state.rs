@@ -113,7 +113,7 @@ pub struct State {
     pub latest_preview: Arc<AtomicU64>,
     /// The stored records lookups read, loaded by the previews a type at a time: fresh
     /// each time the mapper opens.
-    pub lookups: Arc<tokio::sync::Mutex<crate::engine::lookups::Lookups>>,
+    pub lookups: Arc<tokio::sync::Mutex<crate::engine::reference::Reference>>,
 }
 
 impl State {

@@ -1,10 +1,13 @@
-//! The stored records that lookups read (`lookup` mappings and relationships), loaded
-//! into memory: once for a run, and once per lookup type for the mapper's preview and
-//! `syncdeck mapping preview`, so that a preview shows what a run would find.
+//! What mapping reads from the store besides the record itself: the stored records that
+//! lookups find (`lookup` mappings and relationships) and the currency rates that
+//! `currency_convert` uses when its config gives no rate. Loaded once for a run, and
+//! for the mapper's preview and `syncdeck mapping preview` once per lookup type, so that
+//! a preview shows what a run would make.
 
 use std::collections::HashSet;
 
 use crate::mapping::{CompiledSchema, InMemoryLookup, StoredRecord};
+use crate::store::rates::Rates;
 use crate::store::{Store, StoreError};
 
 /// A run's lookups keep their index in memory; beyond this many records of a type the
@@ -25,23 +28,30 @@ pub fn types_of(compiled: &CompiledSchema) -> Vec<String> {
         .collect()
 }
 
-/// An index of stored records by lookup type, loaded a type at a time as schemas need
-/// them.
+/// Stored records by lookup type, loaded a type at a time as schemas need them, and the
+/// currency rates, read once.
 #[derive(Debug, Default)]
-pub struct Lookups {
+pub struct Reference {
     loaded: HashSet<String>,
     pub index: InMemoryLookup,
+    rates_read: bool,
+    pub rates: Rates,
 }
 
-impl Lookups {
-    /// Loads the types of `types` not loaded yet, at most `limit` records each (the
-    /// newest). Returns the types that had more than `limit`.
+impl Reference {
+    /// Reads the rates (the first time) and the records of the types of `types` not
+    /// loaded yet, at most `limit` each (the newest). Returns the types that had more
+    /// than `limit`.
     pub async fn load(
         &mut self,
         store: &Store,
         types: &[String],
         limit: i64,
     ) -> Result<Vec<String>, StoreError> {
+        if !self.rates_read {
+            self.rates = store.currency_rates().await?;
+            self.rates_read = true;
+        }
         let mut capped = Vec::new();
         for t in types {
             if self.loaded.contains(t) {
