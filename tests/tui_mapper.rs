@@ -849,17 +849,9 @@ async fn record_settings_edit_the_key_filters_and_flags_and_undo_goes_back() {
 
     // Filters: only the first sample passes; the others are skipped in the preview.
     c.key(KeyCode::Down).await;
-    let old = c
-        .app
-        .mapper
-        .record
-        .as_ref()
-        .unwrap()
-        .filters
-        .value()
-        .chars()
-        .count();
-    c.keys(KeyCode::Down, 10).await;
+    // The cursor starts at the end of the text.
+    let filters = &c.app.mapper.record.as_ref().unwrap().filters;
+    let old = filters.value().chars().count();
     c.key(KeyCode::End).await;
     c.keys(KeyCode::Backspace, old).await;
     assert!(
@@ -890,6 +882,28 @@ async fn record_settings_edit_the_key_filters_and_flags_and_undo_goes_back() {
     let text = c.screen_text();
     assert!(text.contains("filters:"), "{text}");
     assert_eq!(schema(&c).source.filters.len(), 1);
+    c.key(KeyCode::Backspace).await;
+    assert!(c.app.mapper.record.as_ref().unwrap().error.is_none());
+
+    // Relationships: every contact field has a rule already, so one into a field the
+    // target type does not declare is refused by the schema check, shown here.
+    c.key(KeyCode::Down).await;
+    let relation = r#"[{"relationshipType": "belongs_to", "targetField": "account", "sourceField": "company_id", "lookupShardType": "company"}]"#;
+    c.type_text(relation).await;
+    assert_eq!(schema(&c).relationship_mappings.len(), 1);
+    let text = c.screen_text();
+    assert!(text.contains("targetField \"account\""), "{text}");
+    assert!(!c.schema_errors().is_empty());
+    c.keys(KeyCode::Backspace, relation.chars().count()).await;
+    assert!(schema(&c).relationship_mappings.is_empty());
+    assert!(c.schema_errors().is_empty(), "{:?}", c.schema_errors());
+    c.type_text("[").await;
+    assert!(c.screen_text().contains("relationships:"));
+    c.key(KeyCode::Backspace).await;
+    // Back up on the filters, broken again for the Esc below.
+    c.key(KeyCode::Up).await;
+    c.type_text(",").await;
+
     // Esc with the error asks first; the second Esc closes, keeping what parsed.
     c.key(KeyCode::Esc).await;
     assert!(c.app.mapper.record.is_some());

@@ -1,12 +1,14 @@
 //! The record settings editor (`r` in the mapper): what identifies a record (the
 //! deduplication strategy and its fields), which source records are mapped at all (the
-//! source filters, as JSON) and what a sync may do to stored records (create, update,
-//! delete). Like the rule editor, every change that parses goes into the schema and asks
+//! source filters, as JSON), what a sync may do to stored records (create, update,
+//! delete) and the relationships to records of other types (as JSON). Like the rule editor, every change that parses goes into the schema and asks
 //! for a preview; what does not parse stays in the form with its error.
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::domain::conversion_schema::{Condition, ConversionSchema, DedupStrategy, Deduplication};
+use crate::domain::conversion_schema::{
+    Condition, ConversionSchema, DedupStrategy, Deduplication, RelationshipMapping,
+};
 use crate::tui::app::Out;
 
 use super::rule::{Input, Param};
@@ -45,16 +47,32 @@ pub enum RecordRow {
     Update,
     Delete,
     Filters,
+    Relationships,
 }
 
-pub const ROWS: [RecordRow; 6] = [
+impl RecordRow {
+    fn multiline(self) -> bool {
+        matches!(self, RecordRow::Filters | RecordRow::Relationships)
+    }
+}
+
+pub const ROWS: [RecordRow; 7] = [
     RecordRow::Strategy,
     RecordRow::Key,
     RecordRow::Create,
     RecordRow::Update,
     RecordRow::Delete,
     RecordRow::Filters,
+    RecordRow::Relationships,
 ];
+
+/// What the text parts of the record settings make.
+#[derive(Debug)]
+pub struct Built {
+    pub dedup: Deduplication,
+    pub filters: Vec<Condition>,
+    pub relationships: Vec<RelationshipMapping>,
+}
 
 #[derive(Debug, Clone)]
 pub struct RecordEditor {
@@ -69,6 +87,8 @@ pub struct RecordEditor {
     pub delete: bool,
     /// The source filters as a JSON array of `{field, operator, value}`.
     pub filters: Input,
+    /// The relationship mappings as a JSON array.
+    pub relationships: Input,
     pub row: usize,
     pub error: Option<String>,
     /// Esc was pressed once with an error: a second Esc drops the text that does not
@@ -84,6 +104,11 @@ impl RecordEditor {
         } else {
             serde_json::to_string_pretty(&schema.source.filters).unwrap_or_default()
         };
+        let relationships = if schema.relationship_mappings.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string_pretty(&schema.relationship_mappings).unwrap_or_default()
+        };
         RecordEditor {
             strategy: d.strategy,
             key_field: Input::new(
@@ -96,6 +121,7 @@ impl RecordEditor {
             update: schema.target.update_if_exists,
             delete: schema.target.delete_if_removed,
             filters: Input::new("filters", Param::Json, &filters),
+            relationships: Input::new("relationshipMappings", Param::Json, &relationships),
             row: 1,
             error: None,
             discard_armed: false,
@@ -112,6 +138,7 @@ impl RecordEditor {
             RecordRow::Key if self.strategy == DedupStrategy::ExternalId => Some(&self.key_field),
             RecordRow::Key => Some(&self.match_fields),
             RecordRow::Filters => Some(&self.filters),
+            RecordRow::Relationships => Some(&self.relationships),
             _ => None,
         }
     }
@@ -123,6 +150,7 @@ impl RecordEditor {
             }
             RecordRow::Key => Some(&mut self.match_fields),
             RecordRow::Filters => Some(&mut self.filters),
+            RecordRow::Relationships => Some(&mut self.relationships),
             _ => None,
         }
     }
@@ -148,8 +176,8 @@ impl RecordEditor {
         }];
     }
 
-    /// The key, the filters and the target flags the form says, or why it cannot say.
-    pub fn build(&self) -> Result<(Deduplication, Vec<Condition>), String> {
+    /// The key, the filters and the relationships the form says, or why it cannot say.
+    pub fn build(&self) -> Result<Built, String> {
         let dedup = match self.strategy {
             DedupStrategy::ExternalId => {
                 let field = self.key_field.value().trim().to_string();
@@ -197,7 +225,21 @@ impl RecordEditor {
                 )
             })?
         };
-        Ok((dedup, filters))
+        let text = self.relationships.value();
+        let relationships = if text.trim().is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_str::<Vec<RelationshipMapping>>(&text).map_err(|e| {
+                format!(
+                    "relationships: {e}; write a JSON array like [{{\"relationshipType\": \"belongs_to\", \"targetField\": \"company_id\", \"sourceField\": \"account_id\", \"lookupShardType\": \"company\"}}]"
+                )
+            })?
+        };
+        Ok(Built {
+            dedup,
+            filters,
+            relationships,
+        })
     }
 }
 
@@ -216,7 +258,7 @@ pub(super) fn record_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
         return;
     };
     let row = ed.current();
-    let multiline = row == RecordRow::Filters;
+    let multiline = row.multiline();
     match key.code {
         KeyCode::Esc => close_record(state, out),
         KeyCode::Tab => ed.move_row(true),
@@ -224,11 +266,13 @@ pub(super) fn record_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
         KeyCode::Up | KeyCode::Down if !multiline => ed.move_row(key.code == KeyCode::Down),
         KeyCode::Up | KeyCode::Down => {
             let down = key.code == KeyCode::Down;
-            let (at, lines) = (ed.filters.text.cursor().0, ed.filters.text.lines().len());
-            if (down && at + 1 >= lines) || (!down && at == 0) {
-                ed.move_row(down);
-            } else {
-                ed.filters.text.input(*key);
+            if let Some(input) = ed.input_mut(row) {
+                let (at, lines) = (input.text.cursor().0, input.text.lines().len());
+                if (down && at + 1 >= lines) || (!down && at == 0) {
+                    ed.move_row(down);
+                } else {
+                    input.text.input(*key);
+                }
             }
         }
         KeyCode::Left | KeyCode::Right if row == RecordRow::Strategy => {
@@ -269,11 +313,12 @@ fn record_edited(state: &mut State, out: &mut Out) {
     let built = ed.build();
     let flags = (ed.create, ed.update, ed.delete);
     match built {
-        Ok((dedup, filters)) => {
+        Ok(built) => {
             ed.error = None;
             if let Some(schema) = state.schema.as_mut() {
-                schema.deduplication = dedup;
-                schema.source.filters = filters;
+                schema.deduplication = built.dedup;
+                schema.source.filters = built.filters;
+                schema.relationship_mappings = built.relationships;
                 (
                     schema.target.create_if_missing,
                     schema.target.update_if_exists,
@@ -334,9 +379,10 @@ mod tests {
         assert_eq!(ed.strategy, DedupStrategy::ExternalId);
         assert_eq!(ed.key_field.value(), "id");
         assert!(ed.create && ed.update && ed.delete);
-        let (dedup, filters) = ed.build().unwrap();
-        assert_eq!(dedup, s.deduplication);
-        assert_eq!(filters, s.source.filters);
+        let built = ed.build().unwrap();
+        assert_eq!(built.dedup, s.deduplication);
+        assert_eq!(built.filters, s.source.filters);
+        assert!(built.relationships.is_empty());
     }
 
     #[test]
@@ -347,7 +393,7 @@ mod tests {
         let e = ed.build().unwrap_err();
         assert!(e.contains("field_match needs at least one field"), "{e}");
         ed.match_fields.set(" email ,, last_name ");
-        let (dedup, _) = ed.build().unwrap();
+        let dedup = ed.build().unwrap().dedup;
         assert_eq!(dedup.match_fields, ["email", "last_name"]);
         assert_eq!(dedup.external_id_field, None);
         ed.cycle_strategy(false);
@@ -355,7 +401,7 @@ mod tests {
         assert_eq!(ed.strategy, DedupStrategy::Composite);
         ed.cycle_strategy(true);
         assert_eq!(
-            ed.build().unwrap().0.external_id_field.as_deref(),
+            ed.build().unwrap().dedup.external_id_field.as_deref(),
             Some("id")
         );
         ed.key_field.set("  ");
@@ -375,6 +421,24 @@ mod tests {
         assert!(e.contains("line 1"), "{e}");
         assert!(e.contains("write a JSON array like"), "{e}");
         ed.filters.set("  ");
-        assert!(ed.build().unwrap().1.is_empty());
+        assert!(ed.build().unwrap().filters.is_empty());
+    }
+
+    #[test]
+    fn relationships_are_read_from_json_with_the_spec_defaults() {
+        let mut ed = RecordEditor::open(&schema());
+        ed.relationships.set(
+            r#"[{"relationshipType": "belongs_to", "targetField": "company_id",
+                 "sourceField": "account_id", "lookupShardType": "company"}]"#,
+        );
+        let built = ed.build().unwrap();
+        assert_eq!(built.relationships.len(), 1);
+        let r = &built.relationships[0];
+        assert_eq!(r.lookup_shard_type, "company");
+        assert!(r.lookup_by_external_id, "true unless said");
+        ed.relationships.set(r#"[{"targetField": "company_id"}]"#);
+        let e = ed.build().unwrap_err();
+        assert!(e.starts_with("relationships: "), "{e}");
+        assert!(e.contains("relationshipType"), "{e}");
     }
 }

@@ -25,6 +25,7 @@ fn label(ed: &RecordEditor, row: RecordRow) -> &'static str {
         RecordRow::Update => "update",
         RecordRow::Delete => "delete",
         RecordRow::Filters => "filters",
+        RecordRow::Relationships => "relations",
     }
 }
 
@@ -55,8 +56,9 @@ pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut 
     }
     match &state.preview {
         Some(PreviewState::Invalid(errors)) => {
-            for e in errors.iter().filter(|e| e.target_field.is_none()).take(3) {
-                notes.push(Line::styled(format!("✗ {}", e.message), t.error));
+            // Whatever stops the schema (a relationship's error names its field).
+            for e in errors.iter().take(3) {
+                notes.push(Line::styled(format!("✗ {e}"), t.error));
             }
         }
         Some(PreviewState::Ready(p)) => {
@@ -91,13 +93,14 @@ pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut 
     let focused = ed.row.min(ROWS.len() - 1);
     let heights: Vec<u16> = ROWS
         .iter()
-        .map(|r| match r {
-            RecordRow::Filters if focused == ROWS.len() - 1 => {
-                u16::try_from(ed.filters.text.lines().len())
+        .enumerate()
+        .map(|(i, r)| match (r, ed.input(*r)) {
+            (RecordRow::Filters | RecordRow::Relationships, Some(input)) if i == focused => {
+                u16::try_from(input.text.lines().len())
                     .unwrap_or(u16::MAX)
                     .clamp(1, 8)
             }
-            RecordRow::Key if focused == 1 => 2,
+            (RecordRow::Key, _) if i == focused => 2,
             _ => 1,
         })
         .collect();
@@ -160,7 +163,7 @@ pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut 
                 )),
                 field,
             ),
-            RecordRow::Key | RecordRow::Filters => {
+            RecordRow::Key | RecordRow::Filters | RecordRow::Relationships => {
                 let Some(input) = ed.input(*row) else {
                     continue;
                 };
@@ -185,10 +188,10 @@ pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut 
                     let value = input.value();
                     let line = if value.trim().is_empty() {
                         Line::styled(
-                            if *row == RecordRow::Filters {
-                                "— (every record is mapped)"
-                            } else {
-                                "—"
+                            match row {
+                                RecordRow::Filters => "— (every record is mapped)",
+                                RecordRow::Relationships => "— (none)",
+                                _ => "—",
                             },
                             t.muted,
                         )
