@@ -8,7 +8,7 @@ use crate::domain::conversion_schema::FieldMapping;
 use crate::tui::app::Out;
 
 use super::rule::{Completion, Row, RuleEditor, STEPS};
-use super::state::{Focus, State, UNDO_DEPTH};
+use super::state::{Focus, State, may_close};
 use super::update::request_preview;
 
 /// Opens the rule editor on the selected target; with `source`, that source field is
@@ -165,24 +165,16 @@ fn close_editor(state: &mut State, out: &mut Out) {
     let Some(ed) = state.editor.as_mut() else {
         return;
     };
-    if let Some(e) = &ed.error
-        && !ed.discard_armed
-    {
-        ed.discard_armed = true;
-        out.error(format!(
-            "the rule has an error ({e}); fix it, or press Esc again to drop the text that does not parse"
-        ));
+    if !may_close(
+        ed.error.as_ref(),
+        &mut ed.discard_armed,
+        "the rule has an error:",
+        out,
+    ) {
         return;
     }
     state.editor = None;
-    if let Some(before) = state.editor_before.take()
-        && Some(&before) != state.schema.as_ref()
-    {
-        state.undo.push(before);
-        if state.undo.len() > UNDO_DEPTH {
-            state.undo.remove(0);
-        }
-    }
+    state.end_session();
 }
 
 /// The source fields whose path matches what was typed: prefix matches first, then

@@ -11,7 +11,7 @@ use crate::tui::view::ViewCtx;
 
 use super::rule::{self, Row, RuleEditor, STEPS};
 use super::state::{PreviewState, State};
-use super::view::{block, window};
+use super::view::{block, editor_panel, window};
 
 const LABEL: usize = 13;
 
@@ -27,16 +27,7 @@ fn row_label(ed: &RuleEditor, row: Row) -> String {
 
 pub(super) fn editor(state: &State, ed: &RuleEditor, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;
-    let b = block(
-        vec![
-            Span::styled(format!(" Rule · {} ", ed.target_field), t.title),
-            Span::styled("esc done ", t.dim),
-        ],
-        true,
-        v,
-    );
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = editor_panel(format!(" Rule · {} ", ed.target_field), v, frame, area);
     // below the rows: errors, completions, the key hint
     let mut notes: Vec<Line> = Vec::new();
     if let Some(e) = &ed.error {

@@ -12,7 +12,7 @@ use crate::domain::conversion_schema::{
 use crate::tui::app::Out;
 
 use super::rule::{Input, Param};
-use super::state::{State, UNDO_DEPTH};
+use super::state::{State, may_close};
 use super::update::request_preview;
 
 /// The strategies in the order `←`/`→` cycles them.
@@ -215,32 +215,35 @@ impl RecordEditor {
                 }
             }
         };
-        let text = self.filters.value();
-        let filters = if text.trim().is_empty() {
-            Vec::new()
-        } else {
-            serde_json::from_str::<Vec<Condition>>(&text).map_err(|e| {
-                format!(
-                    "filters: {e}; write a JSON array like [{{\"field\": \"status\", \"operator\": \"eq\", \"value\": \"active\"}}]"
-                )
-            })?
-        };
-        let text = self.relationships.value();
-        let relationships = if text.trim().is_empty() {
-            Vec::new()
-        } else {
-            serde_json::from_str::<Vec<RelationshipMapping>>(&text).map_err(|e| {
-                format!(
-                    "relationships: {e}; write a JSON array like [{{\"relationshipType\": \"belongs_to\", \"targetField\": \"company_id\", \"sourceField\": \"account_id\", \"lookupShardType\": \"company\"}}]"
-                )
-            })?
-        };
         Ok(Built {
             dedup,
-            filters,
-            relationships,
+            filters: json_list::<Condition>(
+                &self.filters,
+                "filters",
+                r#"[{"field": "status", "operator": "eq", "value": "active"}]"#,
+            )?,
+            relationships: json_list::<RelationshipMapping>(
+                &self.relationships,
+                "relationships",
+                r#"[{"relationshipType": "belongs_to", "targetField": "company_id", "sourceField": "account_id", "lookupShardType": "company"}]"#,
+            )?,
         })
     }
+}
+
+/// A JSON array typed in `input` (empty: none), or what is wrong with it and an
+/// `example` of the right shape.
+fn json_list<T: serde::de::DeserializeOwned>(
+    input: &Input,
+    what: &str,
+    example: &str,
+) -> Result<Vec<T>, String> {
+    let text = input.value();
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{what}: {e}; write a JSON array like {example}"))
 }
 
 /// `r`: opens the record settings of the schema being edited.
@@ -336,24 +339,16 @@ fn close_record(state: &mut State, out: &mut Out) {
     let Some(ed) = state.record.as_mut() else {
         return;
     };
-    if let Some(e) = &ed.error
-        && !ed.discard_armed
-    {
-        ed.discard_armed = true;
-        out.error(format!(
-            "the record settings have an error ({e}); fix it, or press Esc again to drop the text that does not parse"
-        ));
+    if !may_close(
+        ed.error.as_ref(),
+        &mut ed.discard_armed,
+        "the record settings have an error:",
+        out,
+    ) {
         return;
     }
     state.record = None;
-    if let Some(before) = state.editor_before.take()
-        && Some(&before) != state.schema.as_ref()
-    {
-        state.undo.push(before);
-        if state.undo.len() > UNDO_DEPTH {
-            state.undo.remove(0);
-        }
-    }
+    state.end_session();
 }
 
 #[cfg(test)]

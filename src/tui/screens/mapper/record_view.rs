@@ -12,7 +12,7 @@ use crate::tui::view::ViewCtx;
 
 use super::record::{ROWS, RecordEditor, RecordRow, strategy_hint, strategy_name};
 use super::state::{PreviewState, State};
-use super::view::block;
+use super::view::editor_panel;
 
 const LABEL: usize = 10;
 
@@ -39,16 +39,7 @@ fn flag(on: bool, yes: &str, no: &str) -> String {
 
 pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;
-    let b = block(
-        vec![
-            Span::styled(" Record settings ", t.title),
-            Span::styled("esc done ", t.dim),
-        ],
-        true,
-        v,
-    );
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = editor_panel(" Record settings ".into(), v, frame, area);
 
     let mut notes: Vec<Line> = Vec::new();
     if let Some(e) = &ed.error {

@@ -126,6 +126,19 @@ impl State {
         }
     }
 
+    /// Ends an editing session (the rule editor or the record settings): what it
+    /// changed becomes one undo step.
+    pub fn end_session(&mut self) {
+        if let Some(before) = self.editor_before.take()
+            && Some(&before) != self.schema.as_ref()
+        {
+            self.undo.push(before);
+            if self.undo.len() > UNDO_DEPTH {
+                self.undo.remove(0);
+            }
+        }
+    }
+
     pub fn unsaved(&self) -> bool {
         self.schema.is_some() && self.schema != self.saved
     }
@@ -228,5 +241,25 @@ impl State {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+/// `Esc` on an editor whose text does not parse: the first press says so and arms
+/// (`armed`), the second closes, dropping that text. Whether it may close now.
+pub fn may_close(
+    error: Option<&String>,
+    armed: &mut bool,
+    what: &str,
+    out: &mut crate::tui::app::Out,
+) -> bool {
+    match error {
+        Some(e) if !*armed => {
+            *armed = true;
+            out.error(format!(
+                "{what} {e}; fix it, or press Esc again to drop the text that does not parse"
+            ));
+            false
+        }
+        _ => true,
     }
 }

@@ -58,6 +58,23 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     preview(state, v, frame, bottom);
 }
 
+/// An editor's panel (the rule editor, the record settings): focused, titled, with
+/// "esc done"; drawn, and its inside returned.
+pub(super) fn editor_panel(title: String, v: &ViewCtx, frame: &mut Frame, area: Rect) -> Rect {
+    let t = v.theme;
+    let b = block(
+        vec![
+            Span::styled(title, t.title),
+            Span::styled("esc done ", t.dim),
+        ],
+        true,
+        v,
+    );
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    inner
+}
+
 pub(super) fn block<'a>(title: Vec<Span<'a>>, focused: bool, v: &ViewCtx) -> Block<'a> {
     let t = v.theme;
     Block::default()

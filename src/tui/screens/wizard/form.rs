@@ -714,15 +714,29 @@ mod tests {
         f.set(v);
     }
 
-    #[test]
-    fn a_filled_rest_form_makes_a_valid_file_with_the_secret_beside_it() {
+    /// A REST form filled to a valid file but for the secret (`api_key` in `key_name`).
+    fn rest_form(key_name: &str) -> State {
         let mut s = state("rest_api");
         set(&mut s, "name", "Acme");
         set(&mut s, "connection.base_url", "http://127.0.0.1:9/api");
         set(&mut s, "connection.auth.kind", "api_key");
-        set(&mut s, "connection.auth.name", "X-Api-Key");
+        set(&mut s, "connection.auth.name", key_name);
         set(&mut s, "source.path", "/contacts");
         set(&mut s, "source.entity", "contacts");
+        s
+    }
+
+    fn type_secret(s: &mut State, secret: &str) {
+        for f in s.connection.iter_mut().filter(|f| f.is_secret()) {
+            for c in secret.chars() {
+                f.secret.push(c);
+            }
+        }
+    }
+
+    #[test]
+    fn a_filled_rest_form_makes_a_valid_file_with_the_secret_beside_it() {
+        let mut s = rest_form("X-Api-Key");
         let empty = build(&s);
         assert_eq!(
             empty
@@ -733,11 +747,7 @@ mod tests {
             "{:?}",
             empty.errors
         );
-        for f in s.connection.iter_mut().filter(|f| f.is_secret()) {
-            for c in "k3y-value-123".chars() {
-                f.secret.push(c);
-            }
-        }
+        type_secret(&mut s, "k3y-value-123");
         let built = build(&s);
         assert!(
             built.errors.is_empty(),
@@ -756,18 +766,8 @@ mod tests {
 
     /// A REST form filled to a valid file, the secret typed.
     fn filled_rest() -> State {
-        let mut s = state("rest_api");
-        set(&mut s, "name", "Acme");
-        set(&mut s, "connection.base_url", "http://127.0.0.1:9/api");
-        set(&mut s, "connection.auth.kind", "api_key");
-        set(&mut s, "connection.auth.name", "api_key");
-        set(&mut s, "source.path", "/contacts");
-        set(&mut s, "source.entity", "contacts");
-        for f in s.connection.iter_mut().filter(|f| f.is_secret()) {
-            for c in "k3y-value-123".chars() {
-                f.secret.push(c);
-            }
-        }
+        let mut s = rest_form("api_key");
+        type_secret(&mut s, "k3y-value-123");
         s
     }
 
