@@ -2,16 +2,16 @@
 //! them, and the list of transformations when open. Pure.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph};
 
 use crate::tui::format::fit;
 use crate::tui::view::ViewCtx;
 
 use super::rule::{self, Row, RuleEditor, STEPS};
 use super::state::{PreviewState, State};
-use super::view::{block, editor_panel, window};
+use super::view::{block, editor_notes, editor_panel, window};
 
 const LABEL: usize = 13;
 
@@ -72,12 +72,7 @@ pub(super) fn editor(state: &State, ed: &RuleEditor, v: &ViewCtx, frame: &mut Fr
         "↑↓ rows  ←→ type  tab complete  ctrl-a add step  ctrl-x remove step  esc done",
         t.muted,
     ));
-    let notes_height = u16::try_from(notes.len())
-        .unwrap_or(u16::MAX)
-        .min(inner.height.saturating_sub(2));
-    let [rows_area, notes_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(notes_height)]).areas(inner);
-    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: false }), notes_area);
+    let rows_area = editor_notes(notes, frame, inner);
 
     // the rows, scrolled so the focused one shows
     let rows = ed.rows();

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use crate::domain::conversion_schema::DedupStrategy;
 use crate::tui::format::fit;
@@ -12,7 +12,7 @@ use crate::tui::view::ViewCtx;
 
 use super::record::{ROWS, RecordEditor, RecordRow, strategy_hint, strategy_name};
 use super::state::{PreviewState, State};
-use super::view::editor_panel;
+use super::view::{editor_notes, editor_panel};
 
 const LABEL: usize = 10;
 
@@ -74,12 +74,7 @@ pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut 
         "↑↓ rows  ←→ strategy  space toggle  esc done",
         t.muted,
     ));
-    let notes_height = u16::try_from(notes.len())
-        .unwrap_or(u16::MAX)
-        .min(inner.height.saturating_sub(2));
-    let [rows_area, notes_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(notes_height)]).areas(inner);
-    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: false }), notes_area);
+    let rows_area = editor_notes(notes, frame, inner);
 
     let focused = ed.row.min(ROWS.len() - 1);
     let heights: Vec<u16> = ROWS

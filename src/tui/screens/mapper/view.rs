@@ -75,6 +75,18 @@ pub(super) fn editor_panel(title: String, v: &ViewCtx, frame: &mut Frame, area: 
     inner
 }
 
+/// Draws an editor's notes (errors, hints, the keys) at the bottom of `inner`, at most
+/// all but two of its lines; returns the area above them, for the rows.
+pub(super) fn editor_notes(notes: Vec<Line<'_>>, frame: &mut Frame, inner: Rect) -> Rect {
+    let height = u16::try_from(notes.len())
+        .unwrap_or(u16::MAX)
+        .min(inner.height.saturating_sub(2));
+    let [rows, notes_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(inner);
+    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: false }), notes_area);
+    rows
+}
+
 pub(super) fn block<'a>(title: Vec<Span<'a>>, focused: bool, v: &ViewCtx) -> Block<'a> {
     let t = v.theme;
     Block::default()
