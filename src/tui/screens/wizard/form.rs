@@ -116,6 +116,16 @@ fn preset_default(preset: &Preset, key: &str) -> Option<String> {
         "connection.base_url" => preset.base_url.clone(),
         "source.path" => preset.path.clone(),
         "source.records" => preset.records.clone(),
+        "source.method" => preset.method.clone(),
+        "source.body" => preset.body.clone(),
+        QUERY if !preset.query.is_empty() => {
+            let table: Table = preset
+                .query
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            Some(QUERY_PAIRS.text(&table))
+        }
         "connection.auth.kind" => preset_auth(preset, "kind"),
         "connection.auth.name" => preset_auth(preset, "name"),
         _ => None,
@@ -375,6 +385,7 @@ pub fn build(state: &State) -> Built {
         let key = field.key.as_str();
         if key == "target"
             || key == HEADERS
+            || key == QUERY
             || key.starts_with("task.schedule.")
             || key.starts_with("connection.auth.")
         {
@@ -389,12 +400,15 @@ pub fn build(state: &State) -> Built {
             None => remove_path(&mut doc, key),
         }
     }
-    if let Some(field) = state.field(HEADERS) {
-        match parse_headers(&field.value()) {
-            Ok(headers) if headers.is_empty() => remove_path(&mut doc, HEADERS),
-            Ok(headers) => set_path(&mut doc, HEADERS, Value::Table(headers)),
+    for (key, pairs) in [(HEADERS, HEADER_PAIRS), (QUERY, QUERY_PAIRS)] {
+        let Some(field) = state.field(key) else {
+            continue;
+        };
+        match pairs.parse(&field.value()) {
+            Ok(table) if table.is_empty() => remove_path(&mut doc, key),
+            Ok(table) => set_path(&mut doc, key, Value::Table(table)),
             Err(message) => {
-                errors.insert(HEADERS.to_string(), message);
+                errors.insert(key.to_string(), message);
             }
         }
     }
@@ -572,58 +586,92 @@ fn field_for(state: &State, path: &str, message: &str) -> String {
 
 /// The Headers field: `Name: value` pairs in one line, separated by `;`.
 const HEADERS: &str = "connection.headers";
+/// The Query field: `name=value` pairs in one line, separated by `&`.
+const QUERY: &str = "source.query";
 
-/// Reads the Headers field: `Name: value` pairs separated by `;`. A `;` splits only
-/// where a header name and a colon follow it, so a value keeps its own parameters
-/// (`Accept: text/html; q=0.9`).
-fn parse_headers(text: &str) -> Result<Table, String> {
-    let is_name = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    };
-    let starts_header = |s: &str| {
-        s.split_once(':')
-            .is_some_and(|(name, _)| is_name(name.trim()))
-    };
-    let mut pairs: Vec<String> = Vec::new();
-    for part in text.split(';') {
-        match pairs.last_mut() {
-            Some(last) if !starts_header(part) => {
-                last.push(';');
-                last.push_str(part);
-            }
-            _ => pairs.push(part.to_string()),
-        }
-    }
-    let mut headers = Table::new();
-    for pair in pairs.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
-        let Some((name, value)) = pair.split_once(':') else {
-            return Err(format!(
-                "{pair:?} has no colon: write each header as Name: value, separated by ;"
-            ));
-        };
-        let name = name.trim();
-        if !is_name(name) {
-            return Err(format!(
-                "{name:?} is not a header name (letters, digits and - only, no spaces)"
-            ));
-        }
-        if headers.contains_key(name) {
-            return Err(format!("the header {name} is given twice"));
-        }
-        headers.insert(name.to_string(), Value::String(value.trim().to_string()));
-    }
-    Ok(headers)
+/// A one-line list of name/value pairs: the headers (`Name: value; Name: value`) or
+/// the query parameters (`name=value&name=value`).
+#[derive(Clone, Copy)]
+struct Pairs {
+    what: &'static str,
+    separator: char,
+    between: char,
+    /// Bytes a name may hold besides letters and digits.
+    name_bytes: &'static [u8],
 }
 
-/// Headers as the Headers field shows them.
-fn headers_text(headers: &Table) -> String {
-    headers
-        .iter()
-        .map(|(name, value)| format!("{name}: {}", value.as_str().unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join("; ")
+const HEADER_PAIRS: Pairs = Pairs {
+    what: "header",
+    separator: ';',
+    between: ':',
+    name_bytes: b"!#$%&'*+-.^_`|~",
+};
+
+const QUERY_PAIRS: Pairs = Pairs {
+    what: "query parameter",
+    separator: '&',
+    between: '=',
+    name_bytes: b"-._~[]",
+};
+
+impl Pairs {
+    fn is_name(self, s: &str) -> bool {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || self.name_bytes.contains(&b))
+    }
+
+    /// Reads the pairs. A separator splits only where a name and `between` follow it,
+    /// so a value keeps its own (`Accept: text/html; q=0.9`, `q=a = 1 & b = 2`).
+    fn parse(self, text: &str) -> Result<Table, String> {
+        let starts_pair = |s: &str| {
+            s.split_once(self.between)
+                .is_some_and(|(name, _)| self.is_name(name.trim()))
+        };
+        let mut pairs: Vec<String> = Vec::new();
+        for part in text.split(self.separator) {
+            match pairs.last_mut() {
+                Some(last) if !starts_pair(part) => {
+                    last.push(self.separator);
+                    last.push_str(part);
+                }
+                _ => pairs.push(part.to_string()),
+            }
+        }
+        let (what, between, separator) = (self.what, self.between, self.separator);
+        let mut table = Table::new();
+        for pair in pairs.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+            let Some((name, value)) = pair.split_once(between) else {
+                return Err(format!(
+                    "{pair:?} has no {between}: write each {what} as name{between}value, separated by {separator}"
+                ));
+            };
+            let name = name.trim();
+            if !self.is_name(name) {
+                return Err(format!(
+                    "{name:?} is not a {what} name (letters, digits and - only, no spaces)"
+                ));
+            }
+            if table.contains_key(name) {
+                return Err(format!("the {what} {name} is given twice"));
+            }
+            table.insert(name.to_string(), Value::String(value.trim().to_string()));
+        }
+        Ok(table)
+    }
+
+    /// The pairs as the field shows them.
+    fn text(self, table: &Table) -> String {
+        let (between, separator) = match self.separator {
+            ';' => (": ".to_string(), "; ".to_string()),
+            _ => (self.between.to_string(), self.separator.to_string()),
+        };
+        table
+            .iter()
+            .map(|(name, value)| format!("{name}{between}{}", value.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(&separator)
+    }
 }
 
 /// Fills the forms from a stored integration (secrets stay blank).
@@ -644,12 +692,17 @@ pub fn fill_from_spec(state: &mut State, file: &Table) {
         if field.is_secret() || field.key == "target" {
             continue;
         }
-        if field.key == HEADERS {
-            let headers = file
-                .get("connection")
-                .and_then(|c| c.get("headers"))
+        let pairs = match field.key.as_str() {
+            HEADERS => Some(("connection", "headers", HEADER_PAIRS)),
+            QUERY => Some(("source", "query", QUERY_PAIRS)),
+            _ => None,
+        };
+        if let Some((table, key, pairs)) = pairs {
+            let found = file
+                .get(table)
+                .and_then(|t| t.get(key))
                 .and_then(Value::as_table);
-            field.set(&headers.map(headers_text).unwrap_or_default());
+            field.set(&found.map(|t| pairs.text(t)).unwrap_or_default());
             continue;
         }
         if let Some(v) = get(&field.key) {
@@ -793,6 +846,13 @@ mod tests {
         set(&mut s, "connection.rate_limit.per_secs", "60");
         set(&mut s, "connection.auth.in", "query");
         set(&mut s, "source.cursor_field", "updated_at");
+        set(
+            &mut s,
+            "source.query",
+            "per_page=100&q=name = 'a & b'&fields=id,email",
+        );
+        set(&mut s, "source.method", "POST");
+        set(&mut s, "source.body", r#"{"filter": {"active": true}}"#);
         let missing = build(&s);
         assert!(
             missing.errors["source.cursor_param"].contains("cursor_param"),
@@ -823,6 +883,22 @@ mod tests {
         assert_eq!(auth.name.as_deref(), Some("api_key"));
         assert_eq!(spec.source.cursor_field.as_deref(), Some("updated_at"));
         assert_eq!(spec.source.cursor_param.as_deref(), Some("updated_since"));
+        let query: Vec<(&str, &str)> = spec
+            .source
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            query,
+            [
+                ("fields", "id,email"),
+                ("per_page", "100"),
+                ("q", "name = 'a & b'")
+            ]
+        );
+        assert_eq!(spec.source.method, "POST");
+        assert_eq!(spec.source.body, r#"{"filter": {"active": true}}"#);
 
         // The stored file fills the form back as it was typed.
         let mut again = state("rest_api");
@@ -838,6 +914,11 @@ mod tests {
             ("connection.auth.in", "query"),
             ("source.cursor_field", "updated_at"),
             ("source.cursor_param", "updated_since"),
+            (
+                "source.query",
+                "fields=id,email&per_page=100&q=name = 'a & b'",
+            ),
+            ("source.method", "POST"),
         ] {
             assert_eq!(again.value(key), value, "{key}");
         }
@@ -847,7 +928,7 @@ mod tests {
     fn a_header_without_a_name_or_carrying_a_credential_is_refused_on_its_field() {
         let mut s = filled_rest();
         for (text, says) in [
-            ("Accept application/json", "has no colon"),
+            ("Accept application/json", "has no :"),
             ("Bad Name: x", "not a header name"),
             ("A: 1; A: 2", "given twice"),
             ("Authorization: Bearer abc", "[connection.auth]"),
@@ -862,6 +943,21 @@ mod tests {
             );
             assert!(built.file.is_none());
         }
+        // A body goes only with POST, and must be JSON.
+        set(&mut s, "connection.headers", "");
+        set(&mut s, "source.method", "POST");
+        set(&mut s, "source.body", "{not json");
+        assert!(build(&s).errors["source.body"].contains("not valid JSON"));
+        let body = s
+            .connection
+            .iter()
+            .find(|f| f.key == "source.body")
+            .unwrap()
+            .clone();
+        assert!(s.applies(&body));
+        set(&mut s, "source.method", "GET");
+        assert!(!s.applies(&body), "no body with GET");
+        assert!(build(&s).errors.is_empty(), "{:?}", build(&s).errors);
         // The window is asked only once a number of requests is.
         let window = s
             .connection
@@ -934,5 +1030,16 @@ mod tests {
         assert_eq!(s.value("connection.auth.kind"), "bearer");
         assert_eq!(s.value("source.entity"), "issues");
         assert_eq!(s.value("target"), "news");
+        assert_eq!(s.value("source.method"), "GET");
+        assert_eq!(s.value("source.query"), "per_page=100&state=all");
+        // The preset's request reaches the file as it was.
+        let ga4 = state("ga4_report");
+        assert_eq!(ga4.value("source.method"), "POST");
+        assert!(ga4.value("source.body").contains("dateRanges"));
+        let built = build(&ga4);
+        let file: Table = built.text.parse().unwrap();
+        let source = file["source"].as_table().unwrap();
+        assert_eq!(source["method"].as_str(), Some("POST"));
+        assert!(source["body"].as_str().unwrap().contains("dateRanges"));
     }
 }

@@ -78,7 +78,16 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
     }
     let s = &spec.source;
     if let Some(path) = &s.path {
-        row("Request", format!("{} {path}", s.method));
+        let query: Vec<String> = s.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", query.join("&"))
+        };
+        row("Request", format!("{} {path}{query}", s.method));
+    }
+    if !s.body.is_empty() {
+        row("Body", s.body.clone());
     }
     row("Entity", s.entity.clone());
     if let Some(r) = &s.records {

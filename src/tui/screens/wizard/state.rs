@@ -308,6 +308,7 @@ impl State {
                 .trim()
                 .is_empty(),
             "source.cursor_param" => !self.value("source.cursor_field").trim().is_empty(),
+            "source.body" => self.value("source.method") == "POST",
             "connection.auth.secret" => matches!(auth.as_str(), "api_key" | "bearer" | "basic"),
             "connection.auth.username" => auth == "basic",
             "task.schedule.every" | "task.schedule.unit" => schedule == "interval",
