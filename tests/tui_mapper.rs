@@ -643,6 +643,21 @@ async fn no_size_panics_and_small_sizes_say_what_is_needed() {
             c.key(KeyCode::Esc).await;
         }
     }
+    // The record settings, on each of their rows (the filters' JSON spans lines).
+    c.resize(80, 24).await;
+    c.type_text("r").await;
+    for _ in 0..mapper::record::ROWS.len() {
+        for w in (0..=130).step_by(13) {
+            for h in (0..=45).step_by(6) {
+                c.resize(w, h).await;
+                let _ = c.draw();
+            }
+        }
+        c.resize(80, 24).await;
+        c.key(KeyCode::Tab).await;
+    }
+    c.key(KeyCode::Esc).await;
+    assert!(c.app.mapper.record.is_none());
     c.resize(50, 12).await;
     let text = format!("{:?}", c.draw().backend());
     assert!(text.contains("needs a bigger terminal"), "{text}");
