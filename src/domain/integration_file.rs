@@ -61,6 +61,35 @@ fn is_secret_header(name: &str) -> bool {
         || n.contains("secret")
 }
 
+/// A query parameter named like a credential (`api_key`, `access_token`, `key` …): its
+/// value would be stored in clear with the request.
+fn is_secret_query(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(
+        n.as_str(),
+        "key"
+            | "apikey"
+            | "accesskey"
+            | "secret"
+            | "clientsecret"
+            | "password"
+            | "passwd"
+            | "token"
+            | "accesstoken"
+            | "authtoken"
+            | "apitoken"
+            | "refreshtoken"
+            | "idtoken"
+            | "sessiontoken"
+            | "sig"
+            | "signature"
+    )
+}
+
 const TOP_KEYS: &[&str] = &[
     "name",
     "type",
@@ -326,6 +355,18 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
     let is_rest = adapter != Some("file");
     let path = w.string(t, P, "path", false);
     let query = w.string_map(t, P, "query");
+    for name in query.keys() {
+        if is_secret_query(name) {
+            w.error(
+                &format!("{P}.query.{name}"),
+                format!(
+                    "this query parameter carries a credential; put it in [connection.auth] \
+                     (kind = \"api_key\", in = \"query\", name = \"{name}\", secret = \"env:NAME\") \
+                     so it is encrypted"
+                ),
+            );
+        }
+    }
     let body = w.string(t, P, "body", false).unwrap_or_default();
     if !body.is_empty() {
         if method != "POST" {

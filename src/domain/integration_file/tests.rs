@@ -133,6 +133,41 @@ fn credential_headers_are_refused() {
     assert_eq!(errors[0].path, "connection.headers.Authorization");
 }
 
+/// A credential in the query would be stored in clear with the request: refused, with
+/// the way to send it encrypted. Parameters that only look alike pass.
+#[test]
+fn credential_query_parameters_are_refused() {
+    for name in [
+        "api_key",
+        "apiKey",
+        "access_token",
+        "key",
+        "client-secret",
+        "sig",
+    ] {
+        let bad = GOOD.replace(
+            "query        = { \"per_page\" = \"1000\" }",
+            &format!("query        = {{ \"per_page\" = \"1000\", \"{name}\" = \"abc123\" }}"),
+        );
+        let errors = parse(&bad, &types()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        assert_eq!(errors[0].path, format!("source.query.{name}"));
+        assert!(
+            errors[0].message.contains("in = \"query\""),
+            "{}",
+            errors[0].message
+        );
+        assert!(!errors[0].message.contains("abc123"));
+    }
+    for name in ["page_token", "keyword", "monkey", "fields", "signed_after"] {
+        let ok = GOOD.replace(
+            "query        = { \"per_page\" = \"1000\" }",
+            &format!("query        = {{ \"{name}\" = \"x\" }}"),
+        );
+        assert!(parse(&ok, &types()).is_ok(), "{name}");
+    }
+}
+
 #[test]
 fn export_writes_prompt_for_secrets_and_reads_back_the_same() {
     let inline = GOOD.replace(

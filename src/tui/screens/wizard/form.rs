@@ -943,6 +943,12 @@ mod tests {
             );
             assert!(built.file.is_none());
         }
+        // A credential in the query is refused on the Query field.
+        set(&mut s, "connection.headers", "");
+        set(&mut s, "source.query", "per_page=10&api_key=abc123");
+        let error = &build(&s).errors["source.query"];
+        assert!(error.contains("in = \"query\""), "{error}");
+        set(&mut s, "source.query", "");
         // A body goes only with POST, and must be JSON.
         set(&mut s, "connection.headers", "");
         set(&mut s, "source.method", "POST");
