@@ -145,11 +145,12 @@ fn settle(app: &mut App, msg: Msg) {
             target,
             samples,
             task,
-            lookups,
+            reference,
         }) = c
         {
-            let lookups = lookups.blocking_lock();
-            let result = mapper::run_preview(&schema, target.as_deref(), &samples, &task, &lookups);
+            let reference = reference.blocking_lock();
+            let result =
+                mapper::run_preview(&schema, target.as_deref(), &samples, &task, &reference);
             pending.extend(app.update(Msg::Mapper(mapper::Msg::Previewed { seq, result })));
         }
     }

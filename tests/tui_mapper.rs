@@ -594,7 +594,7 @@ async fn the_newest_preview_wins() {
         target,
         samples,
         task,
-        lookups,
+        reference,
         ..
     }) = a
     else {
@@ -607,7 +607,7 @@ async fn the_newest_preview_wins() {
         target,
         samples,
         task,
-        lookups,
+        reference,
     });
     let newer = commands::execute(&c.services, b).await;
     let older = commands::execute(&c.services, started).await;

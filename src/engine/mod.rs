@@ -311,8 +311,8 @@ impl Engine {
             }
         };
         // Lookups and currency rates find what a run would.
-        let mut lookups = reference::Reference::default();
-        lookups
+        let mut stored = reference::Reference::default();
+        stored
             .load(
                 store,
                 &reference::types_of(&compiled),
@@ -321,8 +321,8 @@ impl Engine {
             .await?;
         let ctx = ApplyContext {
             task: &integration.spec.task.config,
-            lookup: &lookups.index,
-            rates: &lookups.rates,
+            lookup: &stored.index,
+            rates: &stored.rates,
         };
         Ok(Ok(compiled.preview(&sample, &ctx)))
     }

@@ -298,17 +298,17 @@ async fn execute(
     };
     let task_config = integration.spec.task.config.clone();
     // The stored records lookups find, and the currency rates.
-    let mut lookups = super::reference::Reference::default();
+    let mut reference = super::reference::Reference::default();
     let limit = super::reference::RUN_LIMIT;
     let types = super::reference::types_of(&compiled);
-    for lookup_type in lookups.load(store, &types, limit).await? {
+    for lookup_type in reference.load(store, &types, limit).await? {
         log(
             LogLevel::Warn,
             format!("lookups into {lookup_type} see only its {limit} most recent records"),
         )
         .await?;
     }
-    let reference = Arc::new(lookups);
+    let reference = Arc::new(reference);
 
     let (page_tx, mut page_rx) = mpsc::channel::<Page>(4);
     let (batch_tx, batch_rx) = mpsc::channel::<Mapped>(4);

@@ -77,7 +77,7 @@ pub enum Command {
         task: Arc<Map<String, Value>>,
         /// The stored records lookups read (loaded once per type while the mapper is
         /// open) and the currency rates.
-        lookups: Arc<tokio::sync::Mutex<Reference>>,
+        reference: Arc<tokio::sync::Mutex<Reference>>,
     },
     Save {
         name: String,
@@ -127,15 +127,15 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             target,
             samples,
             task,
-            lookups,
+            reference,
         } => {
             if latest.load(Ordering::Relaxed) > seq {
                 return Msg::PreviewSkipped { seq };
             }
-            let mut lookups = lookups.lock().await;
+            let mut reference = reference.lock().await;
             if let Ok(compiled) = CompiledSchema::compile(&schema, target.as_deref()) {
                 let types = crate::engine::reference::types_of(&compiled);
-                if let Err(e) = lookups
+                if let Err(e) = reference
                     .load(store, &types, crate::engine::reference::PREVIEW_LIMIT)
                     .await
                 {
@@ -145,7 +145,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             }
             Msg::Previewed {
                 seq,
-                result: run_preview(&schema, target.as_deref(), &samples, &task, &lookups),
+                result: run_preview(&schema, target.as_deref(), &samples, &task, &reference),
             }
         }
         Command::Save { name, schema } => {

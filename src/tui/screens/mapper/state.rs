@@ -111,9 +111,9 @@ pub struct State {
     /// The newest preview sequence number, read by preview tasks so that one made
     /// stale by a newer keypress skips its work. Only the update writes it.
     pub latest_preview: Arc<AtomicU64>,
-    /// The stored records lookups read, loaded by the previews a type at a time: fresh
-    /// each time the mapper opens.
-    pub lookups: Arc<tokio::sync::Mutex<crate::engine::reference::Reference>>,
+    /// The stored records lookups read, loaded by the previews a type at a time, and the
+    /// currency rates: read afresh each time the mapper opens.
+    pub reference: Arc<tokio::sync::Mutex<crate::engine::reference::Reference>>,
 }
 
 impl State {

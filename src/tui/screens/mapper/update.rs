@@ -50,7 +50,7 @@ pub fn request_preview(state: &mut State, out: &mut Out) {
         target: state.target.clone().map(Box::new),
         samples: Arc::clone(&state.shown),
         task: Arc::clone(&state.task),
-        lookups: Arc::clone(&state.lookups),
+        reference: Arc::clone(&state.reference),
     });
 }
 
