@@ -517,6 +517,16 @@ fn a_person_creates_an_integration_and_maps_it_in_a_terminal() {
     // The preview maps the samples with the new rule.
     let mapped = c.wait_screen("full_name: \"");
     assert!(!mapped.contains("full_name: null"), "{mapped}");
+    // Record settings: delete records a full run does not see.
+    c.send(b"r");
+    c.wait_screen("Record settings");
+    for _ in 0..3 {
+        c.send(DOWN);
+    }
+    c.send(b" ");
+    c.wait_screen("[x] delete records a full run did not see");
+    c.send(ESC);
+    c.wait_screen("Target fields");
     c.send(b"s");
     c.wait_screen("saved the schema of Terminal contacts");
     c.send(ESC);
@@ -541,6 +551,15 @@ fn a_person_creates_an_integration_and_maps_it_in_a_terminal() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("/crm/contacts"), "{text}");
     assert!(!text.contains(&api.api_key), "{text}");
+    // The record settings were saved with the schema.
+    let out = sb
+        .cmd()
+        .args(["integration", "export", "Terminal contacts"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("deleteIfRemoved = true"), "{text}");
     let out = sb
         .cmd()
         .args(["integration", "export", "Terminal contacts"])
