@@ -240,6 +240,16 @@ pub fn source_form(
         }
         fields.extend([cursor_field, cursor_param]);
     }
+    let retry = crate::domain::integration::RetryPolicy::default();
+    let mut retries = Field::new("task.retry.max_retries", "Retries", Kind::Number)
+        .help("a failed run is queued again this many times, then left failed; 0: never");
+    retries.set(&retry.max_retries.to_string());
+    let mut delay = Field::new("task.retry.delay_secs", "Retry delay (s)", Kind::Number)
+        .help("the wait before the first retry");
+    delay.set(&retry.delay_secs.to_string());
+    let mut doubles = Field::new("task.retry.exponential", "Delay doubles", Kind::Bool)
+        .help("each retry waits twice as long as the one before");
+    doubles.set(&retry.exponential.to_string());
     fields.extend([
         target,
         Field::new(
@@ -251,6 +261,9 @@ pub fn source_form(
         Field::new("task.schedule.unit", "Unit", Kind::Choice(strings(&UNITS))),
         expression,
         timezone,
+        retries,
+        delay,
+        doubles,
     ]);
     fields
 }
@@ -922,6 +935,39 @@ mod tests {
         ] {
             assert_eq!(again.value(key), value, "{key}");
         }
+    }
+
+    #[test]
+    fn the_retry_policy_reaches_the_file_and_comes_back_when_edited() {
+        let mut s = filled_rest();
+        let retry = |s: &State| build(s).file.unwrap().spec.task.retry;
+        assert_eq!(
+            retry(&s),
+            crate::domain::integration::RetryPolicy::default()
+        );
+        set(&mut s, "task.retry.max_retries", "5");
+        set(&mut s, "task.retry.delay_secs", "10");
+        set(&mut s, "task.retry.exponential", "false");
+        let r = retry(&s);
+        assert_eq!((r.max_retries, r.delay_secs, r.exponential), (5, 10, false));
+        let mut again = state("rest_api");
+        let file: Table = build(&s).text.parse().unwrap();
+        fill_from_spec(&mut again, &file);
+        assert_eq!(again.value("task.retry.max_retries"), "5");
+        assert_eq!(again.value("task.retry.delay_secs"), "10");
+        assert_eq!(again.value("task.retry.exponential"), "false");
+        // No retries: the delay is not asked.
+        set(&mut s, "task.retry.max_retries", "0");
+        let delay = s
+            .source
+            .iter()
+            .find(|f| f.key == "task.retry.delay_secs")
+            .unwrap()
+            .clone();
+        assert!(!s.applies(&delay));
+        assert_eq!(retry(&s).max_retries, 0);
+        set(&mut s, "task.retry.max_retries", "-1");
+        assert!(build(&s).errors.contains_key("task.retry.max_retries"));
     }
 
     #[test]

@@ -107,6 +107,19 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
             target
         },
     );
+    let r = &spec.task.retry;
+    row(
+        "On failure",
+        match r.max_retries {
+            0 => "left failed, not retried".to_string(),
+            n => format!(
+                "retried up to {n} time{} after {} s{}",
+                if n == 1 { "" } else { "s" },
+                r.delay_secs,
+                if r.exponential { ", doubling" } else { "" }
+            ),
+        },
+    );
     let schedule = spec.task.schedule.in_words(now);
     Review {
         rows,

@@ -309,6 +309,10 @@ impl State {
                 .is_empty(),
             "source.cursor_param" => !self.value("source.cursor_field").trim().is_empty(),
             "source.body" => self.value("source.method") == "POST",
+            "task.retry.delay_secs" | "task.retry.exponential" => {
+                let retries = self.value("task.retry.max_retries");
+                !matches!(retries.trim(), "" | "0")
+            }
             "connection.auth.secret" => matches!(auth.as_str(), "api_key" | "bearer" | "basic"),
             "connection.auth.username" => auth == "basic",
             "task.schedule.every" | "task.schedule.unit" => schedule == "interval",

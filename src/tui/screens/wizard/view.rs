@@ -416,8 +416,13 @@ fn fields(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     } else {
         let (lines, _, _) = form_lines(state, Step::Fields, v, usize::from(area.width));
         let want = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+        // The form scrolls to its focused field: at most half the height, so that the
+        // discovered fields keep the other half.
+        let form_height = want
+            .min((area.height / 2).max(6))
+            .min(area.height.saturating_sub(4));
         let [a, _, b] = Layout::vertical([
-            Constraint::Length(want.min(area.height.saturating_sub(4))),
+            Constraint::Length(form_height),
             Constraint::Length(1),
             Constraint::Fill(1),
         ])
