@@ -265,7 +265,7 @@ pub struct State {
     pub seq: u64,
     pub editing: Option<Editing>,
     /// The file an edited integration starts from (its export): what the forms do not
-    /// show (the request's query and body, retry …) is kept.
+    /// show (the task's config, a page pagination's start …) is kept.
     pub base: toml::Table,
     /// What the review shows, worked out when the step is entered.
     pub review: Option<Review>,
