@@ -770,6 +770,11 @@ mod tests {
         }
     }
 
+    /// A copy of the field `key` of either form.
+    fn field(s: &State, key: &str) -> Field {
+        s.field(key).unwrap().clone()
+    }
+
     fn set(s: &mut State, key: &str, v: &str) {
         let f = s
             .connection
@@ -958,12 +963,7 @@ mod tests {
         assert_eq!(again.value("task.retry.exponential"), "false");
         // No retries: the delay is not asked.
         set(&mut s, "task.retry.max_retries", "0");
-        let delay = s
-            .source
-            .iter()
-            .find(|f| f.key == "task.retry.delay_secs")
-            .unwrap()
-            .clone();
+        let delay = field(&s, "task.retry.delay_secs");
         assert!(!s.applies(&delay));
         assert_eq!(retry(&s).max_retries, 0);
         set(&mut s, "task.retry.max_retries", "-1");
@@ -1000,23 +1000,13 @@ mod tests {
         set(&mut s, "source.method", "POST");
         set(&mut s, "source.body", "{not json");
         assert!(build(&s).errors["source.body"].contains("not valid JSON"));
-        let body = s
-            .connection
-            .iter()
-            .find(|f| f.key == "source.body")
-            .unwrap()
-            .clone();
+        let body = field(&s, "source.body");
         assert!(s.applies(&body));
         set(&mut s, "source.method", "GET");
         assert!(!s.applies(&body), "no body with GET");
         assert!(build(&s).errors.is_empty(), "{:?}", build(&s).errors);
         // The window is asked only once a number of requests is.
-        let window = s
-            .connection
-            .iter()
-            .find(|f| f.key == "connection.rate_limit.per_secs")
-            .unwrap()
-            .clone();
+        let window = field(&s, "connection.rate_limit.per_secs");
         assert!(!s.applies(&window));
         set(&mut s, "connection.rate_limit.requests", "5");
         assert!(s.applies(&window));
