@@ -990,3 +990,47 @@ async fn a_lookup_rule_previews_the_stored_records_it_finds() {
     assert_eq!(preview.rows[0].1.record["phone"], stored_email);
     c.extra.shutdown().await;
 }
+
+/// `Tab` on the record key completes from the source fields, like the rule editor:
+/// the whole field for `external_id`, the last item of a `composite` list.
+#[tokio::test]
+async fn the_record_key_completes_from_the_source_fields() {
+    let mut c = Console::new(120, 40).await;
+    c.open_mapper().await;
+    c.type_text("r").await;
+    c.key(KeyCode::End).await;
+    c.keys(KeyCode::Backspace, 2).await;
+    c.type_text("ema").await;
+    assert!(c.screen_text().contains("tab email"), "{}", c.screen_text());
+    c.key(KeyCode::Tab).await;
+    assert_eq!(
+        schema(&c).deduplication.external_id_field.as_deref(),
+        Some("email")
+    );
+    assert_eq!(
+        c.app.mapper.record.as_ref().unwrap().current(),
+        mapper::record::RecordRow::Key,
+        "Tab completed instead of moving on"
+    );
+    // composite: the last item of the list
+    c.key(KeyCode::Up).await;
+    c.keys(KeyCode::Right, 2).await;
+    c.key(KeyCode::Down).await;
+    c.type_text("id, first_n").await;
+    c.key(KeyCode::Tab).await;
+    assert_eq!(schema(&c).deduplication.match_fields, ["id", "first_name"]);
+    // Nothing to complete: Tab moves on.
+    c.key(KeyCode::Up).await;
+    c.key(KeyCode::Left).await;
+    assert_eq!(
+        schema(&c).deduplication.strategy,
+        syncdeck::domain::conversion_schema::DedupStrategy::FieldMatch
+    );
+    c.key(KeyCode::Down).await;
+    c.key(KeyCode::Tab).await;
+    assert_eq!(
+        c.app.mapper.record.as_ref().unwrap().current(),
+        mapper::record::RecordRow::Create
+    );
+    c.extra.shutdown().await;
+}

@@ -11,7 +11,7 @@ use crate::domain::conversion_schema::{
 };
 use crate::tui::app::Out;
 
-use super::rule::{Input, Param};
+use super::rule::{Completion, Input, Param};
 use super::state::{State, may_close};
 use super::update::request_preview;
 
@@ -94,6 +94,8 @@ pub struct RecordEditor {
     /// Esc was pressed once with an error: a second Esc drops the text that does not
     /// parse.
     pub discard_armed: bool,
+    /// `Tab` completion of the key's fields in progress.
+    pub completion: Option<Completion>,
 }
 
 impl RecordEditor {
@@ -125,6 +127,7 @@ impl RecordEditor {
             row: 1,
             error: None,
             discard_armed: false,
+            completion: None,
         }
     }
 
@@ -257,6 +260,14 @@ pub(super) fn open_record(state: &mut State, out: &mut Out) {
 }
 
 pub(super) fn record_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
+    // On the key's fields, Tab completes from the source fields (again: the next
+    // match); `field_match` names target fields, which are not completed.
+    let completes = state.record.as_ref().is_some_and(|ed| {
+        ed.current() == RecordRow::Key && ed.strategy != DedupStrategy::FieldMatch
+    });
+    if key.code == KeyCode::Tab && completes && complete_key(state, out) {
+        return;
+    }
     let Some(ed) = state.record.as_mut() else {
         return;
     };
@@ -301,10 +312,50 @@ pub(super) fn record_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
             if let Some(input) = ed.input_mut(row)
                 && input.text.input(*key)
             {
+                ed.completion = None;
                 record_edited(state, out);
             }
         }
     }
+}
+
+/// `Tab` on the key's fields: the next source field matching what was typed (the last
+/// item of a list). `false` when there is nothing to complete.
+fn complete_key(state: &mut State, out: &mut Out) -> bool {
+    let Some(ed) = state.record.as_ref() else {
+        return false;
+    };
+    let Some(input) = ed.input(RecordRow::Key) else {
+        return false;
+    };
+    let mut c = match &ed.completion {
+        Some(c) => Completion {
+            index: c.index + 1,
+            ..c.clone()
+        },
+        None => match Completion::start(input.param, &input.value()) {
+            Some(c) => c,
+            None => return false,
+        },
+    };
+    let found: Vec<String> = super::update::candidates(state, &c.typed)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if found.is_empty() {
+        out.info(format!("no source field matches {:?}", c.typed));
+        return true;
+    }
+    c.index %= found.len();
+    let text = format!("{}{}{}", c.head, found[c.index], c.tail);
+    if let Some(ed) = state.record.as_mut() {
+        if let Some(input) = ed.input_mut(RecordRow::Key) {
+            input.set(&text);
+        }
+        ed.completion = Some(c);
+    }
+    record_edited(state, out);
+    true
 }
 
 /// The form changed: put what it says in the schema and ask for a preview.

@@ -11,6 +11,7 @@ use crate::tui::format::fit;
 use crate::tui::view::ViewCtx;
 
 use super::record::{ROWS, RecordEditor, RecordRow, strategy_hint, strategy_name};
+use super::rule::Completion;
 use super::state::{PreviewState, State};
 use super::view::{editor_notes, editor_panel};
 
@@ -70,8 +71,24 @@ pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut 
         }
         None => {}
     }
+    if ed.current() == RecordRow::Key && ed.strategy != DedupStrategy::FieldMatch {
+        let completion = ed.completion.clone().or_else(|| {
+            ed.input(RecordRow::Key)
+                .and_then(|i| Completion::start(i.param, &i.value()))
+        });
+        if let Some(c) = completion {
+            let found = super::update::candidates(state, &c.typed);
+            if !found.is_empty() {
+                let shown: Vec<&str> = found.iter().take(8).copied().collect();
+                notes.push(Line::from(vec![
+                    Span::styled("tab ", t.footer_key),
+                    Span::styled(shown.join("  "), t.dim),
+                ]));
+            }
+        }
+    }
     notes.push(Line::styled(
-        "↑↓ rows  ←→ strategy  space toggle  esc done",
+        "↑↓ rows  ←→ strategy  space toggle  tab complete  esc done",
         t.muted,
     ));
     let rows_area = editor_notes(notes, frame, inner);
