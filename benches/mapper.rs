@@ -17,6 +17,7 @@ use chrono::{FixedOffset, NaiveDate, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use syncdeck::mapping::CompiledSchema;
 use syncdeck::tui::app::{Out, ScreenId};
 use syncdeck::tui::keymap::Keymap;
 use syncdeck::tui::screens::mapper::{self, state::PreviewState};
@@ -148,9 +149,10 @@ fn settle(app: &mut App, msg: Msg) {
             reference,
         }) = c
         {
+            // As the runtime does: compile, then apply with the reference data.
             let reference = reference.blocking_lock();
-            let result =
-                mapper::run_preview(&schema, target.as_deref(), &samples, &task, &reference);
+            let result = CompiledSchema::compile(&schema, target.as_deref())
+                .map(|c| mapper::run_preview(&c, &samples, &task, &reference));
             pending.extend(app.update(Msg::Mapper(mapper::Msg::Previewed { seq, result })));
         }
     }

@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::domain::conversion_schema::FieldMapping;
 use crate::tui::app::Out;
 
-use super::rule::{Completion, Row, RuleEditor, STEPS};
+use super::rule::{Completion, Param, Row, RuleEditor, STEPS};
 use super::state::{Focus, State, may_close};
 use super::update::request_preview;
 
@@ -195,24 +195,34 @@ pub fn candidates<'a>(state: &'a State, typed: &str) -> Vec<&'a str> {
     prefix
 }
 
-/// `Tab` on a reference: the next source field matching what was typed. Returns
-/// `false` when there is nothing to complete here.
-fn complete(state: &mut State, out: &mut Out) -> bool {
-    let Some(ed) = state.editor.as_ref() else {
-        return false;
-    };
-    let row = ed.current();
-    let Some(input) = ed.input(row) else {
-        return false;
-    };
-    let mut c = match &ed.completion {
+/// What `Tab` on a text row did.
+pub(super) enum Tab {
+    /// The row is not a reference, or nothing was typed that could be completed.
+    NotHere,
+    /// No source field matches (said in a flash).
+    NoMatch,
+    /// The row's new text, and the completion to go on with.
+    Completed(String, Completion),
+}
+
+/// `Tab` on a reference row (`param`, holding `value`): the next source field matching
+/// what was typed, after the one `current` showed, selected in the source column. The
+/// rule editor and the record settings both complete through here.
+pub(super) fn complete_text(
+    state: &mut State,
+    param: Param,
+    value: &str,
+    current: Option<Completion>,
+    out: &mut Out,
+) -> Tab {
+    let mut c = match current {
         Some(c) => Completion {
             index: c.index + 1,
-            ..c.clone()
+            ..c
         },
-        None => match Completion::start(input.param, &input.value()) {
+        None => match Completion::start(param, value) {
             Some(c) => c,
-            None => return false,
+            None => return Tab::NotHere,
         },
     };
     let found: Vec<String> = candidates(state, &c.typed)
@@ -221,23 +231,40 @@ fn complete(state: &mut State, out: &mut Out) -> bool {
         .collect();
     if found.is_empty() {
         out.info(format!("no source field matches {:?}", c.typed));
-        return true;
+        return Tab::NoMatch;
     }
     c.index %= found.len();
-    if let Some(path) = found.get(c.index) {
-        if let Some(i) = state.fields.iter().position(|f| &f.path == path) {
-            state.source_selected = i;
-        }
-        let text = format!("{}{path}{}", c.head, c.tail);
-        if let Some(ed) = state.editor.as_mut()
-            && let Some(input) = ed.input_mut(row)
-        {
-            input.set(&text);
-        }
-        edited(state, out);
-        if let Some(ed) = state.editor.as_mut() {
-            ed.completion = Some(c);
+    let path = &found[c.index];
+    if let Some(i) = state.fields.iter().position(|f| &f.path == path) {
+        state.source_selected = i;
+    }
+    Tab::Completed(format!("{}{path}{}", c.head, c.tail), c)
+}
+
+/// `Tab` in the rule editor. Returns `false` when there is nothing to complete here.
+fn complete(state: &mut State, out: &mut Out) -> bool {
+    let Some(ed) = state.editor.as_ref() else {
+        return false;
+    };
+    let row = ed.current();
+    let Some(input) = ed.input(row) else {
+        return false;
+    };
+    let (param, value, current) = (input.param, input.value(), ed.completion.clone());
+    match complete_text(state, param, &value, current, out) {
+        Tab::NotHere => false,
+        Tab::NoMatch => true,
+        Tab::Completed(text, c) => {
+            if let Some(ed) = state.editor.as_mut()
+                && let Some(input) = ed.input_mut(row)
+            {
+                input.set(&text);
+            }
+            edited(state, out);
+            if let Some(ed) = state.editor.as_mut() {
+                ed.completion = Some(c);
+            }
+            true
         }
     }
-    true
 }

@@ -11,7 +11,7 @@ use crate::tui::view::ViewCtx;
 
 use super::rule::{self, Row, RuleEditor, STEPS};
 use super::state::{PreviewState, State};
-use super::view::{block, editor_notes, editor_panel, window};
+use super::view::{block, completion_hint, editor_notes, editor_panel, window};
 
 const LABEL: usize = 13;
 
@@ -53,21 +53,12 @@ pub(super) fn editor(state: &State, ed: &RuleEditor, v: &ViewCtx, frame: &mut Fr
             notes.push(Line::styled(format!("! {e}"), t.warn));
         }
     }
-    let row = ed.current();
-    let completion = ed.completion.clone().or_else(|| {
-        ed.input(row)
-            .and_then(|i| rule::Completion::start(i.param, &i.value()))
-    });
-    if let Some(c) = completion {
-        let found = super::update::candidates(state, &c.typed);
-        if !found.is_empty() {
-            let shown: Vec<&str> = found.iter().take(8).copied().collect();
-            notes.push(Line::from(vec![
-                Span::styled("tab ", t.footer_key),
-                Span::styled(shown.join("  "), t.dim),
-            ]));
-        }
-    }
+    notes.extend(completion_hint(
+        state,
+        ed.input(ed.current()),
+        ed.completion.as_ref(),
+        v,
+    ));
     notes.push(Line::styled(
         "↑↓ rows  ←→ type  tab complete  ctrl-a add step  ctrl-x remove step  esc done",
         t.muted,

@@ -132,21 +132,23 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             if latest.load(Ordering::Relaxed) > seq {
                 return Msg::PreviewSkipped { seq };
             }
-            let mut reference = reference.lock().await;
-            if let Ok(compiled) = CompiledSchema::compile(&schema, target.as_deref()) {
-                let types = crate::engine::reference::types_of(&compiled);
-                if let Err(e) = reference
-                    .load(store, &types, crate::engine::reference::PREVIEW_LIMIT)
-                    .await
-                {
-                    // The preview goes on; its lookups and stored rates find nothing.
-                    tracing::warn!("cannot read the records lookups use or the rates: {e}");
+            // Compiled once: what its lookups need, then the preview.
+            let result = match CompiledSchema::compile(&schema, target.as_deref()) {
+                Err(errors) => Err(errors),
+                Ok(compiled) => {
+                    let mut reference = reference.lock().await;
+                    let types = crate::engine::reference::types_of(&compiled);
+                    if let Err(e) = reference
+                        .load(store, &types, crate::engine::reference::PREVIEW_LIMIT)
+                        .await
+                    {
+                        // The preview goes on; its lookups and stored rates find nothing.
+                        tracing::warn!("cannot read the records lookups use or the rates: {e}");
+                    }
+                    Ok(run_preview(&compiled, &samples, &task, &reference))
                 }
-            }
-            Msg::Previewed {
-                seq,
-                result: run_preview(&schema, target.as_deref(), &samples, &task, &reference),
-            }
+            };
+            Msg::Previewed { seq, result }
         }
         Command::Save { name, schema } => {
             let result = match serde_json::to_value(&*schema) {
@@ -165,19 +167,18 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
     }
 }
 
-/// Compiles and applies: what a preview request does, outside the key path.
-/// `reference`: the stored records lookups find and the currency rates.
+/// Applies a compiled schema to the samples: what a preview request does, outside the
+/// key path. `reference`: the stored records lookups find and the currency rates.
 pub fn run_preview(
-    schema: &ConversionSchema,
-    target: Option<&TargetType>,
+    compiled: &CompiledSchema,
     samples: &[Value],
     task: &Map<String, Value>,
     reference: &Reference,
-) -> Result<Box<Preview>, Vec<SchemaError>> {
+) -> Box<Preview> {
     let ctx = ApplyContext {
         task,
         lookup: &reference.index,
         rates: &reference.rates,
     };
-    crate::mapping::preview(schema, target, samples, &ctx).map(Box::new)
+    Box::new(compiled.preview(samples, &ctx))
 }

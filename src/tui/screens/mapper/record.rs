@@ -11,6 +11,7 @@ use crate::domain::conversion_schema::{
 };
 use crate::tui::app::Out;
 
+use super::editor_update::{Tab, complete_text};
 use super::rule::{Completion, Input, Param};
 use super::state::{State, may_close};
 use super::update::request_preview;
@@ -101,16 +102,6 @@ pub struct RecordEditor {
 impl RecordEditor {
     pub fn open(schema: &ConversionSchema) -> RecordEditor {
         let d = &schema.deduplication;
-        let filters = if schema.source.filters.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string_pretty(&schema.source.filters).unwrap_or_default()
-        };
-        let relationships = if schema.relationship_mappings.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string_pretty(&schema.relationship_mappings).unwrap_or_default()
-        };
         RecordEditor {
             strategy: d.strategy,
             key_field: Input::new(
@@ -122,8 +113,12 @@ impl RecordEditor {
             create: schema.target.create_if_missing,
             update: schema.target.update_if_exists,
             delete: schema.target.delete_if_removed,
-            filters: Input::new("filters", Param::Json, &filters),
-            relationships: Input::new("relationshipMappings", Param::Json, &relationships),
+            filters: Input::new("filters", Param::Json, &json_text(&schema.source.filters)),
+            relationships: Input::new(
+                "relationshipMappings",
+                Param::Json,
+                &json_text(&schema.relationship_mappings),
+            ),
             row: 1,
             error: None,
             discard_armed: false,
@@ -234,6 +229,15 @@ impl RecordEditor {
     }
 }
 
+/// A list as its row shows it: pretty JSON, or nothing for none (what [`json_list`]
+/// reads back).
+fn json_text<T: serde::Serialize>(items: &[T]) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    serde_json::to_string_pretty(items).unwrap_or_default()
+}
+
 /// A JSON array typed in `input` (empty: none), or what is wrong with it and an
 /// `example` of the right shape.
 fn json_list<T: serde::de::DeserializeOwned>(
@@ -328,34 +332,21 @@ fn complete_key(state: &mut State, out: &mut Out) -> bool {
     let Some(input) = ed.input(RecordRow::Key) else {
         return false;
     };
-    let mut c = match &ed.completion {
-        Some(c) => Completion {
-            index: c.index + 1,
-            ..c.clone()
-        },
-        None => match Completion::start(input.param, &input.value()) {
-            Some(c) => c,
-            None => return false,
-        },
-    };
-    let found: Vec<String> = super::update::candidates(state, &c.typed)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    if found.is_empty() {
-        out.info(format!("no source field matches {:?}", c.typed));
-        return true;
-    }
-    c.index %= found.len();
-    let text = format!("{}{}{}", c.head, found[c.index], c.tail);
-    if let Some(ed) = state.record.as_mut() {
-        if let Some(input) = ed.input_mut(RecordRow::Key) {
-            input.set(&text);
+    let (param, value, current) = (input.param, input.value(), ed.completion.clone());
+    match complete_text(state, param, &value, current, out) {
+        Tab::NotHere => false,
+        Tab::NoMatch => true,
+        Tab::Completed(text, c) => {
+            if let Some(ed) = state.record.as_mut() {
+                if let Some(input) = ed.input_mut(RecordRow::Key) {
+                    input.set(&text);
+                }
+                ed.completion = Some(c);
+            }
+            record_edited(state, out);
+            true
         }
-        ed.completion = Some(c);
     }
-    record_edited(state, out);
-    true
 }
 
 /// The form changed: put what it says in the schema and ask for a preview.

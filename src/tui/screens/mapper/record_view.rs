@@ -11,9 +11,8 @@ use crate::tui::format::fit;
 use crate::tui::view::ViewCtx;
 
 use super::record::{ROWS, RecordEditor, RecordRow, strategy_hint, strategy_name};
-use super::rule::Completion;
 use super::state::{PreviewState, State};
-use super::view::{editor_notes, editor_panel};
+use super::view::{completion_hint, editor_notes, editor_panel};
 
 const LABEL: usize = 10;
 
@@ -72,20 +71,12 @@ pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut 
         None => {}
     }
     if ed.current() == RecordRow::Key && ed.strategy != DedupStrategy::FieldMatch {
-        let completion = ed.completion.clone().or_else(|| {
-            ed.input(RecordRow::Key)
-                .and_then(|i| Completion::start(i.param, &i.value()))
-        });
-        if let Some(c) = completion {
-            let found = super::update::candidates(state, &c.typed);
-            if !found.is_empty() {
-                let shown: Vec<&str> = found.iter().take(8).copied().collect();
-                notes.push(Line::from(vec![
-                    Span::styled("tab ", t.footer_key),
-                    Span::styled(shown.join("  "), t.dim),
-                ]));
-            }
-        }
+        notes.extend(completion_hint(
+            state,
+            ed.input(RecordRow::Key),
+            ed.completion.as_ref(),
+            v,
+        ));
     }
     notes.push(Line::styled(
         "↑↓ rows  ←→ strategy  space toggle  tab complete  esc done",
@@ -170,23 +161,21 @@ pub(super) fn record(state: &State, ed: &RecordEditor, v: &ViewCtx, frame: &mut 
                 let Some(input) = ed.input(*row) else {
                     continue;
                 };
-                if is_focused {
-                    let [text_area, hint_area] = if *row == RecordRow::Key {
+                if is_focused && *row == RecordRow::Key {
+                    // the text, and under it what the strategy asks for
+                    let [text_area, hint_area] =
                         Layout::vertical([Constraint::Length(1), Constraint::Length(1)])
-                            .areas(field)
-                    } else {
-                        [field, Rect::new(field.x, field.bottom(), field.width, 0)]
-                    };
+                            .areas(field);
                     frame.render_widget(&input.text, text_area);
-                    if *row == RecordRow::Key {
-                        frame.render_widget(
-                            Paragraph::new(Span::styled(
-                                fit(&format!("hint: {}", strategy_hint(ed.strategy)), width),
-                                t.dim,
-                            )),
-                            hint_area,
-                        );
-                    }
+                    frame.render_widget(
+                        Paragraph::new(Span::styled(
+                            fit(&format!("hint: {}", strategy_hint(ed.strategy)), width),
+                            t.dim,
+                        )),
+                        hint_area,
+                    );
+                } else if is_focused {
+                    frame.render_widget(&input.text, field);
                 } else {
                     let value = input.value();
                     let line = if value.trim().is_empty() {

@@ -75,6 +75,28 @@ pub(super) fn editor_panel(title: String, v: &ViewCtx, frame: &mut Frame, area: 
     inner
 }
 
+/// The source fields `Tab` would complete on a reference row (`input`; `current`: the
+/// completion in progress), as a note under an editor's rows.
+pub(super) fn completion_hint(
+    state: &State,
+    input: Option<&super::rule::Input>,
+    current: Option<&super::rule::Completion>,
+    v: &ViewCtx,
+) -> Option<Line<'static>> {
+    let c = current
+        .cloned()
+        .or_else(|| input.and_then(|i| super::rule::Completion::start(i.param, &i.value())))?;
+    let found = super::update::candidates(state, &c.typed);
+    if found.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = found.iter().take(8).copied().collect();
+    Some(Line::from(vec![
+        Span::styled("tab ", v.theme.footer_key),
+        Span::styled(shown.join("  "), v.theme.dim),
+    ]))
+}
+
 /// Draws an editor's notes (errors, hints, the keys) at the bottom of `inner`, at most
 /// all but two of its lines; returns the area above them, for the rows.
 pub(super) fn editor_notes(notes: Vec<Line<'_>>, frame: &mut Frame, inner: Rect) -> Rect {

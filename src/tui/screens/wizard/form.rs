@@ -118,18 +118,20 @@ fn preset_default(preset: &Preset, key: &str) -> Option<String> {
         "source.records" => preset.records.clone(),
         "source.method" => preset.method.clone(),
         "source.body" => preset.body.clone(),
-        QUERY if !preset.query.is_empty() => {
-            let table: Table = preset
-                .query
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            Some(QUERY_PAIRS.text(&table))
-        }
+        QUERY if !preset.query.is_empty() => Some(QUERY_PAIRS.text(&query_table(preset))),
         "connection.auth.kind" => preset_auth(preset, "kind"),
         "connection.auth.name" => preset_auth(preset, "name"),
         _ => None,
     }
+}
+
+/// The preset's query parameters as the file holds them.
+fn query_table(preset: &Preset) -> Table {
+    preset
+        .query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect()
 }
 
 /// A text value of the preset's `[connection.auth]`.
@@ -292,12 +294,7 @@ pub fn preset_base(entry: &CatalogEntry) -> Table {
         p.cursor_param.clone().map(Value::String),
     );
     if !p.query.is_empty() {
-        let q: Table = p
-            .query
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        set("source.query", Some(Value::Table(q)));
+        set("source.query", Some(Value::Table(query_table(p))));
     }
     set("source.pagination", p.pagination.clone().map(Value::Table));
     if let Some(auth) = &p.auth {
@@ -611,6 +608,9 @@ struct Pairs {
     between: char,
     /// Bytes a name may hold besides letters and digits.
     name_bytes: &'static [u8],
+    /// How the field shows a pair's parts and the pairs, joined.
+    shown_between: &'static str,
+    shown_separator: &'static str,
 }
 
 const HEADER_PAIRS: Pairs = Pairs {
@@ -618,6 +618,8 @@ const HEADER_PAIRS: Pairs = Pairs {
     separator: ';',
     between: ':',
     name_bytes: b"!#$%&'*+-.^_`|~",
+    shown_between: ": ",
+    shown_separator: "; ",
 };
 
 const QUERY_PAIRS: Pairs = Pairs {
@@ -625,6 +627,8 @@ const QUERY_PAIRS: Pairs = Pairs {
     separator: '&',
     between: '=',
     name_bytes: b"-._~[]",
+    shown_between: "=",
+    shown_separator: "&",
 };
 
 impl Pairs {
@@ -675,15 +679,17 @@ impl Pairs {
 
     /// The pairs as the field shows them.
     fn text(self, table: &Table) -> String {
-        let (between, separator) = match self.separator {
-            ';' => (": ".to_string(), "; ".to_string()),
-            _ => (self.between.to_string(), self.separator.to_string()),
-        };
         table
             .iter()
-            .map(|(name, value)| format!("{name}{between}{}", value.as_str().unwrap_or_default()))
+            .map(|(name, value)| {
+                format!(
+                    "{name}{}{}",
+                    self.shown_between,
+                    value.as_str().unwrap_or_default()
+                )
+            })
             .collect::<Vec<_>>()
-            .join(&separator)
+            .join(self.shown_separator)
     }
 }
 
