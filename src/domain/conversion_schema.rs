@@ -6,13 +6,15 @@
 //! problem it finds with its key path, e.g. `fieldMappings[2].config.transformations[0]`.
 //!
 //! Tagged values — mapping configs, transformations and conditional `then`s — carry
-//! their kind in a `type` key, with their options as sibling keys:
+//! their kind in a `type` key. A mapping config's options are its sibling keys; a
+//! transformation's parameters sit inside its own `config` (the platform's form, see
+//! `grammar`):
 //!
 //! ```json
 //! { "targetField": "amount", "mappingType": "transform",
 //!   "config": { "type": "transform", "sourceField": "Amount",
 //!               "transformations": [ { "type": "to_number" },
-//!                                    { "type": "round", "decimals": 2 } ] } }
+//!                                    { "type": "round", "config": { "decimals": 2 } } ] } }
 //! ```
 //!
 //! ```toml
@@ -20,7 +22,7 @@
 //! targetField = "amount"
 //! mappingType = "transform"
 //! config = { type = "transform", sourceField = "Amount", transformations = [
-//!   { type = "to_number" }, { type = "round", decimals = 2 } ] }
+//!   { type = "to_number" }, { type = "round", config = { decimals = 2 } } ] }
 //! ```
 
 use std::fmt;
@@ -70,13 +72,17 @@ fn yes() -> bool {
     true
 }
 
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FieldMapping {
     pub target_field: String,
     pub mapping_type: MappingType,
     pub config: MappingConfig,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub required: bool,
 }
 
@@ -119,6 +125,7 @@ pub enum MappingConfig {
     },
     Transform {
         source_field: String,
+        #[serde(with = "super::grammar::transformation_list")]
         transformations: Vec<Transformation>,
     },
     Conditional {
@@ -170,7 +177,9 @@ impl MappingConfig {
     }
 }
 
-/// One step of a `transform` mapping, written `{"type": "<name>", <options>}`.
+/// One step of a `transform` mapping. Its own serde form is the shorthand
+/// `{"type": "<name>", <parameters>}`; a schema reads and writes its steps through
+/// `grammar::transformation_list`, which writes the platform's `config` form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     tag = "type",
@@ -348,6 +357,7 @@ pub enum Then {
     },
     Transform {
         source_field: String,
+        #[serde(with = "super::grammar::transformation_list")]
         transformations: Vec<Transformation>,
     },
 }
@@ -492,6 +502,14 @@ impl ConversionSchema {
                 Err(SchemaLoadError { problems })
             }
         }
+    }
+
+    /// The JSON syncdeck stores and writes for the schema `value`: the same document,
+    /// with every transformation in the platform's `config` form. `None` when `value`
+    /// is not a conversion schema.
+    pub fn canonical_json(value: &Value) -> Option<Value> {
+        let schema = Self::from_value(value.clone()).ok()?;
+        serde_json::to_value(&schema).ok()
     }
 
     pub fn to_json_pretty(&self) -> String {
@@ -741,7 +759,9 @@ fn diagnose_steps(
 ) {
     if let Some(Value::Array(steps)) = steps {
         for (i, step) in steps.iter().enumerate() {
-            check_as::<Transformation>(step, &format!("{path}.transformations[{i}]"), target, out);
+            if let Err(e) = super::grammar::transformation_from_value(step) {
+                push(out, &format!("{path}.transformations[{i}]"), target, e);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod conversion_schema;
 pub mod execution;
+pub mod grammar;
 pub mod ids;
 pub mod integration;
 pub mod schedule;

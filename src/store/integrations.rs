@@ -4,6 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::integration::{Connection, IntegrationSpec, RetryPolicy, Source, TaskSpec};
 use crate::domain::{Environment, IntegrationName, IntegrationSummary, Schedule};
 
@@ -48,6 +49,37 @@ pub enum SaveOutcome {
 /// Stable hash of a conversion schema's JSON form.
 pub fn schema_hash(schema: &serde_json::Value) -> String {
     crate::domain::short_hash(to_json(schema).as_bytes())
+}
+
+/// Writes the conversion schema of integration `integration_id` inside `tx`, in the
+/// form syncdeck writes every schema (`ConversionSchema::canonical_json`). Returns its
+/// hash.
+pub(super) async fn upsert_schema(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    integration_id: &str,
+    schema: &serde_json::Value,
+    now: i64,
+) -> Result<String> {
+    let schema = ConversionSchema::canonical_json(schema).unwrap_or_else(|| schema.clone());
+    let schema_id = schema.get("id").and_then(|v| v.as_str()).unwrap_or("");
+    let name = schema.get("name").and_then(|v| v.as_str()).unwrap_or("");
+    let hash = schema_hash(&schema);
+    sqlx::query(
+        "INSERT INTO conversion_schemas (id, integration_id, schema_id, name, body, hash, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (integration_id) DO UPDATE SET \
+         schema_id = excluded.schema_id, name = excluded.name, body = excluded.body, \
+         hash = excluded.hash, updated_at = excluded.updated_at",
+    )
+    .bind(crate::domain::new_id())
+    .bind(integration_id)
+    .bind(schema_id)
+    .bind(name)
+    .bind(to_json(&schema))
+    .bind(&hash)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(hash)
 }
 
 pub(super) fn escape_like(text: &str) -> String {
@@ -166,23 +198,7 @@ impl Store {
         }
         match &spec.schema {
             Some(schema) => {
-                let schema_id = schema.get("id").and_then(|v| v.as_str()).unwrap_or("");
-                let name = schema.get("name").and_then(|v| v.as_str()).unwrap_or("");
-                sqlx::query(
-                    "INSERT INTO conversion_schemas (id, integration_id, schema_id, name, body, hash, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (integration_id) DO UPDATE SET \
-                     schema_id = excluded.schema_id, name = excluded.name, body = excluded.body, \
-                     hash = excluded.hash, updated_at = excluded.updated_at",
-                )
-                .bind(crate::domain::new_id())
-                .bind(id)
-                .bind(schema_id)
-                .bind(name)
-                .bind(to_json(schema))
-                .bind(schema_hash(schema))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                upsert_schema(&mut tx, id, schema, now).await?;
             }
             None => {
                 sqlx::query("DELETE FROM conversion_schemas WHERE integration_id = $1")

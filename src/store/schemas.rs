@@ -3,8 +3,8 @@
 
 use sqlx::Row;
 
-use super::integrations::schema_hash;
-use super::{Result, Store, StoreError, now_ms, to_json};
+use super::integrations::upsert_schema;
+use super::{Result, Store, StoreError, now_ms};
 
 impl Store {
     /// Replaces (or adds) the conversion schema of the integration `name` and records who
@@ -12,7 +12,6 @@ impl Store {
     /// the store keeps what it is given.
     pub async fn save_schema(&self, name: &str, schema: &serde_json::Value) -> Result<String> {
         let now = now_ms();
-        let hash = schema_hash(schema);
         let mut tx = self.begin_write().await?;
         let id: Option<String> =
             sqlx::query("SELECT id FROM integrations WHERE tenant_id = $1 AND name = $2")
@@ -25,23 +24,8 @@ impl Store {
         let Some(id) = id else {
             return Err(StoreError::NotFound(format!("integration {name:?}")));
         };
+        let hash = upsert_schema(&mut tx, &id, schema, now).await?;
         let schema_id = schema.get("id").and_then(|v| v.as_str()).unwrap_or("");
-        let schema_name = schema.get("name").and_then(|v| v.as_str()).unwrap_or("");
-        sqlx::query(
-            "INSERT INTO conversion_schemas (id, integration_id, schema_id, name, body, hash, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (integration_id) DO UPDATE SET \
-             schema_id = excluded.schema_id, name = excluded.name, body = excluded.body, \
-             hash = excluded.hash, updated_at = excluded.updated_at",
-        )
-        .bind(crate::domain::new_id())
-        .bind(&id)
-        .bind(schema_id)
-        .bind(schema_name)
-        .bind(to_json(schema))
-        .bind(&hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
         sqlx::query("UPDATE integrations SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(&id)

@@ -9,6 +9,7 @@ use ratatui_textarea::TextArea;
 use serde_json::{Map, Value};
 
 use crate::domain::conversion_schema::{FieldMapping, MappingConfig, MappingType, Transformation};
+pub use crate::domain::grammar::Param;
 
 /// The mapping types in the order `←`/`→` cycles them; `None` is "unmapped".
 pub const KINDS: &[Option<MappingType>] = &[
@@ -21,39 +22,6 @@ pub const KINDS: &[Option<MappingType>] = &[
     Some(MappingType::Lookup),
     None,
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Param {
-    /// Text, sent as it is.
-    Str,
-    /// Text; empty leaves the key out.
-    OptStr,
-    /// A field reference (completed from the source fields with `Tab`).
-    Ref,
-    Int,
-    Num,
-    OptNum,
-    /// JSON (multi-line).
-    Json,
-    /// JSON; empty leaves the key out.
-    OptJson,
-    /// JSON when it parses as JSON, else text.
-    Literal,
-    /// Comma-separated references.
-    List,
-    /// A template with `${Ref}` placeholders.
-    Template,
-}
-
-impl Param {
-    pub fn multiline(self) -> bool {
-        matches!(self, Param::Json)
-    }
-
-    pub fn is_ref(self) -> bool {
-        matches!(self, Param::Ref | Param::List | Param::Template)
-    }
-}
 
 /// The config keys of each mapping type, in form order.
 pub fn config_keys(kind: MappingType) -> &'static [(&'static str, Param)] {
@@ -78,53 +46,10 @@ pub fn config_keys(kind: MappingType) -> &'static [(&'static str, Param)] {
 }
 
 /// The transformations the `ctrl-a` list offers, with their options.
-pub const STEPS: &[(&str, &[(&str, Param)])] = &[
-    ("trim", &[]),
-    ("lowercase", &[]),
-    ("uppercase", &[]),
-    ("truncate", &[("maxLength", Param::Int)]),
-    (
-        "replace",
-        &[("search", Param::Str), ("replace", Param::Str)],
-    ),
-    (
-        "regex_replace",
-        &[("pattern", Param::Str), ("replace", Param::Str)],
-    ),
-    ("split", &[("separator", Param::Str), ("index", Param::Int)]),
-    (
-        "concat",
-        &[("prefix", Param::OptStr), ("suffix", Param::OptStr)],
-    ),
-    ("round", &[("decimals", Param::Int)]),
-    ("multiply", &[("factor", Param::Num)]),
-    ("divide", &[("divisor", Param::Num)]),
-    (
-        "currency_convert",
-        &[
-            ("from", Param::Str),
-            ("to", Param::Str),
-            ("rate", Param::OptNum),
-        ],
-    ),
-    ("parse_date", &[("format", Param::Str)]),
-    ("format_date", &[("format", Param::Str)]),
-    ("add_days", &[("days", Param::Int)]),
-    ("to_timestamp", &[]),
-    ("to_iso_string", &[]),
-    ("to_date", &[]),
-    ("to_string", &[]),
-    ("to_number", &[]),
-    ("to_boolean", &[]),
-    ("to_array", &[]),
-    ("custom", &[("expression", Param::Str)]),
-];
+pub use crate::domain::grammar::TRANSFORMATIONS as STEPS;
 
 fn step_params(name: &str) -> &'static [(&'static str, Param)] {
-    STEPS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(&[], |(_, p)| p)
+    crate::domain::grammar::transformation_params(name).unwrap_or(&[])
 }
 
 /// One text row of the form.
