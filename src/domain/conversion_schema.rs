@@ -818,6 +818,68 @@ mod tests {
     }
 
     #[test]
+    fn transformations_read_in_either_form_everywhere_and_write_the_platform_form() {
+        let steps_flat =
+            json!([{"type": "replace", "search": " ", "replace": ""}, {"type": "trim"}]);
+        let steps_config = json!([{"type": "replace", "config": {"search": " ", "replace": ""}}, {"type": "trim"}]);
+        for steps in [&steps_flat, &steps_config] {
+            let mut v = minimal();
+            v["fieldMappings"] = json!([
+                {"targetField": "phone", "mappingType": "transform",
+                 "config": {"type": "transform", "sourceField": "Phone", "transformations": steps}},
+                {"targetField": "code", "mappingType": "conditional",
+                 "config": {"type": "conditional", "conditions": [
+                     {"condition": {"field": "A", "operator": "exists"},
+                      "then": {"type": "transform", "sourceField": "A", "transformations": steps}}]}}
+            ]);
+            let s = ConversionSchema::from_value(v).unwrap();
+            let written = serde_json::to_value(&s).unwrap();
+            assert_eq!(
+                written["fieldMappings"][0]["config"]["transformations"],
+                steps_config
+            );
+            assert_eq!(
+                written["fieldMappings"][1]["config"]["conditions"][0]["then"]["transformations"],
+                steps_config
+            );
+        }
+        let toml_text = r#"
+id = "s"
+name = "S"
+source = { entity = "Contact" }
+target = { shardTypeId = "contact" }
+deduplication = { strategy = "external_id", externalIdField = "Id" }
+[[fieldMappings]]
+targetField = "amount"
+mappingType = "transform"
+config = { type = "transform", sourceField = "Amount", transformations = [ { type = "round", config = { decimals = 2 } } ] }
+"#;
+        let s = ConversionSchema::from_toml_str(toml_text).unwrap();
+        assert_eq!(
+            s.field_mappings[0].config,
+            MappingConfig::Transform {
+                source_field: "Amount".into(),
+                transformations: vec![Transformation::Round { decimals: 2 }]
+            }
+        );
+    }
+
+    #[test]
+    fn a_parameter_given_both_ways_is_an_error_with_its_path() {
+        let mut v = minimal();
+        v["fieldMappings"] = json!([{"targetField": "phone", "mappingType": "transform",
+            "config": {"type": "transform", "sourceField": "Phone", "transformations": [
+                {"type": "replace", "search": "-", "config": {"search": " ", "replace": ""}}]}}]);
+        let err = ConversionSchema::from_value(v).unwrap_err().to_string();
+        assert!(
+            err.starts_with("fieldMappings[0].config.transformations[0] (targetField \"phone\")")
+                && err.contains("`search`")
+                && err.contains("both"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_key_in_unit_transformation_is_refused() {
         let err = serde_json::from_value::<Transformation>(json!({"type": "trim", "x": 1}))
             .unwrap_err()
