@@ -505,15 +505,39 @@ impl ConversionSchema {
     }
 
     /// The JSON syncdeck stores and writes for the schema `value`: the same document,
-    /// with every transformation in the platform's `config` form. `None` when `value`
-    /// is not a conversion schema.
+    /// key for key, with every transformation in the platform's `config` form. `None`
+    /// when `value` is not a conversion schema.
     pub fn canonical_json(value: &Value) -> Option<Value> {
-        let schema = Self::from_value(value.clone()).ok()?;
-        serde_json::to_value(&schema).ok()
+        Self::from_value(value.clone()).ok()?;
+        let mut doc = value.clone();
+        let mappings = doc.get_mut("fieldMappings").and_then(Value::as_array_mut);
+        for mapping in mappings.into_iter().flatten() {
+            let Some(config) = mapping.get_mut("config") else {
+                continue;
+            };
+            platform_form(config.get_mut("transformations"));
+            let rules = config.get_mut("conditions").and_then(Value::as_array_mut);
+            for rule in rules.into_iter().flatten() {
+                platform_form(
+                    rule.get_mut("then")
+                        .and_then(|t| t.get_mut("transformations")),
+                );
+            }
+        }
+        Some(doc)
     }
 
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Rewrites each transformation of `steps` in the platform's `config` form.
+fn platform_form(steps: Option<&mut Value>) {
+    for step in steps.and_then(Value::as_array_mut).into_iter().flatten() {
+        if let Ok(t) = super::grammar::transformation_from_value(step) {
+            *step = super::grammar::transformation_to_value(&t);
+        }
     }
 }
 
@@ -862,6 +886,21 @@ config = { type = "transform", sourceField = "Amount", transformations = [ { typ
                 transformations: vec![Transformation::Round { decimals: 2 }]
             }
         );
+    }
+
+    #[test]
+    fn the_stored_form_keeps_the_document_and_rewrites_only_transformations() {
+        let mut v = minimal();
+        v["fieldMappings"] = json!([{"targetField": "amount", "mappingType": "transform",
+            "config": {"type": "transform", "sourceField": "A", "transformations": [
+                {"type": "round", "decimals": 2}]}}]);
+        let stored = ConversionSchema::canonical_json(&v).unwrap();
+        let mut expected = v.clone();
+        expected["fieldMappings"][0]["config"]["transformations"] =
+            json!([{"type": "round", "config": {"decimals": 2}}]);
+        assert_eq!(stored, expected);
+        assert_eq!(ConversionSchema::canonical_json(&stored), Some(stored));
+        assert_eq!(ConversionSchema::canonical_json(&json!({"id": 1})), None);
     }
 
     #[test]
