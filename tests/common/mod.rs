@@ -18,11 +18,16 @@ pub async fn sqlite() -> TestDb {
 }
 
 /// A fresh schema in the PostgreSQL test database, or `None` (with a printed notice)
-/// when `SYNCDECK_TEST_POSTGRES_URL` is not set.
+/// when `SYNCDECK_TEST_POSTGRES_URL` is not set. Under CI (`CI` set) the PostgreSQL
+/// half must run, so a missing URL fails the test instead.
 pub async fn postgres() -> Option<TestDb> {
     let base = match std::env::var("SYNCDECK_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => u,
         _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but SYNCDECK_TEST_POSTGRES_URL is not: the PostgreSQL half of this test must run in CI"
+            );
             eprintln!(
                 "SYNCDECK_TEST_POSTGRES_URL is not set: skipping the PostgreSQL half of this test"
             );
