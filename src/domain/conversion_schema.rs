@@ -751,6 +751,7 @@ fn diagnose_field_mapping(item: &Value, path: &str, out: &mut Vec<LoadProblem>) 
     if let Some(config) = obj.get("config") {
         let cpath = format!("{path}.config");
         check_narrow::<MappingConfig>(config, &cpath, target, out, |inner| {
+            diagnose_config_keys(config, &cpath, target, inner);
             diagnose_steps(config.get("transformations"), &cpath, target, inner);
             if let Some(Value::Array(rules)) = config.get("conditions") {
                 for (i, rule) in rules.iter().enumerate() {
@@ -772,6 +773,59 @@ fn diagnose_field_mapping(item: &Value, path: &str, out: &mut Vec<LoadProblem>) 
     }
     if out.len() == before {
         check_as::<FieldMapping>(item, path, target, out);
+    }
+}
+
+/// The keys of a mapping config against the grammar's entry for its type: one it does
+/// not take, or a required one left out.
+fn diagnose_config_keys(
+    config: &Value,
+    path: &str,
+    target: Option<&str>,
+    out: &mut Vec<LoadProblem>,
+) {
+    let (Some(obj), Some(kind)) = (
+        config.as_object(),
+        config
+            .get("type")
+            .and_then(|t| MappingType::deserialize(t).ok()),
+    ) else {
+        return;
+    };
+    let entry = super::grammar::mapping_type(kind);
+    let steps = kind == MappingType::Transform;
+    let takes = |key: &str| {
+        key == "type"
+            || (steps && key == "transformations")
+            || entry.params.iter().any(|(k, _)| *k == key)
+    };
+    for key in obj.keys().filter(|k| !takes(k)) {
+        let mut keys: Vec<String> = entry.params.iter().map(|(k, _)| format!("`{k}`")).collect();
+        if steps {
+            keys.push("`transformations`".into());
+        }
+        push(
+            out,
+            path,
+            target,
+            format!(
+                "mapping type `{}` takes no key `{key}`; it takes {}",
+                entry.name,
+                keys.join(", ")
+            ),
+        );
+    }
+    let required = entry.params.iter().filter(|(_, p)| !p.optional());
+    // `composite` may give its fields by a template or by a list.
+    for (key, _) in required.filter(|_| kind != MappingType::Composite) {
+        if !obj.contains_key(*key) {
+            push(
+                out,
+                path,
+                target,
+                format!("mapping type `{}` needs `{key}`", entry.name),
+            );
+        }
     }
 }
 
@@ -901,6 +955,22 @@ config = { type = "transform", sourceField = "Amount", transformations = [ { typ
         assert_eq!(stored, expected);
         assert_eq!(ConversionSchema::canonical_json(&stored), Some(stored));
         assert_eq!(ConversionSchema::canonical_json(&json!({"id": 1})), None);
+    }
+
+    #[test]
+    fn a_mapping_config_is_checked_against_the_grammar() {
+        let mut v = minimal();
+        v["fieldMappings"][0]["config"] =
+            json!({"type": "flatten", "sourceField": "Address", "pth": "city"});
+        let err = ConversionSchema::from_value(v).unwrap_err();
+        let text: Vec<String> = err.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                "fieldMappings[0].config (targetField \"email\"): mapping type `flatten` takes no key `pth`; it takes `sourceField`, `path`",
+                "fieldMappings[0].config (targetField \"email\"): mapping type `flatten` needs `path`",
+            ]
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub(super) fn editor_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
             KeyCode::Down => ed.picker = Some((selected + 1).min(STEPS.len() - 1)),
             KeyCode::Enter => {
                 ed.picker = None;
-                if let Some((name, _)) = STEPS.get(selected) {
+                if let Some(crate::domain::grammar::Entry { name, .. }) = STEPS.get(selected) {
                     ed.add_step(name);
                     edited(state, out);
                 }

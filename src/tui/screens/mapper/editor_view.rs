@@ -158,11 +158,17 @@ pub(super) fn editor(state: &State, ed: &RuleEditor, v: &ViewCtx, frame: &mut Fr
         let w = inner.width.min(44);
         let popup = Rect::new(inner.right().saturating_sub(w), inner.y, w, h);
         frame.render_widget(Clear, popup);
+        // The highlighted transformation's help, from the schema grammar.
+        let help = STEPS.get(selected).map_or("", |s| s.help);
         let b = block(
             vec![Span::styled(" Add a transformation ", t.title)],
             true,
             v,
-        );
+        )
+        .title_bottom(Span::styled(
+            fit(&format!(" {help} "), usize::from(w.saturating_sub(2))),
+            t.dim,
+        ));
         let list_area = b.inner(popup);
         frame.render_widget(b, popup);
         let height = usize::from(list_area.height);
@@ -172,7 +178,8 @@ pub(super) fn editor(state: &State, ed: &RuleEditor, v: &ViewCtx, frame: &mut Fr
             .enumerate()
             .skip(start)
             .take(height)
-            .map(|(i, (name, _))| {
+            .map(|(i, step)| {
+                let name = step.name;
                 let hint = rule::step_hint(name);
                 let text = fit(&format!("{name:<16} {hint}"), usize::from(list_area.width));
                 if i == selected {

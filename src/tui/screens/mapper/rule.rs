@@ -25,24 +25,7 @@ pub const KINDS: &[Option<MappingType>] = &[
 
 /// The config keys of each mapping type, in form order.
 pub fn config_keys(kind: MappingType) -> &'static [(&'static str, Param)] {
-    match kind {
-        MappingType::Direct => &[("sourceField", Param::Ref)],
-        MappingType::Transform => &[("sourceField", Param::Ref)],
-        MappingType::Conditional => &[("conditions", Param::Json), ("default", Param::OptJson)],
-        MappingType::Default => &[("value", Param::Literal)],
-        MappingType::Composite => &[
-            ("template", Param::Template),
-            ("sourceFields", Param::List),
-            ("separator", Param::OptStr),
-        ],
-        MappingType::Flatten => &[("sourceField", Param::Ref), ("path", Param::Str)],
-        MappingType::Lookup => &[
-            ("sourceField", Param::Ref),
-            ("targetType", Param::Str),
-            ("matchField", Param::OptStr),
-            ("returnField", Param::OptStr),
-        ],
-    }
+    crate::domain::grammar::mapping_type(kind).params
 }
 
 /// The transformations the `ctrl-a` list offers, with their options.
@@ -90,10 +73,14 @@ pub struct Step {
 
 impl Step {
     pub fn new(name: &str) -> Option<Step> {
-        let (name, params) = STEPS.iter().find(|(n, _)| *n == name)?;
+        let entry = crate::domain::grammar::transformation(name)?;
         Some(Step {
-            name,
-            params: params.iter().map(|(k, p)| Input::new(k, *p, "")).collect(),
+            name: entry.name,
+            params: entry
+                .params
+                .iter()
+                .map(|(k, p)| Input::new(k, *p, ""))
+                .collect(),
         })
     }
 
