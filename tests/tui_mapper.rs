@@ -158,7 +158,7 @@ async fn add_step(c: &mut Console, index: usize) {
 fn step_index(name: &str) -> usize {
     mapper::rule::STEPS
         .iter()
-        .position(|(n, _)| *n == name)
+        .position(|e| e.name == name)
         .unwrap()
 }
 
