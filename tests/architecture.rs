@@ -57,3 +57,22 @@ fn mapping_does_no_io() {
         }
     }
 }
+
+#[test]
+fn the_console_never_names_the_command_line() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui"),
+        &mut files,
+    );
+    assert!(files.len() > 10, "the console's files were not found");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("crate::cli"))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "the command line opens the console, never the other way: {offenders:#?}"
+    );
+}

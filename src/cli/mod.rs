@@ -219,7 +219,16 @@ pub async fn console(ctx: &Context, args: TuiArgs) -> anyhow::Result<i32> {
     let handle = (!args.no_engine).then(|| engine.start());
     let embedded = handle.is_some();
     let services = crate::tui::Services::new(store, engine);
-    let code = crate::tui::run(ctx, args, services, embedded).await;
+    let options = crate::tui::Options {
+        read_only: args.read_only,
+        embedded,
+    };
+    let code = crate::tui::run(&ctx.resolved.config.tui, options, services)
+        .await
+        .map_err(|e| match e {
+            crate::tui::OpenError::Terminal(e) => e,
+            usage => Failure::usage(usage),
+        });
     if let Some(handle) = handle {
         handle.stop(std::time::Duration::from_secs(5)).await;
     }

@@ -14,29 +14,43 @@ pub mod theme;
 pub mod view;
 pub mod widgets;
 
-use crate::cli::{Context, Failure, TuiArgs};
+use std::io::IsTerminal;
+
+use crate::config::TuiConfig;
 
 pub use app::{App, AppInit, Command, Msg};
 pub use services::Services;
 
-/// Opens the console; returns the process exit status.
-/// `engine` is what the commands use to reach sources; `embedded` says whether it was
-/// started in this process (the header shows it).
-pub async fn run(
-    ctx: &Context,
-    args: TuiArgs,
-    services: Services,
-    embedded: bool,
-) -> anyhow::Result<i32> {
-    let tui = &ctx.resolved.config.tui;
+/// How the console is opened.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Hide and refuse every changing action.
+    pub read_only: bool,
+    /// Whether the engine in `services` was started in this process (the header says so).
+    pub embedded: bool,
+}
+
+/// Why the console did not open; nothing on the terminal changed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Keymap(#[from] keymap::KeymapError),
+    #[error(transparent)]
+    Theme(#[from] theme::ThemeError),
+    #[error("the console needs a terminal; for scripts use the subcommands (syncdeck --help)")]
+    NotATerminal,
+    #[error(transparent)]
+    Terminal(#[from] anyhow::Error),
+}
+
+/// Opens the console; returns the process exit status. `services.engine` is what the
+/// commands use to reach sources.
+pub async fn run(tui: &TuiConfig, options: Options, services: Services) -> Result<i32, OpenError> {
     // Everything that can fail on a user's input fails here, before the terminal changes.
-    let keymap = keymap::Keymap::with_overrides(&tui.keys).map_err(Failure::usage)?;
-    let theme = theme::Theme::load(tui.theme.as_deref(), theme::Theme::no_color_from_env())
-        .map_err(Failure::usage)?;
-    if !crate::cli::stdin_is_terminal() || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        return Err(Failure::usage(
-            "the console needs a terminal; for scripts use the subcommands (syncdeck --help)",
-        ));
+    let keymap = keymap::Keymap::with_overrides(&tui.keys)?;
+    let theme = theme::Theme::load(tui.theme.as_deref(), theme::Theme::no_color_from_env())?;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(OpenError::NotATerminal);
     }
     let store = services.store.clone();
     let init = AppInit {
@@ -44,11 +58,12 @@ pub async fn run(
         theme,
         location: store.location().to_string(),
         user: store.user().to_string(),
-        read_only: args.read_only,
+        read_only: options.read_only,
         now: chrono::Local::now().fixed_offset(),
         size: (0, 0),
-        engine: embedded.then(|| services.engine.worker_name().to_string()),
+        engine: options
+            .embedded
+            .then(|| services.engine.worker_name().to_string()),
     };
-    let code = runtime::run(services, init, tui.tick_ms).await?;
-    Ok(code)
+    Ok(runtime::run(services, init, tui.tick_ms).await?)
 }
