@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::compile::{CompiledField, CompiledSchema, FieldKind, Outcome, Output, TypeCheck};
+use super::field_ref::{NULL, Src};
 use super::lookup::{Lookup, NoLookup};
 use super::record::Record;
-use super::reference::{NULL, Src};
 use super::text;
 use super::transform::{CompiledStep, NoRates, RateTable, StepEnv};
 

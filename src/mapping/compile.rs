@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::condition::CompiledCondition;
 use super::dedup::CompiledDedup;
-use super::reference::{FieldRef, KeyTable};
+use super::field_ref::{FieldRef, KeyTable};
 use super::template::{DefaultValue, RefTemplate};
 use super::transform::CompiledStep;
 use crate::domain::conversion_schema::{

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::reference::{FieldRef, KeyTable, RefError, Src};
+use super::field_ref::{FieldRef, KeyTable, RefError, Src};
 use super::text;
 use crate::domain::conversion_schema::{Condition, Operator};
 

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::reference::{FieldRef, KeyTable, Src};
+use super::field_ref::{FieldRef, KeyTable, Src};
 use super::text;
 use crate::domain::conversion_schema::{DedupStrategy, Deduplication};
 
@@ -134,7 +134,7 @@ impl CompiledDedup {
             CompiledDedup::FieldMatch(names) => {
                 let parts = names
                     .iter()
-                    .map(|n| output(n).unwrap_or(&super::reference::NULL));
+                    .map(|n| output(n).unwrap_or(&super::field_ref::NULL));
                 join(parts, || {
                     format!(
                         "the deduplication key is empty: matchFields {} are all null or empty",

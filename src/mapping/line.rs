@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::apply::{Applied, AppliedJson, ApplyContext, Core, CoreLine, not_an_object};
 use super::compile::CompiledSchema;
-use super::reference::{KeyTable, NULL, Src};
+use super::field_ref::{KeyTable, NULL, Src};
 
 /// Reusable state for [`CompiledSchema::apply_line`]: keep one per thread.
 #[derive(Default)]

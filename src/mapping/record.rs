@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::reference::NULL;
+use super::field_ref::NULL;
 
 #[derive(Clone, PartialEq)]
 pub struct Record {

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::reference::{FieldRef, KeyTable, Src};
+use super::field_ref::{FieldRef, KeyTable, Src};
 use super::text;
 
 #[derive(Debug, Clone)]

@@ -896,16 +896,16 @@ mod props {
         #[test]
         fn bound_references_find_what_plain_ones_do(texts in prop::collection::vec(reference(), 1..5), record in json_value()) {
             let record = json!({"a": record.clone(), "b": {"c": record}, "a.b": 2, "c.0": 3});
-            let mut keys = reference::KeyTable::default();
-            let mut refs: Vec<reference::FieldRef> =
-                texts.iter().map(|t| reference::FieldRef::parse(t).unwrap()).collect();
+            let mut keys = field_ref::KeyTable::default();
+            let mut refs: Vec<field_ref::FieldRef> =
+                texts.iter().map(|t| field_ref::FieldRef::parse(t).unwrap()).collect();
             for r in &mut refs {
                 r.bind(&mut keys);
             }
             keys.finish();
-            let mut slots = vec![&reference::NULL; keys.count()];
+            let mut slots = vec![&field_ref::NULL; keys.count()];
             keys.resolve(record.as_object().unwrap(), &mut slots);
-            let src = reference::Src { record: &record, slots: &slots };
+            let src = field_ref::Src { record: &record, slots: &slots };
             for r in &refs {
                 prop_assert_eq!(r.get_in(&src), r.get(&record), "{}", r.as_str());
             }
@@ -929,7 +929,7 @@ mod props {
 
         #[test]
         fn references_never_panic(text in "\\PC{0,24}", record in json_value()) {
-            if let Ok(r) = reference::FieldRef::parse(&text) {
+            if let Ok(r) = field_ref::FieldRef::parse(&text) {
                 let _ = r.get(&record);
             }
         }

@@ -98,7 +98,7 @@ impl CompiledStep {
                 let re = Regex::new(pattern).map_err(|e| {
                     format!(
                         "`regex_replace`: pattern `{pattern}` is not a valid regex: {}",
-                        super::reference::one_line(&e.to_string())
+                        super::field_ref::one_line(&e.to_string())
                     )
                 })?;
                 Step::RegexReplace(re, replace.as_str().into())
