@@ -9,6 +9,7 @@ pub mod domain; // plain types shared by every layer
 pub mod engine; // scheduler, queue with leases, run pipeline, circuit breaker
 pub mod logging; // tracing to daily-rolling files
 pub mod mapping; // conversion schemas compiled once and applied to records (pure)
+pub mod ops; // every action a person can take, called by both faces
 pub mod secrets; // AES-256-GCM key ring and SecretString
 pub mod store; // one Store over SQLite or PostgreSQL
 pub mod tui; // the console face

@@ -23,7 +23,7 @@ fn the_core_never_names_the_console_or_its_crates() {
     let mut offenders = Vec::new();
     let mut checked = 0;
     for layer in [
-        "engine", "store", "mapping", "secrets", "adapters", "domain",
+        "engine", "store", "mapping", "secrets", "adapters", "domain", "ops",
     ] {
         let mut files = Vec::new();
         rust_files(&root.join(layer), &mut files);

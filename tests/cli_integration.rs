@@ -408,3 +408,74 @@ fn db_migrate_reports_the_database() {
     assert!(out.contains("up to date"), "{out}");
     assert!(Path::new(&sb.db()).exists());
 }
+
+#[test]
+fn pause_resume_and_delete_are_audited_and_listed() {
+    let sb = Sandbox::new();
+    let file = sb.write("acme.toml", &common::rest_file("Acme CRM", "ACME_KEY"));
+    ok(&sb.run(&["integration", "import", file.to_str().unwrap()]));
+
+    let out = ok(&sb.run(&["integration", "pause", "Acme CRM"]));
+    assert!(out.contains("\"Acme CRM\" paused"), "{out}");
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&sb.run(&["integration", "list", "--json"]))).unwrap();
+    assert_eq!(list[0]["paused"], true, "{list}");
+    ok(&sb.run(&["integration", "resume", "Acme CRM"]));
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&sb.run(&["integration", "list", "--json"]))).unwrap();
+    assert_eq!(list[0]["paused"], false, "{list}");
+
+    let missing = sb.run(&["integration", "pause", "Nope"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("integration \"Nope\""),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    ok(&sb.run(&["integration", "delete", "Acme CRM", "--yes"]));
+    let audit: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&sb.run(&["audit", "list", "--json"]))).unwrap();
+    let actions: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["subject"].as_str().unwrap(),
+                e["detail"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions[..3],
+        [
+            ("integration.delete", "Acme CRM", "cli"),
+            ("task.resume", "Acme CRM", "cli"),
+            ("task.pause", "Acme CRM", "cli"),
+        ],
+        "newest first: {audit:?}"
+    );
+    let user = audit[0]["user"].as_str().unwrap().to_owned();
+    let mine: Vec<serde_json::Value> = serde_json::from_str(&ok(
+        &sb.run(&["audit", "list", "--actor", &user, "--since", "1h", "--json"])
+    ))
+    .unwrap();
+    assert_eq!(mine.len(), audit.len());
+    let nobody: Vec<serde_json::Value> = serde_json::from_str(&ok(
+        &sb.run(&["audit", "list", "--actor", "nobody", "--json"])
+    ))
+    .unwrap();
+    assert!(nobody.is_empty());
+    let table = ok(&sb.run(&["audit", "list"]));
+    assert!(
+        table.starts_with("WHEN") && table.contains("task.pause"),
+        "{table}"
+    );
+    let bad = sb.run(&["audit", "list", "--since", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("--since"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

@@ -3,8 +3,10 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use serde::Serialize;
 
+use super::ops_failure::failure;
 use super::{Context, Failure, output, prompt};
 use crate::domain::integration_file::{self, IntegrationFile, SchemaSource, SecretRef};
+use crate::ops::{self, Origin};
 use crate::secrets::SecretString;
 use crate::store::{IntegrationQuery, SaveOutcome, Store, StoredIntegration};
 
@@ -32,6 +34,10 @@ pub enum IntegrationCommand {
     Test { name: String },
     /// Write an integration as an integration file (secrets as `prompt`).
     Export { name: String },
+    /// Stop the schedule of its task (runs asked for by hand still run).
+    Pause { name: String },
+    /// Restart the schedule of its task.
+    Resume { name: String },
     /// Delete an integration with its task and history (stored records stay).
     Delete {
         name: String,
@@ -52,6 +58,8 @@ pub async fn run(ctx: &Context, command: IntegrationCommand) -> anyhow::Result<i
             Ok(0)
         }
         IntegrationCommand::Delete { name, yes } => delete(&store, &name, yes).await,
+        IntegrationCommand::Pause { name } => set_paused(&store, &name, true).await,
+        IntegrationCommand::Resume { name } => set_paused(&store, &name, false).await,
         IntegrationCommand::Test { name } => super::sync::test_connection(ctx, &name).await,
     }
 }
@@ -424,8 +432,23 @@ async fn delete(store: &Store, name: &str, yes: bool) -> anyhow::Result<i32> {
             return Ok(1);
         }
     }
-    store.delete_integration(name).await?;
-    store.audit("integration.delete", name, "").await?;
+    ops::integrations::delete(store, name, Origin::Cli)
+        .await
+        .map_err(failure)?;
     println!("integration {name:?} deleted");
+    Ok(0)
+}
+
+async fn set_paused(store: &Store, name: &str, paused: bool) -> anyhow::Result<i32> {
+    ops::integrations::set_paused(store, name, paused, Origin::Cli)
+        .await
+        .map_err(failure)?;
+    if paused {
+        println!(
+            "integration {name:?} paused: its schedule runs nothing until `syncdeck integration resume`"
+        );
+    } else {
+        println!("integration {name:?} resumed");
+    }
     Ok(0)
 }

@@ -1,6 +1,7 @@
 //! The command line (shared/specs/cli.md): clap definitions here, one file per command
 //! group. Every command works without a terminal; errors are one line each on stderr.
 
+mod audit;
 mod catalog;
 mod db;
 mod demo;
@@ -8,6 +9,7 @@ pub(crate) mod integration;
 mod keys;
 pub mod mapping;
 mod mapping_check;
+mod ops_failure;
 mod output;
 mod prompt;
 mod sync;
@@ -95,6 +97,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
+    },
+    /// The audit log: who changed what, when.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Start a sample API, create sample integrations against it in a fresh demo database, and open the console.
     Demo(demo::DemoArgs),
@@ -208,6 +215,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> anyhow::Result<i32>
         }) => sync::records(ctx, args).await,
         Some(Command::Worker(args)) => sync::worker(ctx, args).await,
         Some(Command::Demo(args)) => demo::run(ctx, args).await,
+        Some(Command::Audit { command }) => audit::run(ctx, command).await,
     }
 }
 

@@ -8,6 +8,7 @@ use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::integration::{Connection, IntegrationSpec, RetryPolicy, Source, TaskSpec};
 use crate::domain::{Environment, IntegrationName, IntegrationSummary, Schedule};
 
+use super::audit::Audit;
 use super::credentials::SealedCredential;
 use super::{Result, Store, StoreError, get_json, now_ms, to_json};
 
@@ -352,15 +353,41 @@ impl Store {
     /// Deletes an integration with its credentials, schema, task and history. Stored
     /// records stay (they belong to the platform, not to the integration).
     pub async fn delete_integration(&self, name: &str) -> Result<bool> {
+        self.delete_integration_audited(name, None).await
+    }
+
+    /// `delete_integration` with its audit entry, in one transaction.
+    pub async fn delete_integration_audited(
+        &self,
+        name: &str,
+        audit: Option<Audit<'_>>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM integrations WHERE tenant_id = $1 AND name = $2")
             .bind(&self.tenant_id)
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if let (true, Some(audit)) = (deleted, audit) {
+            self.audit_in(&mut tx, name, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     pub async fn set_paused(&self, name: &str, paused: bool) -> Result<()> {
+        self.set_paused_audited(name, paused, None).await
+    }
+
+    /// Pauses or resumes the task of `name`, with its audit entry, in one transaction.
+    pub async fn set_paused_audited(
+        &self,
+        name: &str,
+        paused: bool,
+        audit: Option<Audit<'_>>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE sync_tasks SET paused = $1, updated_at = $2 WHERE integration_id = \
              (SELECT id FROM integrations WHERE tenant_id = $3 AND name = $4)",
@@ -369,11 +396,15 @@ impl Store {
         .bind(now_ms())
         .bind(&self.tenant_id)
         .bind(name)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("integration {name:?}")));
         }
+        if let Some(audit) = audit {
+            self.audit_in(&mut tx, name, audit).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

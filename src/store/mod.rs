@@ -25,6 +25,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use audit::{Audit, AuditEntry, AuditQuery};
 pub use credentials::{Credential, KeyUsage, SealedCredential};
 pub use executions::{ExecutionQuery, ExecutionRow};
 pub use integrations::{IntegrationQuery, Page, SaveOutcome, StoredIntegration};

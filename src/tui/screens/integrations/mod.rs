@@ -6,6 +6,7 @@ pub mod update;
 pub mod view;
 
 use crate::domain::IntegrationSummary;
+use crate::ops::{self, OpsError, Origin};
 use crate::store::{IntegrationQuery, Page, Store};
 use crate::tui::services::Services;
 
@@ -92,13 +93,9 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             Msg::Tested { name, result }
         }
         Command::SetPaused { name, paused } => {
-            let result = async {
-                store.set_paused(&name, paused).await?;
-                let action = if paused { "task.pause" } else { "task.resume" };
-                store.audit(action, &name, "console").await
-            }
-            .await
-            .map_err(|e| e.to_string());
+            let result = ops::integrations::set_paused(store, &name, paused, Origin::Console)
+                .await
+                .map_err(|e| e.to_string());
             Msg::PausedSet {
                 name,
                 paused,
@@ -106,15 +103,11 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             }
         }
         Command::Delete { name } => {
-            let result = async {
-                let deleted = store.delete_integration(&name).await?;
-                if deleted {
-                    store.audit("integration.delete", &name, "console").await?;
-                }
-                Ok::<bool, crate::store::StoreError>(deleted)
-            }
-            .await
-            .map_err(|e| e.to_string());
+            let result = match ops::integrations::delete(store, &name, Origin::Console).await {
+                Ok(()) => Ok(true),
+                Err(OpsError::NotFound(_)) => Ok(false),
+                Err(e) => Err(e.to_string()),
+            };
             Msg::Deleted { name, result }
         }
     }
