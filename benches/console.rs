@@ -70,6 +70,8 @@ fn row(i: usize) -> ExecutionRow {
         },
         records_per_sec: 1_250.0 + i as f64,
         error: None,
+        lease_owner: Some("host-a:4821".into()),
+        lease_until: Some(NOW_MS + 30_000),
     }
 }
 

@@ -212,3 +212,37 @@ async fn cancelling_a_queued_run() {
     assert_eq!(sb.run(&["sync", "cancel", "nope"]).status.code(), Some(2));
     assert_eq!(sb.run(&["sync", "run", "Nope"]).status.code(), Some(2));
 }
+
+/// A running execution whose lease expired is `stalled` in `executions list`, as in the
+/// console; listing rescues nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_list_shows_a_run_whose_lease_expired_as_stalled() {
+    let server = crm_server(json!("b@example.com")).await;
+    let sb = Sandbox::new();
+    sb.import("CRM", &server.uri());
+    let store = common::open(&format!("sqlite://{}", sb.path("db/s.db").display())).await;
+    let id = store.queue_run("CRM", "manual", false).await.unwrap();
+    // A worker claimed it and was killed: its lease is already over.
+    let claim = store
+        .claim_next("host-a:4821", -40_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.execution_id, id);
+
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&out(&sb.run(&["executions", "list", "--json"]))).unwrap();
+    assert_eq!(
+        (
+            list[0]["execution"].as_str(),
+            list[0]["status"].as_str(),
+            list[0]["lease_owner"].as_str()
+        ),
+        (Some(id.as_str()), Some("stalled"), Some("host-a:4821"))
+    );
+    let table = out(&sb.run(&["executions", "list"]));
+    let row = table.lines().find(|l| l.contains(&id)).unwrap();
+    assert!(row.contains("stalled"), "{table}");
+    let e = store.get_execution(&id).await.unwrap().unwrap();
+    assert_eq!(e.status, syncdeck::domain::ExecutionStatus::Running);
+}

@@ -501,6 +501,7 @@ macro_rules! both {
 
 both!(
     a_worker_killed_mid_run_is_resumed_by_another_from_its_last_page,
+    with_its_only_worker_killed_sync_run_wait_rescues_the_run_and_finishes,
     a_worker_stopped_with_sigterm_exits_promptly_and_another_finishes_the_run,
 );
 
@@ -603,6 +604,102 @@ async fn a_worker_killed_mid_run_is_resumed_by_another_from_its_last_page(url: &
             && starts[1].contains("resuming from the last committed page"),
         "{starts:?}"
     );
+}
+
+/// The lease of the sandbox's config (`lease_secs`).
+const LEASE: Duration = Duration::from_secs(4);
+
+/// No worker is left after the kill: `sync run --wait` alone rescues the dead run when
+/// its lease expires, resumes it from its last committed page, then runs its own, and
+/// says on stderr what it waited for.
+async fn with_its_only_worker_killed_sync_run_wait_rescues_the_run_and_finishes(
+    url: &str,
+    store: Store,
+) {
+    let (server, sb, id, mut w1) = run_until_held(url, &store).await;
+    w1.sigkill();
+    server.release_hold();
+
+    let asked = Instant::now();
+    let mut cmd =
+        tokio::process::Command::from(sb.cmd(&["sync", "run", "CRM", "--wait"], "state-cli"));
+    cmd.kill_on_drop(true);
+    let o = tokio::time::timeout(LEASE + Duration::from_secs(60), cmd.output())
+        .await
+        .expect("sync run --wait still waiting a minute after the lease expired")
+        .unwrap();
+    let took = asked.elapsed();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    eprintln!("sync run --wait after the kill took {took:?}:\n{stderr}");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(
+        took < LEASE + Duration::from_secs(8),
+        "took {took:?}; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "execution {id} had stalled: worker w1 stopped renewing its lease"
+        )) && stderr.contains("queued again to resume from its last checkpoint (attempt 2)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("running execution {id} first")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "waiting for execution {id} (running on worker w1 since "
+        )),
+        "{stderr}"
+    );
+    assert!(stdout.contains("CRM success"), "{stdout}");
+
+    // The killed run resumed after its last committed page and finished.
+    let e = exec_state(&store, &id).await;
+    assert_eq!(
+        (e.status.as_str(), e.attempt),
+        ("success", 2),
+        "{:?}",
+        e.error
+    );
+    assert_eq!(
+        (e.fetched, e.created, e.updated, e.failed),
+        (RECORDS as i64, RECORDS as i64, 0, 0)
+    );
+    let starts = start_lines(&store, &id).await;
+    assert!(
+        starts.len() == 2 && starts[1].contains("resuming from the last committed page"),
+        "{starts:?}"
+    );
+    // The new run proceeded after it and found everything stored.
+    let rows = sqlx::query("SELECT id, status, created, unchanged FROM executions WHERE id <> $1")
+        .bind(&id)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let status: String = rows[0].try_get("status").unwrap();
+    let (created, unchanged): (i64, i64) = (
+        rows[0].try_get("created").unwrap(),
+        rows[0].try_get("unchanged").unwrap(),
+    );
+    assert_eq!(
+        (status.as_str(), created, unchanged),
+        ("success", 0, RECORDS as i64)
+    );
+
+    assert_eq!(
+        record_counts(&store).await,
+        (RECORDS as i64, RECORDS as i64)
+    );
+    assert_all_keys(&store, 0..RECORDS).await;
 }
 
 async fn a_worker_stopped_with_sigterm_exits_promptly_and_another_finishes_the_run(

@@ -311,7 +311,7 @@ async fn expired_leases_are_rescued_and_the_old_owner_is_fenced(db: TestDb) {
         "one run per task at a time"
     );
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(db.store.rescue_expired().await.unwrap(), 1);
+    assert_eq!(db.store.rescue_expired().await.unwrap().len(), 1);
     let e = db.store.get_execution(&id).await.unwrap().unwrap();
     assert_eq!((e.status, e.attempt), (ExecutionStatus::Queued, 2));
     assert!(e.error.unwrap().contains("crashed-worker"));

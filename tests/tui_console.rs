@@ -928,6 +928,58 @@ async fn snapshot_execution_view_with_log_errors_and_search() {
     }
 }
 
+/// A run whose worker stopped renewing its lease (it crashed) is `stalled` wherever the
+/// console shows it, in the warning colour, until an engine rescues it.
+#[tokio::test]
+async fn a_run_whose_lease_expired_shows_as_stalled() {
+    let mut c = Console::with_runs(120, 30).await;
+    for (id, until) in [(RUN_BILLING, NOW_MS - MINUTE), (RUN_ACME, NOW_MS + MINUTE)] {
+        sqlx::query(
+            "UPDATE executions SET lease_owner = 'host-a:4821', lease_until = $1 WHERE id = $2",
+        )
+        .bind(until)
+        .bind(id)
+        .execute(c.store.pool())
+        .await
+        .unwrap();
+    }
+    let line_of = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no row of {name}:\n{text}"))
+            .to_string()
+    };
+    c.command("monitor").await;
+    let text = c.screen_text();
+    assert!(text.contains("[1 running, 1 stalled, 7 shown]"), "{text}");
+    // Running ones first, newest first: Billing, then Acme.
+    let billing = line_of(&text, "Billing charges");
+    assert!(billing.contains("stalled"), "{billing}");
+    assert!(line_of(&text, "Acme CRM contacts").contains("running"));
+    let t = c.draw();
+    let (y, row) = (0..30)
+        .map(|y| (y, row_text(&t, y)))
+        .find(|(_, r)| r.contains("Billing charges"))
+        .unwrap();
+    let x = row[..row.find("stalled").unwrap()].chars().count();
+    assert_eq!(
+        t.backend().buffer()[(u16::try_from(x).unwrap(), y)].fg,
+        c.app.theme.warn.fg.unwrap()
+    );
+    // The selected one's pane says it too.
+    assert!(
+        text.lines().any(|l| l.contains("stalled · phase")),
+        "{text}"
+    );
+
+    c.command("executions").await;
+    let text = c.screen_text();
+    assert!(
+        line_of(&text, "Billing charges").contains("stalled"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn snapshot_executions_history() {
     for (w, h) in SIZES {

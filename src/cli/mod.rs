@@ -14,6 +14,7 @@ mod output;
 mod prompt;
 mod sync;
 mod targets;
+mod wait;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

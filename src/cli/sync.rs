@@ -112,19 +112,7 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
             // Run it here unless a worker took it already; either way follow the store.
             let engine = engine(ctx, &store, &format!("cli:{}", default_worker_name()))?;
             let follower = follow_logs(&store, &id, LogLevel::Info, !json);
-            let runner = async {
-                // While another run of the same task is going, this one stays queued;
-                // it is taken here once that run ends, unless a worker takes it first.
-                while engine.run_execution(&id).await?.is_none() {
-                    match store.get_execution(&id).await? {
-                        Some(e) if e.status == ExecutionStatus::Queued => {
-                            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-                        }
-                        _ => break,
-                    }
-                }
-                Ok::<(), anyhow::Error>(())
-            };
+            let runner = super::wait::until_finished(&engine, &store, &id);
             let (r, f) = tokio::join!(runner, follower);
             r?;
             f?;
@@ -133,7 +121,7 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
                 .await?
                 .ok_or_else(|| Failure::runtime(format!("execution {id} disappeared")))?;
             if json {
-                output::print_json(&execution_json(&e))?;
+                output::print_json(&execution_json(&e, crate::store::now_ms()))?;
             } else {
                 println!("{}", summary(&e));
             }
@@ -183,11 +171,13 @@ fn summary(e: &ExecutionRow) -> String {
     )
 }
 
-fn execution_json(e: &ExecutionRow) -> serde_json::Value {
+/// An execution as `--json` prints it; `status` is the shown one (`stalled` for a
+/// running execution whose lease expired), as the console shows it.
+fn execution_json(e: &ExecutionRow, now: i64) -> serde_json::Value {
     serde_json::json!({
         "execution": e.id,
         "integration": e.integration_name,
-        "status": e.status.as_str(),
+        "status": e.shown_status(now),
         "attempt": e.attempt,
         "trigger": e.trigger,
         "full": e.full_run,
@@ -201,6 +191,8 @@ fn execution_json(e: &ExecutionRow) -> serde_json::Value {
         "skipped": e.skipped,
         "failed": e.failed,
         "error": e.error,
+        "lease_owner": e.lease_owner,
+        "lease_until": e.lease_until,
     })
 }
 
@@ -255,19 +247,19 @@ pub async fn executions(ctx: &Context, args: ExecutionsArgs) -> anyhow::Result<i
     let rows = store
         .list_executions(integration_id.as_deref(), args.limit)
         .await?;
+    let now = crate::store::now_ms();
     if args.json {
-        let v: Vec<serde_json::Value> = rows.iter().map(execution_json).collect();
+        let v: Vec<serde_json::Value> = rows.iter().map(|e| execution_json(e, now)).collect();
         output::print_json(&v)?;
         return Ok(0);
     }
-    let now = crate::store::now_ms();
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|e| {
             vec![
                 e.id.clone(),
                 e.integration_name.clone(),
-                e.status.to_string(),
+                e.shown_status(now).to_string(),
                 output::age(e.queued_at, now),
                 e.fetched.to_string(),
                 e.created.to_string(),

@@ -1,6 +1,10 @@
 //! The circuit breaker of an integration, as a value: opens after `failure_threshold`
 //! consecutive failed runs, lets one trial through after `open_secs`, closes after
-//! `close_after` successful trials. The state is stored so every process agrees.
+//! `close_after` successful trials, and opens again on a failed trial. The state is
+//! stored so every process agrees. Only runs the breaker let through count: a refused
+//! run changes nothing, so refusals (retries, schedules) cannot hold it open by moving
+//! the time it opened. An integration has one task and a task one running execution,
+//! so trials come one at a time.
 
 use crate::store::circuit::CircuitRow;
 
@@ -99,6 +103,20 @@ mod tests {
         P.on_success(&mut c);
         assert_eq!(c.state, "closed");
         assert_eq!(c.failures, 0);
+    }
+
+    #[test]
+    fn refusals_leave_the_row_as_it_was() {
+        let mut c = CircuitRow::default();
+        for i in 0..5 {
+            P.on_failure(&mut c, 1000 + i);
+        }
+        let opened = c.clone();
+        for now in (1004..61_004).step_by(997) {
+            assert_eq!(P.admit(&mut c, now), Admission::RejectedUntil(61_004));
+            assert_eq!(c, opened);
+        }
+        assert_eq!(P.admit(&mut c, 61_004), Admission::Allowed);
     }
 
     #[test]

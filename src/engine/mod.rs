@@ -4,10 +4,13 @@
 //! processes on any number of machines; they coordinate only through the database.
 
 pub mod circuit;
+pub mod clock;
 pub mod events;
+mod in_turn;
 pub mod reference;
 mod runner;
 
+pub use in_turn::Ran;
 pub use runner::map_page;
 mod source;
 
@@ -25,9 +28,11 @@ use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::integration::IntegrationSpec;
 use crate::mapping::{ApplyContext, CompiledSchema, Preview};
 use crate::secrets::KeyRing;
+use crate::store::queue::Rescued;
 use crate::store::{Store, StoreError};
 
 use circuit::CircuitPolicy;
+use clock::Clock;
 use events::{EngineEvent, Events};
 
 pub struct Inner {
@@ -37,6 +42,8 @@ pub struct Inner {
     config: Config,
     worker: String,
     circuit: CircuitPolicy,
+    /// What the circuit breaker's windows are measured on.
+    clock: Clock,
     gates: Gates,
     events: Events,
 }
@@ -109,6 +116,17 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(store: Store, ring: KeyRing, config: Config, worker: &str) -> Self {
+        Self::with_clock(store, ring, config, worker, Clock::system())
+    }
+
+    /// An engine whose circuit breaker reads `clock` (a paused one in tests).
+    pub fn with_clock(
+        store: Store,
+        ring: KeyRing,
+        config: Config,
+        worker: &str,
+        clock: Clock,
+    ) -> Self {
         let circuit = CircuitPolicy {
             failure_threshold: config.circuit.failure_threshold.max(1),
             open_ms: (config.circuit.open_secs * 1000) as i64,
@@ -122,6 +140,7 @@ impl Engine {
                 config,
                 worker: worker.to_string(),
                 circuit,
+                clock,
                 gates: Gates::new(),
                 events: events::channel(),
             }),
@@ -134,6 +153,25 @@ impl Engine {
 
     pub fn worker_name(&self) -> &str {
         &self.inner.worker
+    }
+
+    /// Queues again (or ends, with no attempts left) the running executions whose lease
+    /// expired, on any worker: their process died or lost the database.
+    pub async fn rescue_expired(&self) -> Result<Vec<Rescued>, StoreError> {
+        let rescued = self.inner.store.rescue_expired().await?;
+        for r in &rescued {
+            tracing::warn!(
+                execution = %r.execution_id,
+                owner = r.owner.as_deref().unwrap_or("?"),
+                requeued = r.requeued,
+                "rescued an execution whose lease expired"
+            );
+            let _ = self
+                .inner
+                .events
+                .send(EngineEvent::Execution(r.execution_id.clone()));
+        }
+        Ok(rescued)
     }
 
     /// Claims and runs one queued execution, if one is due. Returns its end status.
@@ -334,6 +372,7 @@ impl Engine {
         let poll = Duration::from_millis(self.inner.config.engine.poll_ms.max(10));
 
         let inner = self.inner.clone();
+        let rescuer = self.clone();
         let mut s = stopped.clone();
         tasks.spawn(async move {
             let started = crate::store::now_ms();
@@ -355,7 +394,7 @@ impl Engine {
                 if let Err(e) = inner.store.enqueue_due().await {
                     tracing::error!("scheduler: {e}");
                 }
-                if let Err(e) = inner.store.rescue_expired().await {
+                if let Err(e) = rescuer.rescue_expired().await {
                     tracing::error!("rescuer: {e}");
                 }
                 tokio::select! {

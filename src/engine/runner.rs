@@ -17,9 +17,9 @@ use crate::adapters::{Checkpoint, FetchOptions, Page};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::{ExecutionStatus, LogLevel};
 use crate::mapping::{AppliedJson, ApplyContext, CompiledSchema, LineScratch, Status};
+use crate::store::StoreError;
 use crate::store::queue::{Claim, Fenced};
 use crate::store::records::{Batch, Counts, MappedRecord, RecordErrorRow, StoredKeys, Written};
-use crate::store::{StoreError, now_ms};
 
 /// Why a run did not reach a normal end.
 #[derive(Debug)]
@@ -30,6 +30,12 @@ enum Stop {
         retry: bool,
     },
     Cancelled,
+    /// The integration's circuit breaker is open: the run did not reach the source.
+    Refused {
+        message: String,
+        /// When the breaker lets a trial through (epoch ms on the engine's clock).
+        until: i64,
+    },
     /// This process is stopping: give the execution back to the queue.
     Shutdown,
     /// Another worker owns the execution now: write nothing more.
@@ -85,7 +91,8 @@ pub(super) async fn run(
         })
         .unwrap_or_default();
     let mut totals = before;
-    let outcome = execute(inner, &claim, &mut totals, stop).await;
+    let mut admitted = false;
+    let outcome = execute(inner, &claim, &mut totals, stop, &mut admitted).await;
     let elapsed = started.elapsed();
 
     let integration = store.get_integration_by_id(&claim.integration_id).await?;
@@ -93,7 +100,18 @@ pub(super) async fn run(
         .as_ref()
         .map(|i| i.spec.task.retry.clone())
         .unwrap_or_default();
-    let mut circuit = store.get_circuit(&claim.integration_id).await?;
+    // The retry delay of a failed run with attempts left, at least `at_least_ms`.
+    let retry_delay = |at_least_ms: i64| {
+        (claim.attempt <= i64::from(retry.max_retries)).then(|| {
+            let base = retry.delay_secs.max(1) as i64 * 1000;
+            let delay = if retry.exponential {
+                base.saturating_mul(1_i64 << (claim.attempt - 1).clamp(0, 16))
+            } else {
+                base
+            };
+            delay.max(at_least_ms)
+        })
+    };
     let (status, error, retry_delay) = match &outcome {
         Ok(()) if totals.failed > 0 => (ExecutionStatus::Partial, None, None),
         Ok(()) => (ExecutionStatus::Success, None, None),
@@ -127,29 +145,41 @@ pub(super) async fn run(
             return Ok(ExecutionStatus::Running);
         }
         Err(Stop::Store(e)) => (ExecutionStatus::Failed, Some(e.to_string()), None),
+        // Tried again once the breaker lets a trial through, not sooner.
+        Err(Stop::Refused { message, until }) => (
+            ExecutionStatus::Failed,
+            Some(message.clone()),
+            retry_delay(until.saturating_sub(inner.clock.now_ms())),
+        ),
         Err(Stop::Failed {
             message,
             retry: can_retry,
-        }) => {
-            let delay = (*can_retry && claim.attempt <= i64::from(retry.max_retries)).then(|| {
-                let base = retry.delay_secs.max(1) as i64 * 1000;
-                if retry.exponential {
-                    base.saturating_mul(1_i64 << (claim.attempt - 1).clamp(0, 16))
-                } else {
-                    base
-                }
-            });
-            (ExecutionStatus::Failed, Some(message.clone()), delay)
-        }
+        }) => (
+            ExecutionStatus::Failed,
+            Some(message.clone()),
+            retry_delay(0).filter(|_| *can_retry),
+        ),
     };
-    match status {
-        ExecutionStatus::Success | ExecutionStatus::Partial => {
-            inner.circuit.on_success(&mut circuit)
+    // The breaker counts only the runs it let through to the source: a refused run, or
+    // one that stopped before asking (an invalid schema, a missing credential) or for a
+    // reason of its own (cancelled, the database), leaves its counts and its clock alone.
+    if admitted {
+        let mut circuit = store.get_circuit(&claim.integration_id).await?;
+        let counted = match &outcome {
+            Ok(()) => {
+                inner.circuit.on_success(&mut circuit);
+                true
+            }
+            Err(Stop::Failed { .. }) => {
+                inner.circuit.on_failure(&mut circuit, inner.clock.now_ms());
+                true
+            }
+            Err(_) => false,
+        };
+        if counted {
+            store.put_circuit(&claim.integration_id, &circuit).await?;
         }
-        ExecutionStatus::Failed => inner.circuit.on_failure(&mut circuit, now_ms()),
-        _ => {}
     }
-    store.put_circuit(&claim.integration_id, &circuit).await?;
 
     let rate = if elapsed.as_secs_f64() > 0.0 {
         (totals.fetched - before.fetched) as f64 / elapsed.as_secs_f64()
@@ -196,6 +226,7 @@ async fn execute(
     claim: &Claim,
     totals: &mut Counts,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
+    admitted: &mut bool,
 ) -> Result<(), Stop> {
     let store = &inner.store;
     let log = |level: LogLevel, message: String| {
@@ -268,16 +299,24 @@ async fn execute(
         .map_err(failed)?;
 
     let mut circuit = store.get_circuit(&integration.id).await?;
-    if let Admission::RejectedUntil(until) = inner.circuit.admit(&mut circuit, now_ms()) {
-        return Err(Stop::Failed {
+    let stored = circuit.clone();
+    let now = inner.clock.now_ms();
+    if let Admission::RejectedUntil(until) = inner.circuit.admit(&mut circuit, now) {
+        return Err(Stop::Refused {
             message: format!(
-                "the circuit breaker of {name} is open after repeated failures; next trial in {} s",
-                ((until - now_ms()) / 1000).max(1)
+                "the circuit breaker of {name} is open after {} failed runs in a row: \
+                 no run reaches the source until its next trial in {} s",
+                circuit.failures,
+                ((until - now + 999) / 1000).max(1)
             ),
-            retry: true,
+            until,
         });
     }
-    store.put_circuit(&integration.id, &circuit).await?;
+    // Only an open circuit whose time is up changes here (to half-open, for this trial).
+    if circuit != stored {
+        store.put_circuit(&integration.id, &circuit).await?;
+    }
+    *admitted = true;
 
     let resume: Option<Checkpoint> = claim
         .checkpoint

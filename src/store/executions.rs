@@ -43,11 +43,36 @@ pub struct ExecutionRow {
     pub total: Option<i64>,
     pub records_per_sec: f64,
     pub error: Option<String>,
+    /// The worker holding the lease while it runs, and until when (epoch ms).
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
 }
+
+impl ExecutionRow {
+    /// Running, but its lease ran out: the worker holding it stopped renewing it (it
+    /// crashed or lost the database) and no engine has rescued it yet. The next engine
+    /// that looks for work queues it again or ends it.
+    pub fn is_stalled(&self, now_ms: i64) -> bool {
+        self.status == ExecutionStatus::Running && self.lease_until.is_some_and(|u| u < now_ms)
+    }
+
+    /// The status as the console and `executions list` show it: the stored one, or
+    /// `stalled` for a run whose lease expired.
+    pub fn shown_status(&self, now_ms: i64) -> &'static str {
+        if self.is_stalled(now_ms) {
+            STALLED
+        } else {
+            self.status.as_str()
+        }
+    }
+}
+
+/// The shown status of a running execution whose lease expired (never stored).
+pub const STALLED: &str = "stalled";
 
 const COLUMNS: &str = "e.id, e.integration_id, i.name AS integration_name, e.status, e.trigger, e.full_run, \
      e.attempt, e.queued_at, e.started_at, e.finished_at, e.phase, e.fetched, e.created, e.updated, \
-     e.skipped, e.unchanged, e.failed, e.total, e.records_per_sec, e.error";
+     e.skipped, e.unchanged, e.failed, e.total, e.records_per_sec, e.error, e.lease_owner, e.lease_until";
 
 impl Store {
     /// Queues a run of the integration's task now.
@@ -147,6 +172,24 @@ impl Store {
         row.as_ref().map(row_to_execution).transpose()
     }
 
+    /// What the queued execution `id` waits for: the running execution of its task, else
+    /// the first one of its task queued before it that is still queued (waiting for its
+    /// retry time).
+    pub async fn blocking_execution(&self, id: &str) -> Result<Option<ExecutionRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM executions e JOIN integrations i ON i.id = e.integration_id \
+             JOIN executions mine ON mine.id = $1 AND mine.task_id = e.task_id \
+             WHERE e.id <> mine.id AND (e.status = 'running' OR (e.status = 'queued' AND \
+               (e.queued_at < mine.queued_at OR (e.queued_at = mine.queued_at AND e.id < mine.id)))) \
+             ORDER BY CASE WHEN e.status = 'running' THEN 0 ELSE 1 END, e.queued_at, e.id LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_execution).transpose()
+    }
+
     /// Records the end of a run. Used by the engine; also lets tests seed history.
     pub async fn finish_execution(
         &self,
@@ -202,5 +245,7 @@ fn row_to_execution(r: &AnyRow) -> Result<ExecutionRow> {
         total: r.try_get("total")?,
         records_per_sec: r.try_get("records_per_sec")?,
         error: r.try_get("error")?,
+        lease_owner: r.try_get("lease_owner")?,
+        lease_until: r.try_get("lease_until")?,
     })
 }

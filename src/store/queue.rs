@@ -6,8 +6,8 @@
 
 use sqlx::Row;
 
-use crate::domain::ExecutionStatus;
 use crate::domain::integration::RetryPolicy;
+use crate::domain::{ExecutionStatus, LogLevel};
 
 use super::{Backend, Result, Store, get_json, is_unique_violation, now_ms};
 
@@ -41,6 +41,24 @@ const CLAIM_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 
      WHERE id = (SELECT e.id FROM executions e WHERE e.status = 'queued' AND e.not_before <= $3 \
        AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
        ORDER BY e.not_before, e.queued_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
+
+const CLAIM_IN_TURN_SQLITE: &str = "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+     lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
+     WHERE id = (SELECT e.id FROM executions e JOIN executions mine ON mine.id = $4 AND mine.task_id = e.task_id \
+       WHERE e.status = 'queued' AND e.not_before <= $3 \
+       AND (e.queued_at < mine.queued_at OR (e.queued_at = mine.queued_at AND e.id <= mine.id)) \
+       AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
+       ORDER BY e.queued_at, e.id LIMIT 1) \
+     RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
+
+const CLAIM_IN_TURN_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+     lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
+     WHERE id = (SELECT e.id FROM executions e JOIN executions mine ON mine.id = $4 AND mine.task_id = e.task_id \
+       WHERE e.status = 'queued' AND e.not_before <= $3 \
+       AND (e.queued_at < mine.queued_at OR (e.queued_at = mine.queued_at AND e.id <= mine.id)) \
+       AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
+       ORDER BY e.queued_at, e.id LIMIT 1 FOR UPDATE OF e SKIP LOCKED) \
      RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
 
 impl Store {
@@ -253,28 +271,32 @@ impl Store {
     }
 
     /// Rescues running executions whose lease expired: queued again while the task's
-    /// retry policy allows, else failed with the reason. Returns how many were rescued.
-    pub async fn rescue_expired(&self) -> Result<usize> {
+    /// retry policy allows (the next run resumes after the last committed batch), else
+    /// failed with the reason. Each rescue is written to the execution's log.
+    pub async fn rescue_expired(&self) -> Result<Vec<Rescued>> {
         let now = now_ms();
         let rows = sqlx::query(
-            "SELECT e.id, e.lease_token, e.attempt, e.lease_owner, t.retry FROM executions e \
-             JOIN sync_tasks t ON t.id = e.task_id WHERE e.status = 'running' AND e.lease_until < $1",
+            "SELECT e.id, e.task_id, e.lease_token, e.lease_until, e.attempt, e.lease_owner, t.retry \
+             FROM executions e JOIN sync_tasks t ON t.id = e.task_id \
+             WHERE e.status = 'running' AND e.lease_until < $1",
         )
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
-        let mut rescued = 0;
+        let mut rescued = Vec::new();
         for r in &rows {
             let id: String = r.try_get("id")?;
             let token: i64 = r.try_get("lease_token")?;
             let attempt: i64 = r.try_get("attempt")?;
             let owner: Option<String> = r.try_get("lease_owner")?;
+            let lease_until: Option<i64> = r.try_get("lease_until")?;
             let retry: RetryPolicy = get_json(r, "retry", "sync task retry")?;
             let reason = format!(
                 "the lease expired: worker {} stopped renewing it (crashed or lost the database)",
                 owner.as_deref().unwrap_or("?")
             );
-            let done = if attempt <= i64::from(retry.max_retries) {
+            let requeued = attempt <= i64::from(retry.max_retries);
+            let done = if requeued {
                 sqlx::query(
                     "UPDATE executions SET status = 'queued', phase = 'rescued', attempt = attempt + 1, \
                      lease_owner = NULL, lease_until = NULL, lease_token = lease_token + 1, not_before = $1, \
@@ -299,10 +321,88 @@ impl Store {
                 .execute(&self.pool)
                 .await?
             };
-            rescued += done.rows_affected() as usize;
+            // Another engine rescued it (or its worker came back) in between.
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            let lease_until = lease_until.unwrap_or(now);
+            let what = if requeued {
+                format!(
+                    "queued again as attempt {}, to resume after the last committed page",
+                    attempt + 1
+                )
+            } else {
+                format!(
+                    "no attempts left (the task retries {} times): failed",
+                    retry.max_retries
+                )
+            };
+            self.append_logs(
+                &id,
+                &[(
+                    LogLevel::Warn,
+                    format!(
+                        "{reason}; its lease ran out {} s ago; {what}",
+                        (now - lease_until).max(0) / 1000
+                    ),
+                )],
+            )
+            .await?;
+            rescued.push(Rescued {
+                execution_id: id,
+                task_id: r.try_get("task_id")?,
+                owner,
+                lease_until,
+                requeued,
+                attempt: if requeued { attempt + 1 } else { attempt },
+            });
         }
         Ok(rescued)
     }
+
+    /// Claims, for a caller waiting for the queued execution `id`, the first due queued
+    /// execution of the same task that was queued no later than `id` (`id` itself when
+    /// none is ahead of it), unless a run of that task is going on.
+    pub async fn claim_in_turn(
+        &self,
+        id: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<Option<Claim>> {
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM_IN_TURN_SQLITE,
+            Backend::Postgres => CLAIM_IN_TURN_POSTGRES,
+        };
+        let now = now_ms();
+        let row = sqlx::query(sql)
+            .bind(worker)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await;
+        match row {
+            Ok(row) => row.as_ref().map(row_to_claim).transpose(),
+            // A worker started a run of the task in between: wait for it.
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A running execution whose lease had expired, queued again or ended by a rescue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rescued {
+    pub execution_id: String,
+    pub task_id: String,
+    /// The worker that held the lease.
+    pub owner: Option<String>,
+    /// When the lease ran out (epoch ms).
+    pub lease_until: i64,
+    /// Queued again to resume; false: it had no attempts left and ended `failed`.
+    pub requeued: bool,
+    /// The attempt it is queued as (or the last one, when it ended).
+    pub attempt: i64,
 }
 
 fn row_to_claim(r: &sqlx::any::AnyRow) -> Result<Claim> {

@@ -4,6 +4,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::domain::ExecutionStatus;
+use crate::store::ExecutionRow;
 
 use super::theme::Theme;
 
@@ -52,6 +53,17 @@ pub fn execution_style(theme: &Theme, status: ExecutionStatus) -> Style {
         ExecutionStatus::Running | ExecutionStatus::Queued => theme.info,
         ExecutionStatus::Cancelled => theme.muted,
     }
+}
+
+/// An execution's status as shown: `stalled`, in the warning colour, for a running one
+/// whose lease expired (its worker stopped renewing it), else the stored status.
+pub fn execution_status(theme: &Theme, e: &ExecutionRow, now_ms: i64) -> Span<'static> {
+    let style = if e.is_stalled(now_ms) {
+        theme.warn
+    } else {
+        execution_style(theme, e.status)
+    };
+    Span::styled(e.shown_status(now_ms), style)
 }
 
 /// The style of an integration's status label (`IntegrationSummary::status_label`).

@@ -10,7 +10,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::domain::{ExecutionStatus, LogLevel};
 use crate::store::{ExecutionRow, LogLine};
-use crate::tui::format::{age, count, duration, execution_style, fit, fit_line, short_id};
+use crate::tui::format::{
+    age, count, duration, execution_status, execution_style, fit, fit_line, short_id,
+};
 use crate::tui::layout::centered;
 use crate::tui::view::ViewCtx;
 
@@ -125,7 +127,7 @@ fn summary<'a>(r: &'a ExecutionRow, v: &ViewCtx) -> Vec<Line<'a>> {
         _ => "not started".to_string(),
     };
     let first = Line::from(vec![
-        Span::styled(r.status.as_str(), execution_style(t, r.status)),
+        execution_status(t, r, v.now_ms),
         Span::raw(format!(" {took}")),
         sep(),
         Span::styled("phase ", t.label),

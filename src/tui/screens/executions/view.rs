@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use crate::domain::ExecutionStatus;
 use crate::store::ExecutionRow;
-use crate::tui::format::{age, count, duration, execution_style, fit, short_id};
+use crate::tui::format::{age, count, duration, execution_status, fit, short_id};
 use crate::tui::view::ViewCtx;
 
 use super::state::State;
@@ -146,10 +146,7 @@ fn cells<'a>(
     let mut cells = vec![
         Cell::from(age(v.now_ms, e.queued_at)),
         Cell::from(fit(&e.integration_name, w(o + 1))),
-        Cell::from(Span::styled(
-            e.status.as_str(),
-            execution_style(t, e.status),
-        )),
+        Cell::from(execution_status(t, e, v.now_ms)),
         Cell::from(e.trigger.as_str()),
         Cell::from(count(e.fetched)),
         Cell::from(Span::styled(

@@ -8,7 +8,9 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use crate::domain::integration::{AuthKind, Pagination};
 use crate::domain::{ExecutionStatus, IntegrationSummary};
-use crate::tui::format::{age, duration, execution_style, fit, fit_line, integration_style};
+use crate::tui::format::{
+    age, duration, execution_status, execution_style, fit, fit_line, integration_style,
+};
 use crate::tui::view::ViewCtx;
 
 use super::state::{Details, DetailsState, State};
@@ -446,10 +448,7 @@ fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, are
             };
             let row = Row::new(vec![
                 Cell::from(age(v.now_ms, e.queued_at)),
-                Cell::from(Span::styled(
-                    e.status.as_str(),
-                    execution_style(t, e.status),
-                )),
+                Cell::from(execution_status(t, e, v.now_ms)),
                 Cell::from(e.trigger.as_str()),
                 Cell::from(e.fetched.to_string()),
                 Cell::from(e.created.to_string()),

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, W
 use crate::domain::ExecutionStatus;
 use crate::store::ExecutionRow;
 use crate::tui::format::{
-    SPINNER, count, duration, execution_style, fit, fit_line, gauge, short_id, sparkline,
+    SPINNER, count, duration, execution_status, fit, fit_line, gauge, short_id, sparkline,
 };
 use crate::tui::view::ViewCtx;
 
@@ -25,13 +25,19 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         .iter()
         .filter(|r| r.status == ExecutionStatus::Running)
         .count();
+    let stalled = state.rows.iter().filter(|r| r.is_stalled(v.now_ms)).count();
     let mut title = vec![
         Span::styled(" Monitor ", t.title),
-        Span::styled(
-            format!("[{running} running, {} shown] ", state.rows.len()),
-            t.label,
-        ),
+        Span::styled(format!("[{} running, ", running - stalled), t.label),
     ];
+    if stalled > 0 {
+        title.push(Span::styled(format!("{stalled} stalled"), t.warn));
+        title.push(Span::styled(", ", t.label));
+    }
+    title.push(Span::styled(
+        format!("{} shown] ", state.rows.len()),
+        t.label,
+    ));
     if state.error.is_some() && state.loaded {
         title.push(Span::styled("store unreachable ", t.error));
     }
@@ -161,10 +167,7 @@ fn table(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
             let eta = eta(r).map_or_else(|| "—".to_string(), duration);
             let mut cells = vec![
                 Cell::from(fit(&r.integration_name, w(0))),
-                Cell::from(Span::styled(
-                    r.status.as_str(),
-                    execution_style(t, r.status),
-                )),
+                Cell::from(execution_status(t, r, v.now_ms)),
                 Cell::from(progress),
                 Cell::from(rate),
                 Cell::from(Span::styled(trend, t.info)),
@@ -212,7 +215,7 @@ fn pane(state: &State, r: &ExecutionRow, v: &ViewCtx, frame: &mut Frame, area: R
     let width = usize::from(inner.width);
     let sep = || Span::styled(" · ", t.dim);
     let mut first = vec![
-        Span::styled(r.status.as_str(), execution_style(t, r.status)),
+        execution_status(t, r, v.now_ms),
         sep(),
         Span::styled("phase ", t.label),
         Span::raw(r.phase.as_str()),
