@@ -5,6 +5,7 @@
 
 pub mod circuit;
 pub mod events;
+mod progress;
 pub mod reference;
 mod runner;
 

@@ -26,7 +26,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub use credentials::{Credential, KeyUsage, SealedCredential};
-pub use executions::{ExecutionQuery, ExecutionRow};
+pub use executions::{ExecutionQuery, ExecutionRow, RetryRefused};
 pub use integrations::{IntegrationQuery, Page, SaveOutcome, StoredIntegration};
 pub use logs::{ErrorGroup, LogLine};
 pub use targets::PutOutcome;
