@@ -12,7 +12,7 @@ use chrono::{FixedOffset, TimeZone};
 use divan::{Bencher, black_box};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use syncdeck::domain::{ExecutionStatus, LogLevel};
+use syncdeck::domain::{ExecutionPhase, ExecutionStatus, ExecutionTrigger, LogLevel};
 use syncdeck::store::{ExecutionRow, LogLine};
 use syncdeck::tui::app::ScreenId;
 use syncdeck::tui::keymap::Keymap;
@@ -50,13 +50,14 @@ fn row(i: usize) -> ExecutionRow {
         integration_id: format!("int-{}", i % 37),
         integration_name: format!("Integration number {}", i % 37),
         status: ExecutionStatus::Running,
-        trigger: "schedule".into(),
+        trigger: ExecutionTrigger::Schedule,
+        retry_of: None,
         full_run: false,
         attempt: 1,
         queued_at: NOW_MS - 60_000,
         started_at: Some(NOW_MS - 50_000 + i as i64),
         finished_at: None,
-        phase: "writing".into(),
+        phase: Some(ExecutionPhase::Saving),
         fetched: 1_000 + i as i64 * 13,
         created: 500 + i as i64,
         updated: 20,

@@ -41,6 +41,7 @@ use syncdeck::adapters::{
     AdapterConfig, Credentials, FetchOptions, HttpPolicy, Registry, RequestGate, RetryPolicy,
 };
 use syncdeck::config::Config;
+use syncdeck::domain::ExecutionTrigger;
 use syncdeck::domain::conversion_schema::ConversionSchema;
 use syncdeck::engine::Engine;
 use syncdeck::mapping::{ApplyContext, CompiledSchema, LineScratch};
@@ -317,7 +318,10 @@ struct RunFigures {
 }
 
 async fn engine_run(engine: &Engine, store: &Store, name: &str) -> RunFigures {
-    let id = store.queue_run(name, "manual", true).await.unwrap();
+    let id = store
+        .queue_run(name, ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     let started = Instant::now();
     let status = engine.run_execution(&id).await.unwrap();
     let elapsed = started.elapsed();
@@ -371,7 +375,10 @@ async fn staged(backend: &str, dir: &tempfile::TempDir, server: &Server, n: usiz
 
     let (store, _) = fresh_db(backend, dir, "staged").await;
     let spec = save(&store, "Staged", &server.url).await;
-    let id = store.queue_run("Staged", "manual", true).await.unwrap();
+    let id = store
+        .queue_run("Staged", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     let claim = store
         .claim_execution(&id, "bench", 3_600_000)
         .await

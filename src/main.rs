@@ -1,9 +1,10 @@
 //! syncdeck: parse the command line, load the config, start logging, hand over to a face.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use syncdeck::cli::{Cli, Context, Failure};
+use syncdeck::cli::{Cli, ClosedOutput, Context, Failure};
 
 fn main() -> ExitCode {
     // reqwest on rustls needs a process-wide crypto provider before the first client.
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
     let _guard = match syncdeck::logging::init(&r.state_dir, filter, r.config.log.retention_days) {
         Ok(g) => Some(g),
         Err(e) => {
-            eprintln!("warning: {e}");
+            say(format_args!("warning: {e}"));
             None
         }
     };
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say(format_args!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -40,17 +41,25 @@ fn main() -> ExitCode {
 }
 
 fn report(e: &anyhow::Error) -> ExitCode {
+    if ClosedOutput::caused(e) {
+        return ExitCode::from(ClosedOutput::EXIT_STATUS);
+    }
     tracing::error!("{e:#}");
     match e.downcast_ref::<Failure>() {
         Some(f) => {
             for line in &f.lines {
-                eprintln!("error: {line}");
+                say(format_args!("error: {line}"));
             }
             ExitCode::from(u8::try_from(f.code).unwrap_or(1))
         }
         None => {
-            eprintln!("error: {e:#}");
+            say(format_args!("error: {e:#}"));
             ExitCode::from(1)
         }
     }
+}
+
+/// One line for a person on standard error; dropped when that is closed too.
+fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

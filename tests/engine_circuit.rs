@@ -107,7 +107,12 @@ impl Rig {
 
     /// Queues a run and runs it here; its end status and error.
     async fn run(&self) -> (ExecutionStatus, Option<String>) {
-        let id = self.db.store.queue_run(NAME, "manual", true).await.unwrap();
+        let id = self
+            .db
+            .store
+            .queue_run(NAME, syncdeck::domain::ExecutionTrigger::Manual, true)
+            .await
+            .unwrap();
         let status = self.engine.run_execution(&id).await.unwrap().unwrap();
         let e = self.db.store.get_execution(&id).await.unwrap().unwrap();
         assert_eq!(e.status, status);

@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sqlx::Row;
+use syncdeck::domain::ExecutionTrigger;
 use syncdeck::store::Store;
 use tokio::sync::watch;
 
@@ -850,7 +851,12 @@ async fn scale_out() -> Option<common::TestDb> {
     let mut ids: Vec<String> = Vec::new();
     for _ in 0..RUNS_EACH {
         for (name, _) in &names {
-            ids.push(store.queue_run(name, "manual", false).await.unwrap());
+            ids.push(
+                store
+                    .queue_run(name, ExecutionTrigger::Manual, false)
+                    .await
+                    .unwrap(),
+            );
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::TestDb;
 use serde_json::json;
 use syncdeck::config::Config;
-use syncdeck::domain::ExecutionStatus;
+use syncdeck::domain::{ExecutionPhase, ExecutionStatus, ExecutionTrigger};
 use syncdeck::engine::Engine;
 use syncdeck::secrets::KeyRing;
 use wiremock::matchers::{header, method, path, query_param};
@@ -33,6 +33,7 @@ macro_rules! both {
 both!(
     a_paged_sync_writes_every_record_once_and_a_replay_changes_nothing,
     a_malformed_page_fails_keeps_earlier_pages_and_the_retry_resumes,
+    a_run_goes_through_the_platforms_phases_with_the_sources_total,
     record_errors_make_a_run_partial,
     cancelling_a_running_sync_stops_it_promptly,
     expired_leases_are_rescued_and_the_old_owner_is_fenced,
@@ -88,7 +89,11 @@ async fn save(db: &TestDb, text: &str) -> String {
 /// Queues a manual run of `name` (`full` or incremental), runs it and checks it
 /// succeeded; returns its execution id.
 async fn run_to_success(db: &TestDb, engine: &Engine, name: &str, full: bool) -> String {
-    let id = db.store.queue_run(name, "manual", full).await.unwrap();
+    let id = db
+        .store
+        .queue_run(name, ExecutionTrigger::Manual, full)
+        .await
+        .unwrap();
     assert_eq!(
         engine.run_execution(&id).await.unwrap(),
         Some(ExecutionStatus::Success)
@@ -173,11 +178,16 @@ async fn a_malformed_page_fails_keeps_earlier_pages_and_the_retry_resumes(db: Te
         .await;
     save(&db, &contacts_file("Flaky", &server.uri(), "")).await;
     let engine = engine(&db);
-    let id = db.store.queue_run("Flaky", "manual", true).await.unwrap();
-    // Failed with attempts left: queued again, keeping what page 1 committed.
+    let id = db
+        .store
+        .queue_run("Flaky", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
+    // Failed with attempts left: it ends failed, keeping what page 1 committed, and
+    // its retry is queued as a new execution that names it.
     assert_eq!(
         engine.run_execution(&id).await.unwrap(),
-        Some(ExecutionStatus::Queued)
+        Some(ExecutionStatus::Failed)
     );
     let e = db.store.get_execution(&id).await.unwrap().unwrap();
     assert!(
@@ -185,7 +195,43 @@ async fn a_malformed_page_fails_keeps_earlier_pages_and_the_retry_resumes(db: Te
         "{:?}",
         e.error
     );
+    assert_eq!(e.phase, Some(ExecutionPhase::Complete));
     assert_eq!(db.store.count_records("contact").await.unwrap(), 3);
+    let retry = db
+        .store
+        .retried_by(&id)
+        .await
+        .unwrap()
+        .expect("a retry is queued");
+    let r = db.store.get_execution(&retry).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            r.status,
+            r.trigger,
+            r.retry_of.as_deref(),
+            r.attempt,
+            r.phase
+        ),
+        (
+            ExecutionStatus::Queued,
+            ExecutionTrigger::Retry,
+            Some(id.as_str()),
+            2,
+            None
+        )
+    );
+    let logs = db
+        .store
+        .logs_after(&id, 0, syncdeck::domain::LogLevel::Info, 100)
+        .await
+        .unwrap();
+    assert!(
+        logs.last()
+            .unwrap()
+            .message
+            .contains(&format!("as execution {retry}")),
+        "{logs:?}"
+    );
     drop(broken);
     Mock::given(method("GET"))
         .and(path("/contacts"))
@@ -193,13 +239,22 @@ async fn a_malformed_page_fails_keeps_earlier_pages_and_the_retry_resumes(db: Te
         .respond_with(ResponseTemplate::new(200).set_body_json(page(2, 3..5, true)))
         .mount(&server)
         .await;
-    // The retry resumes after page 1: page 1 is requested only once in all.
+    // Its delay (a second at least) has passed.
+    sqlx::query("UPDATE executions SET not_before = 0 WHERE id = $1")
+        .bind(&retry)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    // The retry resumes after page 1 (page 1 is requested only once in all) and counts
+    // on from what its failed execution committed.
     assert_eq!(
-        engine.run_execution(&id).await.unwrap(),
+        engine.run_execution(&retry).await.unwrap(),
         Some(ExecutionStatus::Success)
     );
-    let e = db.store.get_execution(&id).await.unwrap().unwrap();
-    assert_eq!((e.attempt, e.created), (2, 5));
+    let e = db.store.get_execution(&retry).await.unwrap().unwrap();
+    assert_eq!((e.attempt, e.created, e.fetched), (2, 5, 5));
+    assert_eq!(e.phase, Some(ExecutionPhase::Complete));
+    assert_eq!(db.store.retried_by(&retry).await.unwrap(), None);
     let page1 = server
         .received_requests()
         .await
@@ -208,6 +263,79 @@ async fn a_malformed_page_fails_keeps_earlier_pages_and_the_retry_resumes(db: Te
         .filter(|r| r.url.query().unwrap_or("").contains("page=1"))
         .count();
     assert_eq!(page1, 1);
+}
+
+/// The phases a run passes through, and how far it is when the source says its total.
+async fn a_run_goes_through_the_platforms_phases_with_the_sources_total(db: TestDb) {
+    let server = MockServer::start().await;
+    let mut first = page(1, 0..3, false);
+    first["total"] = json!(5);
+    serve_pages(&server, &[first]).await;
+    let mut second = page(2, 3..5, true);
+    second["total"] = json!(5);
+    // Page 2 comes late, so page 1 is committed while the run is still fetching.
+    Mock::given(method("GET"))
+        .and(path("/contacts"))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(second)
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&server)
+        .await;
+    let text = contacts_file("Counted", &server.uri(), "").replace(
+        "records = \"$.results[*]\"",
+        "records = \"$.results[*]\"\ntotal = \"$.total\"",
+    );
+    save(&db, &text).await;
+    let engine = engine(&db);
+    let id = db
+        .store
+        .queue_run("Counted", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
+    let mut events = engine.events().subscribe();
+    let run = {
+        let engine = engine.clone();
+        let id = id.clone();
+        tokio::spawn(async move { engine.run_execution(&id).await })
+    };
+    // What the store said of the run each time the engine said it changed.
+    let mut seen = Vec::new();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("the engine reports the run")
+            .unwrap();
+        if event != syncdeck::engine::events::EngineEvent::Execution(id.clone()) {
+            continue;
+        }
+        let e = db.store.get_execution(&id).await.unwrap().unwrap();
+        seen.push((e.status, e.phase, e.total, e.percentage()));
+        if e.status.is_finished() {
+            break;
+        }
+    }
+    assert_eq!(run.await.unwrap().unwrap(), Some(ExecutionStatus::Success));
+    assert!(
+        seen.contains(&(
+            ExecutionStatus::Running,
+            Some(ExecutionPhase::Fetching),
+            Some(5),
+            Some(60)
+        )),
+        "page 1 of 5 records committed while fetching: {seen:?}"
+    );
+    assert_eq!(
+        seen.last(),
+        Some(&(
+            ExecutionStatus::Success,
+            Some(ExecutionPhase::Complete),
+            Some(5),
+            Some(100)
+        ))
+    );
 }
 
 async fn record_errors_make_a_run_partial(db: TestDb) {
@@ -220,7 +348,11 @@ async fn record_errors_make_a_run_partial(db: TestDb) {
     serve_pages(&server, &[body]).await;
     save(&db, &contacts_file("Partial", &server.uri(), "")).await;
     let engine = engine(&db);
-    let id = db.store.queue_run("Partial", "manual", true).await.unwrap();
+    let id = db
+        .store
+        .queue_run("Partial", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     assert_eq!(
         engine.run_execution(&id).await.unwrap(),
         Some(ExecutionStatus::Partial)
@@ -253,7 +385,11 @@ async fn cancelling_a_running_sync_stops_it_promptly(db: TestDb) {
     text = text.replace("timeout_secs = 2", "timeout_secs = 30");
     save(&db, &text).await;
     let engine = engine(&db);
-    let id = db.store.queue_run("Slow", "manual", true).await.unwrap();
+    let id = db
+        .store
+        .queue_run("Slow", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     let run = {
         let engine = engine.clone();
         let id = id.clone();
@@ -294,7 +430,11 @@ async fn expired_leases_are_rescued_and_the_old_owner_is_fenced(db: TestDb) {
     let server = MockServer::start().await;
     serve_pages(&server, &[page(1, 0..2, true)]).await;
     save(&db, &contacts_file("Lease", &server.uri(), "")).await;
-    let id = db.store.queue_run("Lease", "manual", true).await.unwrap();
+    let id = db
+        .store
+        .queue_run("Lease", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     let claim = db
         .store
         .claim_next("crashed-worker", 1)
@@ -499,7 +639,11 @@ config = { type = "transform", sourceField = "amount", transformations = [{ type
     let engine = engine(&db);
 
     // No stored rate yet: every record is an error that says which pair is missing.
-    let id = db.store.queue_run("Money", "manual", true).await.unwrap();
+    let id = db
+        .store
+        .queue_run("Money", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     assert_eq!(
         engine.run_execution(&id).await.unwrap(),
         Some(ExecutionStatus::Partial)

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TestDb, rest_file, spec};
-use syncdeck::domain::ExecutionStatus;
+use syncdeck::domain::{ExecutionPhase, ExecutionStatus, ExecutionTrigger};
 use syncdeck::domain::{FieldType, TargetField, TargetType};
 use syncdeck::store::{
     ExecutionQuery, IntegrationQuery, PutOutcome, SaveOutcome, SealedCredential, StoreError,
@@ -32,6 +32,9 @@ contract!(
     list_filters_and_pages_in_the_store,
     credentials_reseal_in_one_transaction,
     executions_queue_and_finish,
+    older_phase_words_read_back_in_the_platforms,
+    a_failed_run_queues_its_retry_and_names_it,
+    sync_retry_refuses_what_it_cannot_retry,
     one_execution_per_task_and_due_time,
     audit_log_records_changes,
     one_running_execution_per_task,
@@ -181,7 +184,11 @@ async fn replace_keeps_id_and_history(db: TestDb) {
         .save_integration(&id, &s, &[sealed("connection.auth.secret", "one")], false)
         .await
         .unwrap();
-    let exec = db.store.queue_run("CRM", "manual", false).await.unwrap();
+    let exec = db
+        .store
+        .queue_run("CRM", ExecutionTrigger::Manual, false)
+        .await
+        .unwrap();
     db.store
         .finish_execution(&exec, ExecutionStatus::Success, [10, 8, 2, 0, 0], None)
         .await
@@ -296,10 +303,16 @@ async fn executions_queue_and_finish(db: TestDb) {
         .await
         .unwrap();
     assert!(matches!(
-        db.store.queue_run("nope", "manual", false).await,
+        db.store
+            .queue_run("nope", ExecutionTrigger::Manual, false)
+            .await,
         Err(StoreError::NotFound(_))
     ));
-    let a = db.store.queue_run("E", "manual", true).await.unwrap();
+    let a = db
+        .store
+        .queue_run("E", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     let row = db.store.get_execution(&a).await.unwrap().unwrap();
     assert_eq!(row.status, ExecutionStatus::Queued);
     assert!(row.full_run);
@@ -325,6 +338,225 @@ async fn executions_queue_and_finish(db: TestDb) {
         (5, 3, 1, 1)
     );
     assert_eq!(row.error.as_deref(), Some("1 record failed"));
+}
+
+async fn older_phase_words_read_back_in_the_platforms(db: TestDb) {
+    let s = spec(&rest_file("Old", "X"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+    let words = [
+        ("queued", None),
+        ("rescued", None),
+        ("waiting to retry", None),
+        ("starting", Some(ExecutionPhase::Fetching)),
+        ("running", Some(ExecutionPhase::Fetching)),
+        ("writing", Some(ExecutionPhase::Saving)),
+        ("finishing", Some(ExecutionPhase::Saving)),
+        ("done", Some(ExecutionPhase::Complete)),
+        ("transforming", Some(ExecutionPhase::Transforming)),
+    ];
+    for (word, phase) in words {
+        let id = db
+            .store
+            .queue_run("Old", ExecutionTrigger::Schedule, false)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE executions SET phase = $1 WHERE id = $2")
+            .bind(word)
+            .bind(&id)
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        let row = db.store.get_execution(&id).await.unwrap().unwrap();
+        assert_eq!(row.phase, phase, "{word}");
+        assert_eq!(
+            (row.trigger, row.retry_of),
+            (ExecutionTrigger::Schedule, None)
+        );
+    }
+    // A word that is no trigger is a corrupt row, named.
+    let id = db
+        .store
+        .queue_run("Old", ExecutionTrigger::Manual, false)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE executions SET trigger = 'cron' WHERE id = $1")
+        .bind(&id)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    let err = db.store.get_execution(&id).await.unwrap_err();
+    assert!(err.to_string().contains("trigger"), "{err}");
+}
+
+async fn a_failed_run_queues_its_retry_and_names_it(db: TestDb) {
+    let s = spec(&rest_file("Retried", "X"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+    let id = db
+        .store
+        .queue_run("Retried", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
+    let claim = db.store.claim_next("w1", 30_000).await.unwrap().unwrap();
+    assert_eq!(
+        db.store.get_execution(&id).await.unwrap().unwrap().phase,
+        Some(ExecutionPhase::Fetching)
+    );
+    let counts = Counts {
+        fetched: 200,
+        created: 200,
+        ..Counts::default()
+    };
+    sqlx::query("UPDATE executions SET checkpoint = '{\"page\": 2}' WHERE id = $1")
+        .bind(&id)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    db.store
+        .report_progress(&claim, ExecutionPhase::Saving, &counts, Some(1000), 50.0)
+        .await
+        .unwrap()
+        .unwrap();
+    let retry = syncdeck::domain::new_id();
+    let end = db
+        .store
+        .complete_run(
+            &claim,
+            ExecutionStatus::Failed,
+            &counts,
+            Some("HTTP 503"),
+            Some((&retry, 60_000)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(end, Ok(ExecutionStatus::Failed));
+    let failed = db.store.get_execution(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (failed.status, failed.phase, failed.finished_at.is_some()),
+        (
+            ExecutionStatus::Failed,
+            Some(ExecutionPhase::Complete),
+            true
+        )
+    );
+    assert_eq!(db.store.retried_by(&id).await.unwrap(), Some(retry.clone()));
+    let r = db.store.get_execution(&retry).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            r.status,
+            r.trigger,
+            r.retry_of.as_deref(),
+            r.attempt,
+            r.full_run
+        ),
+        (
+            ExecutionStatus::Queued,
+            ExecutionTrigger::Retry,
+            Some(id.as_str()),
+            2,
+            true
+        )
+    );
+    // It resumes where the failed one stopped, counting on, once it is due.
+    assert_eq!(
+        (r.fetched, r.created, r.total, r.phase),
+        (200, 200, Some(1000), None)
+    );
+    assert!(
+        db.store.claim_next("w1", 30_000).await.unwrap().is_none(),
+        "not due yet"
+    );
+    assert!(
+        db.store
+            .claim_execution(&retry, "w1", 30_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "not due yet, whoever asks"
+    );
+    sqlx::query("UPDATE executions SET not_before = 0 WHERE id = $1")
+        .bind(&retry)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    let resumed = db.store.claim_next("w1", 30_000).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            resumed.execution_id.as_str(),
+            resumed.attempt,
+            resumed.checkpoint.as_deref()
+        ),
+        (retry.as_str(), 2, Some("{\"page\": 2}"))
+    );
+    // A failed run with no attempts left ends without one.
+    let end = db
+        .store
+        .complete_run(
+            &resumed,
+            ExecutionStatus::Failed,
+            &counts,
+            Some("HTTP 503"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(end, Ok(ExecutionStatus::Failed));
+    assert_eq!(db.store.retried_by(&retry).await.unwrap(), None);
+}
+
+async fn sync_retry_refuses_what_it_cannot_retry(db: TestDb) {
+    use syncdeck::store::RetryRefused;
+    let s = spec(&rest_file("Again", "X"));
+    db.store
+        .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
+        .await
+        .unwrap();
+    let queue = || db.store.queue_run("Again", ExecutionTrigger::Manual, false);
+    let queued = queue().await.unwrap();
+    assert!(matches!(
+        db.store.queue_retry(&queued).await.unwrap(),
+        Err(RetryRefused::NotEnded(_, ExecutionStatus::Queued))
+    ));
+    assert!(matches!(
+        db.store.queue_retry("no-such-execution").await,
+        Err(StoreError::NotFound(_))
+    ));
+    db.store
+        .finish_execution(&queued, ExecutionStatus::Success, [1, 1, 0, 0, 0], None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.store.queue_retry(&queued).await.unwrap(),
+        Err(RetryRefused::Succeeded(_))
+    ));
+    // A partial run read everything: its retry reads everything again, from nothing.
+    let partial = queue().await.unwrap();
+    db.store
+        .finish_execution(&partial, ExecutionStatus::Partial, [5, 3, 0, 0, 2], None)
+        .await
+        .unwrap();
+    let retry = db.store.queue_retry(&partial).await.unwrap().unwrap();
+    let r = db.store.get_execution(&retry).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            r.trigger,
+            r.retry_of.as_deref(),
+            r.attempt,
+            r.full_run,
+            r.fetched
+        ),
+        (ExecutionTrigger::Retry, Some(partial.as_str()), 1, true, 0)
+    );
+    // One retry at a time.
+    assert_eq!(
+        db.store.queue_retry(&partial).await.unwrap(),
+        Err(RetryRefused::AlreadyRetried(partial.clone(), retry))
+    );
 }
 
 async fn one_execution_per_task_and_due_time(db: TestDb) {
@@ -370,8 +602,16 @@ async fn one_running_execution_per_task(db: TestDb) {
         .save_integration(&syncdeck::domain::new_id(), &s, &[], false)
         .await
         .unwrap();
-    let a = db.store.queue_run("Solo", "manual", false).await.unwrap();
-    let b = db.store.queue_run("Solo", "manual", false).await.unwrap();
+    let a = db
+        .store
+        .queue_run("Solo", ExecutionTrigger::Manual, false)
+        .await
+        .unwrap();
+    let b = db
+        .store
+        .queue_run("Solo", ExecutionTrigger::Manual, false)
+        .await
+        .unwrap();
     let first = db.store.claim_next("w1", 30_000).await.unwrap().unwrap();
     assert_eq!(first.execution_id, a);
     // The other execution of the same task waits, whichever way it is claimed.
@@ -427,7 +667,12 @@ async fn executions_filter_and_page_in_the_store(db: TestDb) {
     let mut ids = Vec::new();
     for n in 0..30 {
         let name = if n % 2 == 0 { "Alpha 100%" } else { "Beta" };
-        ids.push(db.store.queue_run(name, "manual", false).await.unwrap());
+        ids.push(
+            db.store
+                .queue_run(name, ExecutionTrigger::Manual, false)
+                .await
+                .unwrap(),
+        );
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     for id in ids.iter().take(10) {
@@ -585,7 +830,11 @@ async fn w_claim(db: &TestDb) -> Claim {
             .await
             .unwrap();
     }
-    let id = db.store.queue_run("W", "manual", true).await.unwrap();
+    let id = db
+        .store
+        .queue_run("W", ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     db.store
         .claim_execution(&id, "tester", 60_000)
         .await

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use syncdeck::config::Config;
-use syncdeck::domain::ExecutionStatus;
+use syncdeck::domain::{ExecutionStatus, ExecutionTrigger};
 use syncdeck::store::{SealedCredential, Store};
 use syncdeck::tui::app::{FlashLevel, ScreenId};
 use syncdeck::tui::theme::Theme;
@@ -56,7 +56,10 @@ async fn execution(
     counts: [i64; 5],
     error: Option<&str>,
 ) {
-    let id = store.queue_run(name, "schedule", false).await.unwrap();
+    let id = store
+        .queue_run(name, ExecutionTrigger::Schedule, false)
+        .await
+        .unwrap();
     store
         .finish_execution(&id, status, counts, error)
         .await
@@ -681,7 +684,7 @@ async fn sql(store: &Store, text: &str) {
 }
 
 /// Queues a run and gives it a fixed id (ids are UUIDv7: random and time-based).
-async fn queued(store: &Store, name: &str, id: &str, trigger: &str) {
+async fn queued(store: &Store, name: &str, id: &str, trigger: ExecutionTrigger) {
     let random = store.queue_run(name, trigger, false).await.unwrap();
     sqlx::query("UPDATE executions SET id = $1 WHERE id = $2")
         .bind(id)
@@ -746,11 +749,29 @@ async fn seed_runs(store: &Store) {
         "UPDATE executions SET id = printf('0196d000-0000-7000-8000-%012d', rowid)",
     )
     .await;
-    queued(store, "Acme CRM contacts", RUN_ACME, "manual").await;
-    queued(store, "Billing charges", RUN_BILLING, "schedule").await;
-    queued(store, "Marketing leads", QUEUED_LEADS, "manual").await;
+    queued(
+        store,
+        "Acme CRM contacts",
+        RUN_ACME,
+        ExecutionTrigger::Manual,
+    )
+    .await;
+    queued(
+        store,
+        "Billing charges",
+        RUN_BILLING,
+        ExecutionTrigger::Schedule,
+    )
+    .await;
+    queued(
+        store,
+        "Marketing leads",
+        QUEUED_LEADS,
+        ExecutionTrigger::Manual,
+    )
+    .await;
     sqlx::query(
-        "UPDATE executions SET status = 'running', phase = 'writing', queued_at = $1, \
+        "UPDATE executions SET status = 'running', phase = 'saving', queued_at = $1, \
          started_at = $2, fetched = 6200, created = 120, updated = 40, unchanged = 6030, \
          failed = 3, total = 10000, records_per_sec = 1250.0 WHERE id = $3",
     )
@@ -1243,7 +1264,7 @@ async fn retry_queues_a_new_run_of_the_same_integration() {
     )));
     assert!(matches!(
         commands.as_slice(),
-        [Command::Execution(execution::Command::Retry { integration, full: false })]
+        [Command::Execution(execution::Command::Retry { integration, full: false, of: None })]
             if integration == "Acme CRM contacts"
     ));
     c.run(commands).await;
@@ -1254,8 +1275,54 @@ async fn retry_queues_a_new_run_of_the_same_integration() {
         .iter()
         .find(|e| e.status == ExecutionStatus::Queued && e.integration_name == "Acme CRM contacts")
         .unwrap();
-    assert_eq!(newest.trigger, "manual");
+    assert_eq!(newest.trigger, ExecutionTrigger::Manual);
     assert!(c.flash().contains(&newest.id[newest.id.len() - 8..]));
+}
+
+#[tokio::test]
+async fn retrying_a_failed_execution_queues_a_retry_that_names_it() {
+    let mut c = Console::with_runs(80, 24).await;
+    c.command("executions").await;
+    c.type_text("/billing").await;
+    c.key(KeyCode::Enter).await;
+    c.type_text("j").await;
+    c.key(KeyCode::Enter).await;
+    let failed = c.app.execution.row.clone().unwrap();
+    assert_eq!(failed.status, ExecutionStatus::Failed);
+    c.type_text("R").await;
+    assert!(c.flash().starts_with("queued execution "), "{}", c.flash());
+    let retry = c.store.retried_by(&failed.id).await.unwrap().unwrap();
+    let r = c.store.get_execution(&retry).await.unwrap().unwrap();
+    assert_eq!(
+        (r.trigger, r.retry_of.as_deref(), r.status),
+        (
+            ExecutionTrigger::Retry,
+            Some(failed.id.as_str()),
+            ExecutionStatus::Queued
+        )
+    );
+    // Its view says what it retries.
+    c.key(KeyCode::Esc).await;
+    c.key(KeyCode::Esc).await;
+    c.command("monitor").await;
+    for _ in 0..c.app.monitor.rows.len() {
+        if c.app.monitor.selected_row().map(|r| r.id.as_str()) == Some(retry.as_str()) {
+            break;
+        }
+        c.type_text("j").await;
+    }
+    assert_eq!(
+        c.app.monitor.selected_row().map(|r| r.id.as_str()),
+        Some(retry.as_str())
+    );
+    let screen = c.screen_text();
+    assert!(
+        screen.contains(&format!(
+            "retry of {}, attempt 1",
+            &failed.id[failed.id.len() - 8..]
+        )),
+        "{screen}"
+    );
 }
 
 #[tokio::test]
@@ -1270,7 +1337,7 @@ async fn run_now_queues_a_manual_run_from_the_integrations_list() {
     );
     let runs = c.store.list_executions(None, 100).await.unwrap();
     assert_eq!(runs[0].status, ExecutionStatus::Queued);
-    assert_eq!(runs[0].trigger, "manual");
+    assert_eq!(runs[0].trigger, ExecutionTrigger::Manual);
     assert_eq!(runs[0].integration_name, "Acme CRM contacts");
     // M opens the monitor, which shows it.
     c.type_text("M").await;

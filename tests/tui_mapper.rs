@@ -13,6 +13,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 use syncdeck::demo::{SampleApi, SampleApiHandle, SampleApiOptions};
+use syncdeck::domain::ExecutionTrigger;
 use syncdeck::secrets::KeyRing;
 use syncdeck::store::Store;
 use syncdeck::tui::app::{FlashLevel, ScreenId};
@@ -943,7 +944,11 @@ async fn record_settings_edit_the_key_filters_and_flags_and_undo_goes_back() {
 #[tokio::test]
 async fn a_lookup_rule_previews_the_stored_records_it_finds() {
     let mut c = Console::new(120, 40).await;
-    let id = c.store.queue_run(NAME, "manual", true).await.unwrap();
+    let id = c
+        .store
+        .queue_run(NAME, ExecutionTrigger::Manual, true)
+        .await
+        .unwrap();
     assert_eq!(
         c.services.engine.run_execution(&id).await.unwrap(),
         Some(syncdeck::domain::ExecutionStatus::Success)

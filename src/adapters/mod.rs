@@ -82,6 +82,8 @@ pub struct Page {
     /// When the fetch asked for raw records ([`FetchOptions::raw`]) and the source
     /// could keep them as text: the records, and `records` is empty.
     pub raw: Option<RawRecords>,
+    /// How many records the source has in all, when this page says (`source.total`).
+    pub total: Option<u64>,
     /// The state to resume from after this page has been committed.
     pub checkpoint: Checkpoint,
     /// No page follows this one.

@@ -4,6 +4,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::ops_failure::failure;
+use super::output::out;
 use super::{Context, output};
 use crate::ops;
 use crate::store::AuditQuery;
@@ -79,9 +80,9 @@ pub async fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<i32> {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         output::table(&["WHEN", "USER", "ACTION", "SUBJECT", "DETAIL"], &rows)
-    );
+    )?;
     Ok(0)
 }

@@ -1,5 +1,6 @@
 use clap::Subcommand;
 
+use super::output::out;
 use super::{Context, output};
 use crate::domain::Visibility;
 use crate::domain::catalog::Availability;
@@ -43,9 +44,9 @@ pub async fn run(ctx: &Context, command: CatalogCommand) -> anyhow::Result<i32> 
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         output::table(&["ID", "NAME", "CATEGORY", "AUTH", "NOTES"], &rows)
-    );
+    )?;
     Ok(0)
 }

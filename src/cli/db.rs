@@ -1,6 +1,7 @@
 use clap::Subcommand;
 
 use super::Context;
+use super::output::outln;
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
@@ -15,12 +16,12 @@ pub async fn run(ctx: &Context, command: DbCommand) -> anyhow::Result<i32> {
             // Store::open has migrated already; report where and at which version.
             let applied = store.migrate().await?;
             if applied.is_empty() {
-                println!("database {} is up to date", store.location());
+                outln!("database {} is up to date", store.location())?;
             } else {
-                println!(
+                outln!(
                     "database {}: applied migrations {applied:?}",
                     store.location()
-                );
+                )?;
             }
             Ok(0)
         }

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::output::outln;
 use super::{Context, Failure, TuiArgs};
 use crate::demo::{ENDPOINTS, SampleApi, SampleApiHandle, SampleApiOptions, files};
+use crate::domain::ExecutionTrigger;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
@@ -42,8 +44,8 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<i32> {
     };
     if args.serve_only {
         let api = SampleApi::start(options).await.map_err(Failure::usage)?;
-        print_api(&api);
-        println!("serving until Ctrl-C");
+        print_api(&api)?;
+        outln!("serving until Ctrl-C")?;
         wait_for_stop().await?;
         api.shutdown().await;
         return Ok(0);
@@ -56,31 +58,32 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<i32> {
         ));
     }
     let dir = demo_dir(ctx, args.data_dir.as_deref())?;
-    println!("demo directory: {}", dir.display());
+    outln!("demo directory: {}", dir.display())?;
     let api = SampleApi::start(options).await.map_err(Failure::usage)?;
-    print_api(&api);
+    print_api(&api)?;
     let result = prepare_and_open(ctx, &dir, &api).await;
     api.shutdown().await;
     if result.is_ok() {
-        println!(
+        outln!(
             "the demo database stays in {} (the sample API has stopped, so its syncs would fail)",
             dir.display()
-        );
+        )?;
     }
     result
 }
 
-fn print_api(api: &SampleApiHandle) {
+fn print_api(api: &SampleApiHandle) -> anyhow::Result<()> {
     let url = api.url();
-    println!("sample API: {url}");
-    println!("api key (header X-Api-Key): {}", api.api_key);
-    println!(
+    outln!("sample API: {url}")?;
+    outln!("api key (header X-Api-Key): {}", api.api_key)?;
+    outln!(
         "bearer token (header Authorization: Bearer …): {}",
         api.bearer_token
-    );
+    )?;
     for e in ENDPOINTS {
-        println!("  GET {url}{}  — {}", e.path, e.what);
+        outln!("  GET {url}{}  — {}", e.path, e.what)?;
     }
+    Ok(())
 }
 
 async fn wait_for_stop() -> anyhow::Result<()> {
@@ -163,14 +166,14 @@ async fn prepare_and_open(ctx: &Context, dir: &Path, api: &SampleApiHandle) -> a
     }
     for name in &names {
         store
-            .queue_run(name, "manual", true)
+            .queue_run(name, ExecutionTrigger::Manual, true)
             .await
             .map_err(Failure::runtime)?;
     }
-    println!(
+    outln!(
         "queued a first run of {} integrations; opening the console",
         names.len()
-    );
+    )?;
     drop(store);
     super::console(&demo_ctx, TuiArgs::default()).await
 }

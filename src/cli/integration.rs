@@ -4,6 +4,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::ops_failure::failure;
+use super::output::{errln, out, outln};
 use super::{Context, Failure, output, prompt};
 use crate::domain::integration_file::{self, IntegrationFile, SchemaSource, SecretRef};
 use crate::ops::{self, Origin};
@@ -54,7 +55,7 @@ pub async fn run(ctx: &Context, command: IntegrationCommand) -> anyhow::Result<i
         IntegrationCommand::Import { file, replace } => import(ctx, &store, &file, replace).await,
         IntegrationCommand::Export { name } => {
             let found = get(&store, &name).await?;
-            print!("{}", integration_file::export(&found.spec));
+            out!("{}", integration_file::export(&found.spec))?;
             Ok(0)
         }
         IntegrationCommand::Delete { name, yes } => delete(&store, &name, yes).await,
@@ -109,13 +110,13 @@ async fn list(store: &Store, json: bool) -> anyhow::Result<i32> {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         output::table(
             &["NAME", "TYPE", "ENV", "STATUS", "SCHEDULE", "LAST SYNC"],
             &rows
         )
-    );
+    )?;
     Ok(0)
 }
 
@@ -196,11 +197,11 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let s = &i.spec;
-    println!("name         {}", s.name);
-    println!("id           {}", i.id);
-    println!("type         {}", s.type_id);
-    println!("environment  {}", s.environment);
-    println!(
+    outln!("name         {}", s.name)?;
+    outln!("id           {}", i.id)?;
+    outln!("type         {}", s.type_id)?;
+    outln!("environment  {}", s.environment)?;
+    outln!(
         "status       {}",
         if !s.enabled {
             "disabled"
@@ -209,28 +210,28 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
         } else {
             "active"
         }
-    );
+    )?;
     if let Some(url) = &s.connection.base_url {
-        println!("base url     {url}");
+        outln!("base url     {url}")?;
     }
     if let Some(path) = &s.connection.path {
-        println!("path         {path}");
+        outln!("path         {path}")?;
     }
     if let Some(auth) = &s.connection.auth {
-        println!("auth         {}", auth.kind.as_str());
+        outln!("auth         {}", auth.kind.as_str())?;
     }
     for (field, key_id) in &i.credential_fields {
-        println!("credential   {field} = •••• (encrypted with key {key_id})");
+        outln!("credential   {field} = •••• (encrypted with key {key_id})")?;
     }
-    println!(
+    outln!(
         "source       {} {} {}",
         s.source.method,
         s.source.path.as_deref().unwrap_or(""),
         s.source.records.as_deref().unwrap_or("")
-    );
-    println!("schedule     {}", s.task.schedule.describe());
+    )?;
+    outln!("schedule     {}", s.task.schedule.describe())?;
     match &s.schema {
-        Some(schema) => println!(
+        Some(schema) => outln!(
             "schema       {} ({} field mappings)",
             schema
                 .get("name")
@@ -240,11 +241,11 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
                 .get("fieldMappings")
                 .and_then(|v| v.as_array())
                 .map_or(0, Vec::len)
-        ),
-        None => println!("schema       none"),
+        )?,
+        None => outln!("schema       none")?,
     }
     if executions.is_empty() {
-        println!("executions   none yet");
+        outln!("executions   none yet")?;
     } else {
         let now = crate::store::now_ms();
         let rows: Vec<Vec<String>> = executions
@@ -260,8 +261,8 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
                 ]
             })
             .collect();
-        println!();
-        print!(
+        outln!()?;
+        out!(
             "{}",
             output::table(
                 &[
@@ -274,7 +275,7 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
                 ],
                 &rows
             )
-        );
+        )?;
     }
     Ok(0)
 }
@@ -413,7 +414,7 @@ pub(crate) async fn import(
         verb,
         "integration imported"
     );
-    println!("integration {:?} {verb}", parsed.spec.name.as_str());
+    outln!("integration {:?} {verb}", parsed.spec.name.as_str())?;
     Ok(0)
 }
 
@@ -428,14 +429,14 @@ async fn delete(store: &Store, name: &str, yes: bool) -> anyhow::Result<i32> {
         if !prompt::confirm(&format!(
             "Delete integration {name:?} with its task, credentials and history? Stored records stay."
         ))? {
-            eprintln!("not deleted");
+            errln!("not deleted");
             return Ok(1);
         }
     }
     ops::integrations::delete(store, name, Origin::Cli)
         .await
         .map_err(failure)?;
-    println!("integration {name:?} deleted");
+    outln!("integration {name:?} deleted")?;
     Ok(0)
 }
 
@@ -444,11 +445,11 @@ async fn set_paused(store: &Store, name: &str, paused: bool) -> anyhow::Result<i
         .await
         .map_err(failure)?;
     if paused {
-        println!(
+        outln!(
             "integration {name:?} paused: its schedule runs nothing until `syncdeck integration resume`"
-        );
+        )?;
     } else {
-        println!("integration {name:?} resumed");
+        outln!("integration {name:?} resumed")?;
     }
     Ok(0)
 }

@@ -1,5 +1,6 @@
 use clap::Subcommand;
 
+use super::output::{errln, out, outln};
 use super::{Context, Failure, output};
 
 #[derive(Debug, Subcommand)]
@@ -40,9 +41,9 @@ pub async fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<i32> {
                     ]);
                 }
             }
-            print!("{}", output::table(&["KEY ID", "ROLE", "SECRETS"], &rows));
+            out!("{}", output::table(&["KEY ID", "ROLE", "SECRETS"], &rows))?;
             if missing > 0 {
-                eprintln!(
+                errln!(
                     "{missing} secret(s) use keys that are not in the key ring: set SYNCDECK_ENCRYPTION_KEY \
                      to the key that encrypted them, or restore the key file {}",
                     ctx.resolved.key_file.display()
@@ -89,7 +90,7 @@ pub async fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<i32> {
                     &format!("{} secrets", updates.len()),
                 )
                 .await?;
-            println!(
+            outln!(
                 "new primary key {}; re-encrypted {} secret(s); removed unused keys: {}",
                 new_ring.primary_id(),
                 updates.len(),
@@ -98,9 +99,9 @@ pub async fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<i32> {
                 } else {
                     removed.join(", ")
                 }
-            );
+            )?;
             if std::env::var("SYNCDECK_ENCRYPTION_KEY").is_ok_and(|k| !k.is_empty()) {
-                eprintln!(
+                errln!(
                     "note: the new key lives in {}; SYNCDECK_ENCRYPTION_KEY is no longer needed for these secrets",
                     ctx.resolved.key_file.display()
                 );

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
+use super::output::{errln, outln};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::mapping::{ApplyContext, CompiledSchema, InMemoryLookup, LineScratch, NoRates};
 
@@ -52,16 +53,16 @@ fn load(path: &Path) -> Result<CompiledSchema, i32> {
         Ok(s) => s,
         Err(e) => {
             for p in &e.problems {
-                eprintln!("error: {}: {}", path.display(), one_line(&p.to_string()));
+                errln!("error: {}: {}", path.display(), one_line(&p.to_string()));
             }
             return Err(2);
         }
     };
     CompiledSchema::compile(&schema, None).map_err(|errors| {
         for e in &errors {
-            eprintln!("error: {}: {}", path.display(), one_line(&e.to_string()));
+            errln!("error: {}: {}", path.display(), one_line(&e.to_string()));
         }
-        eprintln!(
+        errln!(
             "{} problem{} in {}; fix them and run `syncdeck mapping check --schema {}` again",
             errors.len(),
             if errors.len() == 1 { "" } else { "s" },
@@ -78,7 +79,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<i32> {
         Err(code) => return Ok(code),
     };
     let s = compiled.schema();
-    println!(
+    outln!(
         "ok: {} is valid: schema `{}` ({}), {} field mapping{}, {} relationship mapping{}, {} source filter{}",
         args.schema.display(),
         s.id,
@@ -93,7 +94,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<i32> {
         },
         s.source.filters.len(),
         if s.source.filters.len() == 1 { "" } else { "s" },
-    );
+    )?;
     Ok(0)
 }
 
@@ -117,7 +118,7 @@ pub fn apply(args: &ApplyArgs) -> anyhow::Result<i32> {
         Some(path) => match std::fs::File::open(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!("error: cannot read input {}: {e}", path.display());
+                errln!("error: cannot read input {}: {e}", path.display());
                 return Ok(2);
             }
         },
@@ -127,8 +128,7 @@ pub fn apply(args: &ApplyArgs) -> anyhow::Result<i32> {
     let result = apply_stream(&compiled, &ctx, input, &mut out).and_then(|()| out.flush());
     match result {
         Ok(()) => Ok(0),
-        // the reader of our output went away (`| head`): not a failure of ours
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(super::output::write_error(e)),
         Err(e) => Err(anyhow::anyhow!("mapping apply failed: {e}")),
     }
 }
@@ -187,6 +187,9 @@ pub fn apply_stream(
             });
         }
         drop(done_tx);
+        // Only the workers hold the work queue: once they stop (the writer gave up), the
+        // reader's next send fails and it stops too, instead of waiting for ever.
+        drop(work_rx);
         let reader = scope.spawn(move || -> io::Result<()> {
             let mut input = input;
             let mut seq = 0;

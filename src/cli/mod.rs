@@ -1,10 +1,15 @@
 //! The command line (shared/specs/cli.md): clap definitions here, one file per command
 //! group. Every command works without a terminal; errors are one line each on stderr.
+//! Output goes through `output::write_stdout` (the `outln!`/`out!` macros), never
+//! `println!`, which panics when the reader of a pipe has gone; messages for people go
+//! through `errln!`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod audit;
 mod catalog;
 mod db;
 mod demo;
+mod executions;
 pub(crate) mod integration;
 mod keys;
 pub mod mapping;
@@ -23,8 +28,9 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Env, Flags, Resolved};
 use crate::store::Store;
+use output::errln;
 
-pub use output::Failure;
+pub use output::{ClosedOutput, Failure};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -120,7 +126,10 @@ pub struct TuiArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ExecutionsCommand {
-    List(sync::ExecutionsArgs),
+    /// Newest first: status, phase and counts.
+    List(executions::ListArgs),
+    /// One execution: its phase, trigger (and the execution it retries), counts, error.
+    Show(executions::ShowArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,7 +191,7 @@ impl Context {
         let loaded = crate::secrets::load_key_ring(env_key.as_deref(), &self.resolved.key_file)
             .map_err(Failure::usage)?;
         if let Some(path) = &loaded.created_key_file {
-            eprintln!(
+            errln!(
                 "created a new encryption key in {} (mode 0600); back it up: without it stored credentials cannot be read",
                 path.display()
             );
@@ -207,9 +216,10 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> anyhow::Result<i32>
         },
         Some(Command::Keys { command }) => keys::run(ctx, command).await,
         Some(Command::Sync { command }) => sync::sync(ctx, command).await,
-        Some(Command::Executions {
-            command: ExecutionsCommand::List(args),
-        }) => sync::executions(ctx, args).await,
+        Some(Command::Executions { command }) => match command {
+            ExecutionsCommand::List(args) => executions::list(ctx, args).await,
+            ExecutionsCommand::Show(args) => executions::show(ctx, args).await,
+        },
         Some(Command::Logs(args)) => sync::logs(ctx, args).await,
         Some(Command::Records {
             command: RecordsCommand::List(args),

@@ -2,6 +2,7 @@
 //! carry their exit status.
 
 use std::fmt;
+use std::io::{self, Write};
 
 /// An error with the exit status it should end the process with (cli.md: 1 a failure at
 /// run time, 2 bad usage or invalid input).
@@ -83,9 +84,87 @@ pub fn age(then_ms: i64, now_ms: i64) -> String {
     }
 }
 
+/// The reader of standard output went away (`… | head -1`): the command stops where it
+/// is and the process exits quietly, with the status a shell gives a program its pipe
+/// closed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("standard output was closed by its reader")]
+pub struct ClosedOutput;
+
+impl ClosedOutput {
+    /// 128 + SIGPIPE, what `$?` shows for a program a closed pipe ended.
+    pub const EXIT_STATUS: u8 = 141;
+
+    /// Whether an error is (or was caused by) a closed standard output.
+    pub fn caused(e: &anyhow::Error) -> bool {
+        e.chain().any(|c| {
+            c.is::<ClosedOutput>()
+                || c.downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        })
+    }
+}
+
+/// What a failed write to standard output means for the command.
+pub fn write_error(e: io::Error) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        anyhow::Error::new(ClosedOutput)
+    } else {
+        Failure::runtime(format!("cannot write to standard output: {e}"))
+    }
+}
+
+/// Writes to standard output; every command prints through here (or [`outln!`]), so a
+/// closed pipe ends any of them quietly instead of panicking as `println!` does.
+pub fn write_stdout(text: fmt::Arguments<'_>) -> anyhow::Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout.write_fmt(text).map_err(write_error)?;
+    // Line by line, as `println!` would: a follower sees each line when it is written.
+    stdout.flush().map_err(write_error)
+}
+
+/// `println!` for commands: `outln!(…)?` ends the command quietly when the pipe closed.
+macro_rules! outln {
+    () => {
+        $crate::cli::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// `print!` for commands (text that ends its own lines).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_stdout(format_args!($($arg)*))
+    };
+}
+pub(crate) use out;
+
+/// `eprintln!` for commands: a message for a person, dropped when standard error is
+/// closed too (`2>&1 | head -1`) — there is no one left to tell.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use errln;
+
+/// `eprint!` for commands (a prompt that the answer ends).
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, $($arg)*);
+        let _ = stderr.flush();
+    }};
+}
+pub(crate) use err;
+
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    outln!("{}", serde_json::to_string_pretty(value)?)
 }
 
 #[cfg(test)]

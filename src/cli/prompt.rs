@@ -5,16 +5,17 @@ use std::io::Write;
 use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
 
+use super::output::{err, errln};
 use crate::secrets::SecretString;
 
 /// Reads a secret from the terminal without echoing it.
 pub fn secret(label: &str) -> anyhow::Result<SecretString> {
-    eprint!("{label}: ");
+    err!("{label}: ");
     std::io::stderr().flush()?;
     terminal::enable_raw_mode()?;
     let result = read_hidden();
     let _ = terminal::disable_raw_mode();
-    eprintln!();
+    errln!();
     result
 }
 
@@ -41,7 +42,7 @@ fn read_hidden() -> anyhow::Result<SecretString> {
 }
 
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question} [y/N] ");
+    err!("{question} [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;

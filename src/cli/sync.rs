@@ -1,14 +1,16 @@
-//! Running and watching syncs from the command line: `sync`, `executions`, `logs`,
-//! `records` and `worker`.
+//! Running and watching syncs from the command line: `sync`, `logs`, `records` and
+//! `worker`.
 
 use std::time::Duration;
 
 use clap::Subcommand;
 
+use super::executions::execution_json;
+use super::output::{errln, outln};
 use super::{Context, Failure, output};
-use crate::domain::{ExecutionStatus, LogLevel};
+use crate::domain::{ExecutionStatus, ExecutionTrigger, LogLevel};
 use crate::engine::Engine;
-use crate::store::{ExecutionRow, Store};
+use crate::store::{ExecutionRow, Store, StoreError};
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
@@ -25,16 +27,15 @@ pub enum SyncCommand {
     },
     /// Cancel a queued or running execution (it keeps what it committed).
     Cancel { execution: String },
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ExecutionsArgs {
-    #[arg(long)]
-    pub integration: Option<String>,
-    #[arg(long, default_value_t = 20)]
-    pub limit: i64,
-    #[arg(long)]
-    pub json: bool,
+    /// A new run of a failed, partial or cancelled execution (trigger `retry`, naming it):
+    /// a failed or cancelled one resumes after its last committed page.
+    Retry {
+        execution: String,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,7 +96,9 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
                     "no integration named {name:?}; `syncdeck integration list` shows them"
                 )));
             }
-            let id = store.queue_run(&name, "manual", full).await?;
+            let id = store
+                .queue_run(&name, ExecutionTrigger::Manual, full)
+                .await?;
             store.audit("sync.run", &name, &id).await?;
             if !wait {
                 if json {
@@ -103,33 +106,43 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
                         &serde_json::json!({ "execution": id, "status": "queued" }),
                     )?;
                 } else {
-                    println!(
+                    outln!(
                         "queued execution {id} of {name:?}; follow it with `syncdeck logs {id} --follow`"
-                    );
+                    )?;
                 }
                 return Ok(0);
             }
-            // Run it here unless a worker took it already; either way follow the store.
-            let engine = engine(ctx, &store, &format!("cli:{}", default_worker_name()))?;
-            let follower = follow_logs(&store, &id, LogLevel::Info, !json);
-            let runner = super::wait::until_finished(&engine, &store, &id);
-            let (r, f) = tokio::join!(runner, follower);
-            r?;
-            f?;
-            let e = store
-                .get_execution(&id)
-                .await?
-                .ok_or_else(|| Failure::runtime(format!("execution {id} disappeared")))?;
-            if json {
-                output::print_json(&execution_json(&e, crate::store::now_ms()))?;
-            } else {
-                println!("{}", summary(&e));
+            wait_for(ctx, &store, id, json).await
+        }
+        SyncCommand::Retry {
+            execution,
+            wait,
+            json,
+        } => {
+            let retry = match store.queue_retry(&execution).await {
+                Ok(Ok(id)) => id,
+                Ok(Err(refused)) => return Err(Failure::usage(refused)),
+                Err(StoreError::NotFound(_)) => {
+                    return Err(Failure::usage(format!(
+                        "no execution {execution}; `syncdeck executions list` shows them"
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            store.audit("sync.retry", &execution, &retry).await?;
+            if !wait {
+                if json {
+                    output::print_json(&serde_json::json!({
+                        "execution": retry, "status": "queued", "retryOf": execution,
+                    }))?;
+                } else {
+                    outln!(
+                        "queued execution {retry}, a retry of {execution}; follow it with `syncdeck logs {retry} --follow`"
+                    )?;
+                }
+                return Ok(0);
             }
-            Ok(match e.status {
-                ExecutionStatus::Success => 0,
-                ExecutionStatus::Partial => 3,
-                _ => 1,
-            })
+            wait_for(ctx, &store, retry, json).await
         }
         SyncCommand::Cancel { execution } => match store.request_cancel(&execution).await? {
             None => Err(Failure::usage(format!("no execution {execution}"))),
@@ -139,15 +152,48 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
                     .await?;
                 match status {
                     ExecutionStatus::Running => {
-                        println!("cancelling {execution}: it stops after its current batch")
+                        outln!("cancelling {execution}: it stops after its current batch")?
                     }
-                    ExecutionStatus::Cancelled => println!("execution {execution} cancelled"),
-                    other => println!("execution {execution} had already ended: {other}"),
+                    ExecutionStatus::Cancelled => outln!("execution {execution} cancelled")?,
+                    other => outln!("execution {execution} had already ended: {other}")?,
                 }
                 Ok(0)
             }
         },
     }
+}
+
+/// Runs the queued execution `id` here unless a worker took it already, follows its log,
+/// and prints its summary; a failed run that the task's retry policy retries is followed
+/// into its retry. The exit status is that of the last run (cli.md).
+async fn wait_for(ctx: &Context, store: &Store, mut id: String, json: bool) -> anyhow::Result<i32> {
+    let engine = engine(ctx, store, &format!("cli:{}", default_worker_name()))?;
+    let e = loop {
+        let follower = follow_logs(store, &id, LogLevel::Info, !json);
+        // Run it here unless a worker took it already; either way follow the store.
+        let runner = super::wait::until_finished(&engine, store, &id);
+        let (r, f) = tokio::join!(runner, follower);
+        r?;
+        f?;
+        let e = store
+            .get_execution(&id)
+            .await?
+            .ok_or_else(|| Failure::runtime(format!("execution {id} disappeared")))?;
+        match store.retried_by(&id).await? {
+            Some(retry) if e.status == ExecutionStatus::Failed => id = retry,
+            _ => break e,
+        }
+    };
+    if json {
+        output::print_json(&execution_json(&e, None))?;
+    } else {
+        outln!("{}", summary(&e))?;
+    }
+    Ok(match e.status {
+        ExecutionStatus::Success => 0,
+        ExecutionStatus::Partial => 3,
+        _ => 1,
+    })
 }
 
 fn summary(e: &ExecutionRow) -> String {
@@ -171,31 +217,6 @@ fn summary(e: &ExecutionRow) -> String {
     )
 }
 
-/// An execution as `--json` prints it; `status` is the shown one (`stalled` for a
-/// running execution whose lease expired), as the console shows it.
-fn execution_json(e: &ExecutionRow, now: i64) -> serde_json::Value {
-    serde_json::json!({
-        "execution": e.id,
-        "integration": e.integration_name,
-        "status": e.shown_status(now),
-        "attempt": e.attempt,
-        "trigger": e.trigger,
-        "full": e.full_run,
-        "queued_at": e.queued_at,
-        "started_at": e.started_at,
-        "finished_at": e.finished_at,
-        "fetched": e.fetched,
-        "created": e.created,
-        "updated": e.updated,
-        "unchanged": e.unchanged,
-        "skipped": e.skipped,
-        "failed": e.failed,
-        "error": e.error,
-        "lease_owner": e.lease_owner,
-        "lease_until": e.lease_until,
-    })
-}
-
 /// Prints log lines as they are stored until the execution ends.
 async fn follow_logs(store: &Store, id: &str, level: LogLevel, print: bool) -> anyhow::Result<()> {
     let mut after = 0;
@@ -203,7 +224,7 @@ async fn follow_logs(store: &Store, id: &str, level: LogLevel, print: bool) -> a
         let lines = store.logs_after(id, after, level, 500).await?;
         for l in &lines {
             if print {
-                println!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message);
+                outln!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message)?;
             }
             after = l.id;
         }
@@ -218,7 +239,7 @@ async fn follow_logs(store: &Store, id: &str, level: LogLevel, print: bool) -> a
             // One last read: the final summary line is written just before the end.
             for l in store.logs_after(id, after, level, 10_000).await? {
                 if print {
-                    println!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message);
+                    outln!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message)?;
                 }
             }
             return Ok(());
@@ -231,60 +252,6 @@ fn time_of(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_default()
-}
-
-pub async fn executions(ctx: &Context, args: ExecutionsArgs) -> anyhow::Result<i32> {
-    let store = ctx.store().await?;
-    let integration_id = match &args.integration {
-        Some(name) => Some(
-            store
-                .integration_id(name)
-                .await?
-                .ok_or_else(|| Failure::usage(format!("no integration named {name:?}")))?,
-        ),
-        None => None,
-    };
-    let rows = store
-        .list_executions(integration_id.as_deref(), args.limit)
-        .await?;
-    let now = crate::store::now_ms();
-    if args.json {
-        let v: Vec<serde_json::Value> = rows.iter().map(|e| execution_json(e, now)).collect();
-        output::print_json(&v)?;
-        return Ok(0);
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|e| {
-            vec![
-                e.id.clone(),
-                e.integration_name.clone(),
-                e.shown_status(now).to_string(),
-                output::age(e.queued_at, now),
-                e.fetched.to_string(),
-                e.created.to_string(),
-                e.updated.to_string(),
-                e.failed.to_string(),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        output::table(
-            &[
-                "EXECUTION",
-                "INTEGRATION",
-                "STATUS",
-                "QUEUED",
-                "FETCHED",
-                "CREATED",
-                "UPDATED",
-                "FAILED"
-            ],
-            &table
-        )
-    );
-    Ok(0)
 }
 
 pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<i32> {
@@ -305,7 +272,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<i32> {
                 .logs_after(&args.execution, after, level, 1000)
                 .await?;
             for l in &lines {
-                println!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message);
+                outln!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message)?;
                 after = l.id;
             }
             if lines.len() < 1000 {
@@ -334,9 +301,9 @@ pub async fn records(ctx: &Context, args: RecordsArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     for r in &rows {
-        println!("{}  {}", r.key, r.data);
+        outln!("{}  {}", r.key, r.data)?;
     }
-    eprintln!(
+    errln!(
         "{} of {} record(s)",
         rows.len(),
         store.count_records(&args.target_type).await?
@@ -349,7 +316,7 @@ pub async fn worker(ctx: &Context, args: WorkerArgs) -> anyhow::Result<i32> {
     let name = args.name.unwrap_or_else(default_worker_name);
     let engine = engine(ctx, &store, &name)?;
     let handle = engine.start();
-    eprintln!(
+    errln!(
         "worker {name} running on {}; stop with Ctrl-C",
         store.location()
     );
@@ -359,7 +326,7 @@ pub async fn worker(ctx: &Context, args: WorkerArgs) -> anyhow::Result<i32> {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    eprintln!("worker {name} stopping: finishing current batches");
+    errln!("worker {name} stopping: finishing current batches");
     handle.stop(Duration::from_secs(10)).await;
     tracing::info!(worker = %name, "worker stopped");
     Ok(0)
@@ -384,10 +351,10 @@ pub async fn test_connection(ctx: &Context, name: &str) -> anyhow::Result<i32> {
         .map_err(Failure::usage)?;
     let ms = report.latency.as_millis();
     if report.ok {
-        println!("ok in {ms} ms: {}", report.message);
+        outln!("ok in {ms} ms: {}", report.message)?;
         Ok(0)
     } else {
-        eprintln!(
+        errln!(
             "error: {name}: connection failed after {ms} ms: {}",
             report.message
         );
@@ -418,26 +385,28 @@ pub async fn preview(ctx: &Context, args: PreviewArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     for (i, (source, applied)) in preview.rows.iter().enumerate() {
-        println!(
+        outln!(
             "── record {} ({})",
             i + 1,
             serde_json::to_value(applied.status)?.as_str().unwrap_or("")
-        );
-        println!("source  {source}");
-        println!(
+        )?;
+        outln!("source  {source}")?;
+        outln!(
             "result  {}",
             serde_json::Value::from(applied.record.clone())
-        );
+        )?;
         if let Some(key) = &applied.key {
-            println!("key     {key}");
+            outln!("key     {key}")?;
         }
         for e in &applied.errors {
-            println!("error   {e}");
+            outln!("error   {e}")?;
         }
     }
-    println!(
+    outln!(
         "{} ok, {} skipped, {} with errors",
-        s.ok, s.skipped, s.errors
-    );
+        s.ok,
+        s.skipped,
+        s.errors
+    )?;
     Ok(0)
 }

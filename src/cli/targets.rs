@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use super::output::{out, outln};
 use super::{Context, Failure, output};
 use crate::domain::TargetType;
 use crate::domain::toml_walk::{self, Walker};
@@ -49,15 +50,15 @@ pub async fn run(ctx: &Context, command: TargetsCommand) -> anyhow::Result<i32> 
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 output::table(&["NAME", "FIELDS", "ORIGIN", "DESCRIPTION"], &rows)
-            );
+            )?;
             Ok(0)
         }
         TargetsCommand::Show { name } => {
             let t = find(&store, &name).await?;
-            println!("{} — {}", t.name, t.description);
+            outln!("{} — {}", t.name, t.description)?;
             let rows: Vec<Vec<String>> = t
                 .fields
                 .iter()
@@ -69,12 +70,12 @@ pub async fn run(ctx: &Context, command: TargetsCommand) -> anyhow::Result<i32> 
                     ]
                 })
                 .collect();
-            print!("{}", output::table(&["FIELD", "TYPE", "REQUIRED"], &rows));
+            out!("{}", output::table(&["FIELD", "TYPE", "REQUIRED"], &rows))?;
             Ok(0)
         }
         TargetsCommand::Export { name } => {
             let t = find(&store, &name).await?;
-            print!("{}", toml::to_string_pretty(&t)?);
+            out!("{}", toml::to_string_pretty(&t)?)?;
             Ok(0)
         }
         TargetsCommand::Import { file, replace } => {
@@ -98,7 +99,7 @@ pub async fn run(ctx: &Context, command: TargetsCommand) -> anyhow::Result<i32> 
                 PutOutcome::Replaced => "replaced",
             };
             store.audit("target.import", &t.name, verb).await?;
-            println!("target type {:?} {verb}", t.name);
+            outln!("target type {:?} {verb}", t.name)?;
             Ok(0)
         }
     }

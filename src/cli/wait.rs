@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::Failure;
+use super::output::errln;
 use crate::domain::ExecutionStatus;
 use crate::engine::Engine;
 use crate::store::queue::Rescued;
@@ -24,7 +25,7 @@ pub async fn until_finished(engine: &Engine, store: &Store, id: &str) -> anyhow:
     loop {
         let now = now_ms();
         for r in engine.rescue_expired().await? {
-            eprintln!("{}", rescued(&r, now));
+            errln!("{}", rescued(&r, now));
         }
         let own = store
             .get_execution(id)
@@ -37,7 +38,7 @@ pub async fn until_finished(engine: &Engine, store: &Store, id: &str) -> anyhow:
             let ran = engine
                 .run_in_turn(id, |first| {
                     if first != id {
-                        eprintln!(
+                        errln!(
                             "running execution {first} first: it was queued before {id} and no worker has taken it"
                         );
                     }
@@ -45,7 +46,7 @@ pub async fn until_finished(engine: &Engine, store: &Store, id: &str) -> anyhow:
                 .await?;
             match ran {
                 Some(r) if r.execution_id != id => {
-                    eprintln!("execution {} ended {}", r.execution_id, r.status);
+                    errln!("execution {} ended {}", r.execution_id, r.status);
                     continue;
                 }
                 // Ended, or queued again to retry: the next round tells which.
@@ -81,7 +82,7 @@ impl Notice {
             None => true,
         };
         if due {
-            eprintln!("{text}");
+            errln!("{text}");
             self.last = Some((key.to_string(), Instant::now()));
         }
     }
@@ -111,7 +112,7 @@ fn behind(b: &ExecutionRow, now: i64) -> String {
         _ => format!(
             "queued before this one at {}, {}, attempt {}",
             time_of_day(b.queued_at),
-            b.phase,
+            b.phase.map_or("not started", |p| p.as_str()),
             b.attempt
         ),
     };
@@ -121,7 +122,9 @@ fn behind(b: &ExecutionRow, now: i64) -> String {
 fn queued(own: &ExecutionRow) -> String {
     format!(
         "execution {} is queued ({}, attempt {})…",
-        own.id, own.phase, own.attempt
+        own.id,
+        own.phase.map_or("not started", |p| p.as_str()),
+        own.attempt
     )
 }
 
@@ -166,13 +169,14 @@ mod tests {
             integration_id: "i".into(),
             integration_name: "CRM".into(),
             status,
-            trigger: "manual".into(),
+            trigger: crate::domain::ExecutionTrigger::Manual,
+            retry_of: None,
             full_run: false,
             attempt: 1,
             queued_at: T - 60_000,
             started_at: Some(T - 50_000),
             finished_at: None,
-            phase: "running".into(),
+            phase: Some(crate::domain::execution::ExecutionPhase::Fetching),
             fetched: 0,
             created: 0,
             updated: 0,
@@ -209,7 +213,7 @@ mod tests {
     #[test]
     fn a_wait_behind_a_queued_run_says_when_it_was_queued() {
         let b = ExecutionRow {
-            phase: "waiting to retry".into(),
+            phase: None,
             attempt: 2,
             lease_owner: None,
             lease_until: None,
@@ -217,7 +221,7 @@ mod tests {
         };
         assert_eq!(
             behind(&b, T),
-            "waiting for execution 01a2 (queued before this one at 09:59:00Z, waiting to retry, attempt 2)…"
+            "waiting for execution 01a2 (queued before this one at 09:59:00Z, not started, attempt 2)…"
         );
     }
 

@@ -165,6 +165,10 @@ pub struct Source {
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<String>,
+    /// JSONPath to the number of records the source has in all (`$.total`), when its
+    /// responses say: runs then show how far they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor_field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -343,6 +343,7 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
             "query",
             "body",
             "records",
+            "total",
             "cursor_field",
             "cursor_param",
             "pagination",
@@ -375,20 +376,23 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
             w.error("source.body", format!("is not valid JSON: {e}"));
         }
     }
-    let records = w.string(t, P, "records", false);
-    if let Some(r) = &records {
-        if !r.starts_with('$') {
+    let mut json_path = |key: &str, example: &str| {
+        let v = w.string(t, P, key, false)?;
+        if !v.starts_with('$') {
             w.error(
-                "source.records",
-                format!("{r:?} is not a JSONPath; write it like \"$.results[*]\""),
+                &format!("{P}.{key}"),
+                format!("{v:?} is not a JSONPath; write it like \"{example}\""),
             );
-        } else if let Err(e) = jsonpath_rust::parser::parse_json_path(r) {
+        } else if let Err(e) = jsonpath_rust::parser::parse_json_path(&v) {
             w.error(
-                "source.records",
-                format!("{r:?} is not a valid JSONPath: {e}"),
+                &format!("{P}.{key}"),
+                format!("{v:?} is not a valid JSONPath: {e}"),
             );
         }
-    }
+        Some(v)
+    };
+    let records = json_path("records", "$.results[*]");
+    let total = json_path("total", "$.total");
     let cursor_field = w.string(t, P, "cursor_field", false);
     let cursor_param = w.string(t, P, "cursor_param", false);
     if cursor_field.is_some() && cursor_param.is_none() && is_rest {
@@ -408,6 +412,7 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
         query,
         body,
         records,
+        total,
         cursor_field,
         cursor_param,
         pagination: pagination?,

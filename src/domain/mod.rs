@@ -10,7 +10,7 @@ pub mod schedule;
 pub mod target_type;
 
 pub use catalog::{CatalogEntry, Visibility};
-pub use execution::{ExecutionStatus, LogLevel};
+pub use execution::{ExecutionPhase, ExecutionStatus, ExecutionTrigger, LogLevel};
 pub use ids::{IntegrationName, new_id, short_hash};
 pub use integration::{Environment, IntegrationSummary};
 pub use schedule::Schedule;

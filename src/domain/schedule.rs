@@ -32,6 +32,7 @@ pub enum IntervalUnit {
     Minutes,
     Hours,
     Days,
+    Weeks,
 }
 
 impl IntervalUnit {
@@ -41,6 +42,7 @@ impl IntervalUnit {
             Self::Minutes => 60,
             Self::Hours => 3600,
             Self::Days => 86_400,
+            Self::Weeks => 7 * 86_400,
         }
     }
     fn as_str(self) -> &'static str {
@@ -49,6 +51,7 @@ impl IntervalUnit {
             Self::Minutes => "minutes",
             Self::Hours => "hours",
             Self::Days => "days",
+            Self::Weeks => "weeks",
         }
     }
 }
@@ -299,5 +302,22 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
         assert_eq!(s.next_after(t), Some(t + chrono::Duration::hours(2)));
         assert_eq!(Schedule::Manual.next_after(t), None);
+    }
+
+    #[test]
+    fn weeks_are_an_interval_unit() {
+        let s: Schedule = serde_json::from_value(
+            serde_json::json!({"kind": "interval", "every": 2, "unit": "weeks"}),
+        )
+        .unwrap();
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(s.describe(), "Every 2 weeks");
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
+        assert_eq!(s.next_after(t), Some(t + chrono::Duration::weeks(2)));
+        let one = Schedule::Interval {
+            every: 1,
+            unit: IntervalUnit::Weeks,
+        };
+        assert_eq!(one.describe(), "Every week");
     }
 }

@@ -7,6 +7,7 @@ pub mod circuit;
 pub mod clock;
 pub mod events;
 mod in_turn;
+mod progress;
 pub mod reference;
 mod runner;
 

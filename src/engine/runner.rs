@@ -13,9 +13,10 @@ use tokio::sync::mpsc;
 use super::Inner;
 use super::circuit::Admission;
 use super::events::EngineEvent;
+use super::progress::Stages;
 use crate::adapters::{Checkpoint, FetchOptions, Page};
 use crate::domain::conversion_schema::ConversionSchema;
-use crate::domain::{ExecutionStatus, LogLevel};
+use crate::domain::{ExecutionPhase, ExecutionStatus, LogLevel};
 use crate::mapping::{AppliedJson, ApplyContext, CompiledSchema, LineScratch, Status};
 use crate::store::StoreError;
 use crate::store::queue::{Claim, Fenced};
@@ -92,7 +93,8 @@ pub(super) async fn run(
         .unwrap_or_default();
     let mut totals = before;
     let mut admitted = false;
-    let outcome = execute(inner, &claim, &mut totals, stop, &mut admitted).await;
+    let stages = Arc::new(Stages::default());
+    let outcome = execute(inner, &claim, &mut totals, &stages, stop, &mut admitted).await;
     let elapsed = started.elapsed();
 
     let integration = store.get_integration_by_id(&claim.integration_id).await?;
@@ -186,6 +188,8 @@ pub(super) async fn run(
     } else {
         0.0
     };
+    // A retry is a new execution, named in this one's last line.
+    let next = retry_delay.map(|d| (crate::domain::new_id(), d));
     let summary = format!(
         "{status}: {} fetched, {} created, {} updated, {} unchanged, {} skipped, {} failed in {:.1} s ({rate:.0} records/s){}",
         totals.fetched,
@@ -195,8 +199,9 @@ pub(super) async fn run(
         totals.skipped,
         totals.failed,
         elapsed.as_secs_f64(),
-        match (&error, retry_delay) {
-            (Some(e), Some(d)) => format!(" — {e}; retrying in {} s", d / 1000),
+        match (&error, &next) {
+            (Some(e), Some((id, d))) =>
+                format!(" — {e}; retrying in {} s as execution {id}", d / 1000),
             (Some(e), None) if status == ExecutionStatus::Failed => format!(" — {e}"),
             _ => String::new(),
         }
@@ -210,10 +215,17 @@ pub(super) async fn run(
         .append_logs(&claim.execution_id, &[(level, summary)])
         .await?;
     let _ = store
-        .report_progress(&claim, "finishing", &totals, None, rate)
+        .report_progress(
+            &claim,
+            ExecutionPhase::Saving,
+            &totals,
+            stages.total(),
+            rate,
+        )
         .await?;
+    let next = next.as_ref().map(|(id, d)| (id.as_str(), *d));
     let end = store
-        .complete_run(&claim, status, &totals, error.as_deref(), retry_delay)
+        .complete_run(&claim, status, &totals, error.as_deref(), next)
         .await?;
     let _ = inner
         .events
@@ -225,6 +237,7 @@ async fn execute(
     inner: &Arc<Inner>,
     claim: &Claim,
     totals: &mut Counts,
+    stages: &Arc<Stages>,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
     admitted: &mut bool,
 ) -> Result<(), Stop> {
@@ -357,6 +370,7 @@ async fn execute(
     let mapper = {
         let compiled = compiled.clone();
         let target_type = target_type.clone();
+        let stages = stages.clone();
         tokio::spawn(async move {
             let mut scratch = LineScratch::new();
             while let Some(page) = page_rx.recv().await {
@@ -374,9 +388,10 @@ async fn execute(
                     .await
                     .is_err()
                 {
-                    break;
+                    return;
                 }
             }
+            stages.mapped_all();
         })
     };
 
@@ -391,10 +406,12 @@ async fn execute(
                 retry: true,
                 message: e.to_string(),
             })?;
+            stages.source_total(page.total);
             if page_tx.send(page).await.is_err() {
-                break;
+                return Ok(());
             }
         }
+        stages.fetched_all();
         Ok::<(), Stop>(())
     };
 
@@ -404,6 +421,7 @@ async fn execute(
     let write = async move {
         let mut batch_rx = batch_rx;
         let mut last_progress = Instant::now();
+        let mut last_reported = (ExecutionPhase::Fetching, None);
         let started = Instant::now();
         // The stored keys of the next batch are read while the current one is written:
         // the lookup leaves the write's critical path. A lookup started before a batch
@@ -469,12 +487,15 @@ async fn execute(
             }
             previous = Some(written);
             totals.add(&counts);
-            if last_progress.elapsed() >= Duration::from_secs(1) {
+            // Once a second, and when the phase moves on or the source says its total.
+            let now = (stages.phase(), stages.total());
+            if last_progress.elapsed() >= Duration::from_secs(1) || now != last_reported {
                 let rate = totals.fetched as f64 / started.elapsed().as_secs_f64().max(0.001);
                 store
-                    .report_progress(claim, "running", totals, None, rate)
+                    .report_progress(claim, now.0, totals, now.1, rate)
                     .await??;
                 last_progress = Instant::now();
+                last_reported = now;
             }
             tracing::debug!(execution = %claim.execution_id, page = mapped.page, "batch committed");
             let _ = inner

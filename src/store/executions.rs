@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::domain::ExecutionStatus;
+use crate::domain::{ExecutionPhase, ExecutionStatus, ExecutionTrigger};
 
 use super::integrations::{Page, escape_like};
 use super::{Result, Store, StoreError, now_ms};
@@ -27,19 +27,23 @@ pub struct ExecutionRow {
     pub integration_id: String,
     pub integration_name: String,
     pub status: ExecutionStatus,
-    pub trigger: String,
+    pub trigger: ExecutionTrigger,
+    /// The execution this one retries (trigger `retry`).
+    pub retry_of: Option<String>,
     pub full_run: bool,
     pub attempt: i64,
     pub queued_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
-    pub phase: String,
+    /// `None` until the run starts.
+    pub phase: Option<ExecutionPhase>,
     pub fetched: i64,
     pub created: i64,
     pub updated: i64,
     pub skipped: i64,
     pub unchanged: i64,
     pub failed: i64,
+    /// How many records the source said it has, when it says.
     pub total: Option<i64>,
     pub records_per_sec: f64,
     pub error: Option<String>,
@@ -65,18 +69,56 @@ impl ExecutionRow {
             self.status.as_str()
         }
     }
+
+    /// The share of the source's records read so far, when the source said how many.
+    pub fn percentage(&self) -> Option<u8> {
+        crate::domain::execution::percentage(self.fetched, self.total, self.phase, self.status)
+    }
 }
 
 /// The shown status of a running execution whose lease expired (never stored).
 pub const STALLED: &str = "stalled";
 
-const COLUMNS: &str = "e.id, e.integration_id, i.name AS integration_name, e.status, e.trigger, e.full_run, \
+/// Queues `$1` as a retry of `$4`, due at `$3`, attempt `$5`. When `$6` is 1 it resumes
+/// where `$4` stopped: after its last committed page, counting on from its counts;
+/// else it reads everything again. One statement, so the queue's transaction that ends
+/// a failed run can queue its retry with it.
+pub(super) const QUEUE_RETRY: &str = "INSERT INTO executions (id, task_id, integration_id, status, trigger, \
+     retry_of, full_run, attempt, queued_at, not_before, checkpoint, fetched, created, updated, skipped, \
+     unchanged, failed, total) \
+     SELECT $1, task_id, integration_id, 'queued', 'retry', id, CASE WHEN $6 = 1 THEN full_run ELSE 1 END, \
+     $5, $2, $3, CASE WHEN $6 = 1 THEN checkpoint ELSE NULL END, \
+     CASE WHEN $6 = 1 THEN fetched ELSE 0 END, CASE WHEN $6 = 1 THEN created ELSE 0 END, \
+     CASE WHEN $6 = 1 THEN updated ELSE 0 END, CASE WHEN $6 = 1 THEN skipped ELSE 0 END, \
+     CASE WHEN $6 = 1 THEN unchanged ELSE 0 END, CASE WHEN $6 = 1 THEN failed ELSE 0 END, \
+     CASE WHEN $6 = 1 THEN total ELSE NULL END \
+     FROM executions WHERE id = $4";
+
+/// Why `sync retry` cannot retry an execution.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetryRefused {
+    #[error("execution {0} is {1}; only a failed, partial or cancelled execution can be retried")]
+    NotEnded(String, ExecutionStatus),
+    #[error(
+        "execution {0} ended successfully; run the sync again with `syncdeck sync run` instead"
+    )]
+    Succeeded(String),
+    #[error("execution {0} is already being retried by execution {1}")]
+    AlreadyRetried(String, String),
+}
+
+const COLUMNS: &str = "e.id, e.integration_id, i.name AS integration_name, e.status, e.trigger, e.retry_of, e.full_run, \
      e.attempt, e.queued_at, e.started_at, e.finished_at, e.phase, e.fetched, e.created, e.updated, \
      e.skipped, e.unchanged, e.failed, e.total, e.records_per_sec, e.error, e.lease_owner, e.lease_until";
 
 impl Store {
     /// Queues a run of the integration's task now.
-    pub async fn queue_run(&self, integration: &str, trigger: &str, full: bool) -> Result<String> {
+    pub async fn queue_run(
+        &self,
+        integration: &str,
+        trigger: ExecutionTrigger,
+        full: bool,
+    ) -> Result<String> {
         let row = sqlx::query(
             "SELECT t.id AS task_id, i.id AS integration_id FROM integrations i \
              JOIN sync_tasks t ON t.integration_id = i.id WHERE i.tenant_id = $1 AND i.name = $2",
@@ -94,7 +136,7 @@ impl Store {
         .bind(&id)
         .bind(row.try_get::<String, _>("task_id")?)
         .bind(row.try_get::<String, _>("integration_id")?)
-        .bind(trigger)
+        .bind(trigger.as_str())
         .bind(i64::from(full))
         .bind(now_ms())
         .execute(&self.pool)
@@ -190,6 +232,53 @@ impl Store {
         row.as_ref().map(row_to_execution).transpose()
     }
 
+    /// A new run of an ended execution, queued now with trigger `retry` and naming it:
+    /// a failed or cancelled one resumes after its last committed page; a partial one
+    /// (it read everything) reads everything again, so the records that failed are
+    /// mapped again. Returns the new execution's id.
+    pub async fn queue_retry(&self, id: &str) -> Result<std::result::Result<String, RetryRefused>> {
+        let Some(e) = self.get_execution(id).await? else {
+            return Err(StoreError::NotFound(format!("execution {id}")));
+        };
+        let resume = match e.status {
+            ExecutionStatus::Failed | ExecutionStatus::Cancelled => true,
+            ExecutionStatus::Partial => false,
+            ExecutionStatus::Success => return Ok(Err(RetryRefused::Succeeded(e.id))),
+            other => return Ok(Err(RetryRefused::NotEnded(e.id, other))),
+        };
+        if let Some(retry) = self.retried_by(id).await?
+            && self
+                .get_execution(&retry)
+                .await?
+                .is_some_and(|r| !r.status.is_finished())
+        {
+            return Ok(Err(RetryRefused::AlreadyRetried(e.id, retry)));
+        }
+        let new = crate::domain::new_id();
+        let now = now_ms();
+        sqlx::query(QUEUE_RETRY)
+            .bind(&new)
+            .bind(now)
+            .bind(now)
+            .bind(id)
+            .bind(1_i64)
+            .bind(i64::from(resume))
+            .execute(&self.pool)
+            .await?;
+        Ok(Ok(new))
+    }
+
+    /// The newest execution that retries `id`, if any.
+    pub async fn retried_by(&self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT id FROM executions WHERE retry_of = $1 ORDER BY queued_at DESC, id DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
     /// Records the end of a run. Used by the engine; also lets tests seed history.
     pub async fn finish_execution(
         &self,
@@ -200,7 +289,7 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         sqlx::query(
-            "UPDATE executions SET status = $1, phase = 'done', fetched = $2, created = $3, updated = $4, \
+            "UPDATE executions SET status = $1, phase = 'complete', fetched = $2, created = $3, updated = $4, \
              skipped = $5, failed = $6, error = $7, started_at = COALESCE(started_at, $8), finished_at = $8 \
              WHERE id = $9",
         )
@@ -221,6 +310,8 @@ impl Store {
 
 fn row_to_execution(r: &AnyRow) -> Result<ExecutionRow> {
     let status: String = r.try_get("status")?;
+    let trigger: String = r.try_get("trigger")?;
+    let phase: String = r.try_get("phase")?;
     Ok(ExecutionRow {
         id: r.try_get("id")?,
         integration_id: r.try_get("integration_id")?,
@@ -229,13 +320,17 @@ fn row_to_execution(r: &AnyRow) -> Result<ExecutionRow> {
             what: "execution status".into(),
             reason,
         })?,
-        trigger: r.try_get("trigger")?,
+        trigger: trigger.parse().map_err(|reason| StoreError::Corrupt {
+            what: "execution trigger".into(),
+            reason,
+        })?,
+        retry_of: r.try_get("retry_of")?,
         full_run: r.try_get::<i64, _>("full_run")? != 0,
         attempt: r.try_get("attempt")?,
         queued_at: r.try_get("queued_at")?,
         started_at: r.try_get("started_at")?,
         finished_at: r.try_get("finished_at")?,
-        phase: r.try_get("phase")?,
+        phase: ExecutionPhase::from_stored(&phase),
         fetched: r.try_get("fetched")?,
         created: r.try_get("created")?,
         updated: r.try_get("updated")?,

@@ -38,6 +38,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/sqlite/0004_records_without_integration_index.sql"),
         postgres: include_str!("migrations/postgres/0004_records_without_integration_index.sql"),
     },
+    Migration {
+        version: 5,
+        name: "execution_words",
+        sqlite: include_str!("migrations/sqlite/0005_execution_words.sql"),
+        postgres: include_str!("migrations/postgres/0005_execution_words.sql"),
+    },
 ];
 
 const LOCK_ID: i64 = 0x5359_4e43_4445_434b; // "SYNCDECK"

@@ -7,7 +7,7 @@
 use sqlx::Row;
 
 use crate::domain::integration::RetryPolicy;
-use crate::domain::{ExecutionStatus, LogLevel};
+use crate::domain::{ExecutionPhase, ExecutionStatus, LogLevel};
 
 use super::{Backend, Result, Store, get_json, is_unique_violation, now_ms};
 
@@ -29,14 +29,14 @@ pub struct Claim {
 #[error("the lease of this execution was lost; another worker owns it now or it was cancelled")]
 pub struct Fenced;
 
-const CLAIM_SQLITE: &str = "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+const CLAIM_SQLITE: &str = "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
      lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
      WHERE id = (SELECT e.id FROM executions e WHERE e.status = 'queued' AND e.not_before <= $3 \
        AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
        ORDER BY e.not_before, e.queued_at, e.id LIMIT 1) \
      RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
 
-const CLAIM_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+const CLAIM_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
      lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
      WHERE id = (SELECT e.id FROM executions e WHERE e.status = 'queued' AND e.not_before <= $3 \
        AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
@@ -91,8 +91,8 @@ impl Store {
         Ok(None)
     }
 
-    /// Claims one particular queued execution (a `sync run --wait` that runs its own
-    /// execution when no worker took it yet).
+    /// Claims one particular queued execution once it is due (a `sync run --wait` that
+    /// runs its own execution, or the retry it follows, when no worker took it yet).
     pub async fn claim_execution(
         &self,
         id: &str,
@@ -101,9 +101,9 @@ impl Store {
     ) -> Result<Option<Claim>> {
         let now = now_ms();
         let row = sqlx::query(
-            "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+            "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
              lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
-             WHERE id = $4 AND status = 'queued' \
+             WHERE id = $4 AND status = 'queued' AND not_before <= $3 \
              RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint",
         )
         .bind(worker)
@@ -158,7 +158,7 @@ impl Store {
     pub async fn request_cancel(&self, execution_id: &str) -> Result<Option<ExecutionStatus>> {
         let now = now_ms();
         sqlx::query(
-            "UPDATE executions SET status = 'cancelled', phase = 'done', finished_at = $1, cancel_requested = 1 \
+            "UPDATE executions SET status = 'cancelled', phase = 'complete', finished_at = $1, cancel_requested = 1 \
              WHERE id = $2 AND status = 'queued'",
         )
         .bind(now)
@@ -178,17 +178,18 @@ impl Store {
     pub async fn report_progress(
         &self,
         claim: &Claim,
-        phase: &str,
+        phase: ExecutionPhase,
         counts: &super::records::Counts,
         total: Option<i64>,
         records_per_sec: f64,
     ) -> Result<std::result::Result<(), Fenced>> {
+        // A resumed run keeps the total its earlier attempt learnt until a page says again.
         let done = sqlx::query(
             "UPDATE executions SET phase = $1, fetched = $2, created = $3, updated = $4, skipped = $5, \
-             unchanged = $6, failed = $7, total = $8, records_per_sec = $9 \
+             unchanged = $6, failed = $7, total = COALESCE($8, total), records_per_sec = $9 \
              WHERE id = $10 AND lease_token = $11 AND status = 'running'",
         )
-        .bind(phase)
+        .bind(phase.as_str())
         .bind(counts.fetched)
         .bind(counts.created)
         .bind(counts.updated)
@@ -208,53 +209,55 @@ impl Store {
         })
     }
 
-    /// Ends a run with its final status (fenced). A failed run with attempts left is
-    /// queued again after `retry_delay_ms`, keeping its checkpoint so it resumes.
+    /// Ends a run with its final status (fenced). A failed run with attempts left gets
+    /// its retry queued in the same transaction: `retry` is the new execution's id and
+    /// its delay; it names this one (trigger `retry`) and resumes after this one's last
+    /// committed page.
     pub async fn complete_run(
         &self,
         claim: &Claim,
         status: ExecutionStatus,
         counts: &super::records::Counts,
         error: Option<&str>,
-        retry_delay_ms: Option<i64>,
+        retry: Option<(&str, i64)>,
     ) -> Result<std::result::Result<ExecutionStatus, Fenced>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut tx = self.begin_write().await?;
         let now = now_ms();
-        let (final_status, sql) = match retry_delay_ms {
-            Some(_) if status == ExecutionStatus::Failed => (
-                ExecutionStatus::Queued,
-                "UPDATE executions SET status = 'queued', phase = 'waiting to retry', attempt = attempt + 1, \
-                 not_before = $1, lease_owner = NULL, lease_until = NULL, fetched = $2, created = $3, \
-                 updated = $4, skipped = $5, unchanged = $6, failed = $7, error = $8 \
-                 WHERE id = $9 AND lease_token = $10 AND status = 'running'",
-            ),
-            _ => (
-                status,
-                "UPDATE executions SET status = $11, phase = 'done', finished_at = $1, lease_owner = NULL, \
-                 lease_until = NULL, fetched = $2, created = $3, updated = $4, skipped = $5, unchanged = $6, \
-                 failed = $7, error = $8 WHERE id = $9 AND lease_token = $10 AND status = 'running'",
-            ),
-        };
-        let mut q = sqlx::query(sql)
-            .bind(now + retry_delay_ms.unwrap_or(0))
-            .bind(counts.fetched)
-            .bind(counts.created)
-            .bind(counts.updated)
-            .bind(counts.skipped)
-            .bind(counts.unchanged)
-            .bind(counts.failed)
-            .bind(error)
-            .bind(&claim.execution_id)
-            .bind(claim.token);
-        if final_status != ExecutionStatus::Queued {
-            q = q.bind(status.as_str());
+        let done = sqlx::query(
+            "UPDATE executions SET status = $1, phase = 'complete', finished_at = $2, lease_owner = NULL, \
+             lease_until = NULL, fetched = $3, created = $4, updated = $5, skipped = $6, unchanged = $7, \
+             failed = $8, error = $9 WHERE id = $10 AND lease_token = $11 AND status = 'running'",
+        )
+        .bind(status.as_str())
+        .bind(now)
+        .bind(counts.fetched)
+        .bind(counts.created)
+        .bind(counts.updated)
+        .bind(counts.skipped)
+        .bind(counts.unchanged)
+        .bind(counts.failed)
+        .bind(error)
+        .bind(&claim.execution_id)
+        .bind(claim.token)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Err(Fenced));
         }
-        let done = q.execute(&mut *conn).await?;
-        Ok(if done.rows_affected() == 1 {
-            Ok(final_status)
-        } else {
-            Err(Fenced)
-        })
+        if let Some((id, delay_ms)) = retry.filter(|_| status == ExecutionStatus::Failed) {
+            sqlx::query(super::executions::QUEUE_RETRY)
+                .bind(id)
+                .bind(now)
+                .bind(now + delay_ms)
+                .bind(&claim.execution_id)
+                .bind(claim.attempt + 1)
+                .bind(1_i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(status))
     }
 
     /// Gives a claimed execution back to the queue untouched (a worker stopping).
@@ -298,7 +301,7 @@ impl Store {
             let requeued = attempt <= i64::from(retry.max_retries);
             let done = if requeued {
                 sqlx::query(
-                    "UPDATE executions SET status = 'queued', phase = 'rescued', attempt = attempt + 1, \
+                    "UPDATE executions SET status = 'queued', phase = 'queued', attempt = attempt + 1, \
                      lease_owner = NULL, lease_until = NULL, lease_token = lease_token + 1, not_before = $1, \
                      error = $2 WHERE id = $3 AND lease_token = $4 AND status = 'running'",
                 )
@@ -310,7 +313,7 @@ impl Store {
                 .await?
             } else {
                 sqlx::query(
-                    "UPDATE executions SET status = 'failed', phase = 'done', finished_at = $1, \
+                    "UPDATE executions SET status = 'failed', phase = 'complete', finished_at = $1, \
                      lease_owner = NULL, lease_until = NULL, lease_token = lease_token + 1, error = $2 \
                      WHERE id = $3 AND lease_token = $4 AND status = 'running'",
                 )

@@ -172,7 +172,7 @@ pub struct Batch {
 /// bound by [`bind_fence!`].
 macro_rules! fence_sql {
     () => {
-        "UPDATE executions SET checkpoint = $1, phase = 'writing', fetched = $2, \
+        "UPDATE executions SET checkpoint = $1, fetched = $2, \
          created = $3, updated = $4, skipped = $5, unchanged = $6, failed = $7 \
          WHERE id = $8 AND lease_token = $9 AND status = 'running'"
     };

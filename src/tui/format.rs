@@ -3,7 +3,7 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use crate::domain::ExecutionStatus;
+use crate::domain::{ExecutionStatus, ExecutionTrigger};
 use crate::store::ExecutionRow;
 
 use super::theme::Theme;
@@ -192,12 +192,85 @@ pub fn gauge(done: i64, total: i64, width: usize) -> String {
     out
 }
 
+/// An execution's phase for a table cell: "—" until it starts.
+pub fn phase(r: &ExecutionRow) -> &'static str {
+    r.phase.map_or("—", |p| p.as_str())
+}
+
+/// What queued an execution: "schedule run, attempt 1", "retry of 4f2a91c0, attempt 2".
+pub fn origin(r: &ExecutionRow) -> String {
+    match (&r.trigger, &r.retry_of) {
+        (ExecutionTrigger::Retry, Some(of)) => {
+            format!("retry of {}, attempt {}", short_id(of), r.attempt)
+        }
+        (trigger, _) => format!("{trigger} run, attempt {}", r.attempt),
+    }
+}
+
+/// " of 10,000 (82%)" after a count of records read, when the source said its total.
+pub fn of_total(r: &ExecutionRow) -> String {
+    match (r.total, r.percentage()) {
+        (Some(total), Some(pct)) => format!(" of {} ({pct}%)", count(total)),
+        (Some(total), None) => format!(" of {}", count(total)),
+        _ => String::new(),
+    }
+}
+
 /// The frames of the spinner shown while a run's total is unknown.
 pub const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row() -> ExecutionRow {
+        ExecutionRow {
+            id: "0196d0c1-0000-7000-8000-000000000002".into(),
+            integration_id: "i".into(),
+            integration_name: "CRM".into(),
+            status: ExecutionStatus::Running,
+            trigger: ExecutionTrigger::Schedule,
+            retry_of: None,
+            full_run: false,
+            attempt: 1,
+            queued_at: 0,
+            started_at: Some(0),
+            finished_at: None,
+            phase: Some(crate::domain::ExecutionPhase::Fetching),
+            fetched: 820,
+            created: 0,
+            updated: 0,
+            skipped: 0,
+            unchanged: 0,
+            failed: 0,
+            total: None,
+            records_per_sec: 0.0,
+            error: None,
+            lease_owner: None,
+            lease_until: None,
+        }
+    }
+
+    #[test]
+    fn executions_say_what_queued_them_and_how_far_they_are() {
+        let mut r = row();
+        assert_eq!(origin(&r), "schedule run, attempt 1");
+        assert_eq!((phase(&r), of_total(&r)), ("fetching", String::new()));
+        r.total = Some(1_000);
+        assert_eq!(of_total(&r), " of 1,000 (82%)");
+        r.trigger = ExecutionTrigger::Retry;
+        r.retry_of = Some("0196d0c1-aaaa-7000-8000-000000000001".into());
+        r.attempt = 2;
+        r.phase = None;
+        assert_eq!(
+            origin(&r),
+            format!(
+                "retry of {}, attempt 2",
+                short_id("0196d0c1-aaaa-7000-8000-000000000001")
+            )
+        );
+        assert_eq!(phase(&r), "—");
+    }
 
     #[test]
     fn ages_and_durations_read_naturally() {

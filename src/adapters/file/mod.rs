@@ -237,6 +237,7 @@ impl Consumer {
             number: self.pages,
             records: chunk.records,
             raw: None,
+            total: None,
             checkpoint: Checkpoint {
                 page: serde_json::to_value(state).ok(),
                 cursor: self.cursor.highest(),

@@ -25,6 +25,7 @@ fn config(path: &Path, format: Option<FileFormat>) -> AdapterConfig {
             query: Default::default(),
             body: String::new(),
             records: None,
+            total: None,
             cursor_field: None,
             cursor_param: None,
             pagination: Pagination::None,

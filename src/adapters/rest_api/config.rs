@@ -25,6 +25,8 @@ pub(crate) struct RestConfig {
     pub query: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
     pub records: Option<CompiledPath>,
+    /// `source.total`: where a response says how many records there are in all.
+    pub total: Option<CompiledPath>,
     pub paginator: Paginator,
     pub cursor_field: Option<String>,
     pub cursor_param: Option<String>,
@@ -127,6 +129,12 @@ impl RestConfig {
             .filter(|s| !s.trim().is_empty())
             .map(|s| CompiledPath::parse(s, "source.records"))
             .transpose()?;
+        let total = source
+            .total
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| CompiledPath::parse(s, "source.total"))
+            .transpose()?;
         let paginator = Paginator::from_spec(&source.pagination)?;
         let nonempty = |s: &Option<String>| {
             s.as_deref()
@@ -151,6 +159,7 @@ impl RestConfig {
                 .collect(),
             body,
             records,
+            total,
             paginator,
             cursor_field: nonempty(&source.cursor_field),
             cursor_param: nonempty(&source.cursor_param),
@@ -254,6 +263,7 @@ mod tests {
                 query: Default::default(),
                 body: String::new(),
                 records: None,
+                total: None,
                 cursor_field: None,
                 cursor_param: None,
                 pagination: Pagination::None,

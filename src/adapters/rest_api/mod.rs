@@ -145,6 +145,27 @@ impl Run {
         }
     }
 
+    /// The number of records the response says the source has, at `source.total`.
+    /// A response without it says nothing; one with something else there is a mistake
+    /// in the setting, named.
+    fn source_total(&self, body: &Value) -> Result<Option<u64>, String> {
+        let Some(path) = &self.cfg.total else {
+            return Ok(None);
+        };
+        let found = path
+            .first(body)
+            .map_err(|e| format!("source.total = {:?}: {e}", path.text()))?;
+        match found {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+            Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse().ok()),
+            Some(other) => Err(format!(
+                "source.total = {:?} found {other}, not a count of records — point it at the total, e.g. \"$.total\"",
+                path.text()
+            )),
+        }
+    }
+
     async fn next_page(&mut self) -> Result<Option<Page>, AdapterError> {
         if self.position == Position::Done {
             return Ok(None);
@@ -199,6 +220,7 @@ impl Run {
             detail: self.cfg.redactor.text(&detail),
         };
         let hint = self.cfg.paginator.hint(&body).map_err(records_error)?;
+        let total = self.source_total(&body).map_err(records_error)?;
         let records = match &raw_records {
             Some(_) => Vec::new(),
             None => extract_records(self.cfg.records.as_ref(), body).map_err(records_error)?,
@@ -232,6 +254,7 @@ impl Run {
             number,
             records,
             raw: raw_records,
+            total,
             checkpoint: Checkpoint {
                 page: serde_json::to_value(state).ok(),
                 cursor: self.cursor.highest(),
@@ -380,7 +403,7 @@ fn raw_at(rest: &RestConfig) -> Option<Vec<String>> {
         None => Vec::new(),
         Some(path) => path.simple_keys()?.to_vec(),
     };
-    for path in rest.paginator.body_paths() {
+    for path in rest.paginator.body_paths().into_iter().chain(&rest.total) {
         match at.first() {
             Some(first) if !path.text().contains(first.as_str()) => {}
             _ => return None,

@@ -39,6 +39,7 @@ fn config(base: &str, pagination: Pagination) -> AdapterConfig {
             query: Default::default(),
             body: String::new(),
             records: None,
+            total: None,
             cursor_field: None,
             cursor_param: None,
             pagination,
@@ -971,6 +972,44 @@ async fn records_path_is_required_for_an_object_response() {
     assert!(
         text.contains("set source.records") && text.contains("\"$.results[*]\""),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_sources_total_is_read_from_each_page_parsed_or_raw() {
+    let server = MockServer::start().await;
+    Mock::given(path("/items"))
+        .respond_with(ok(json!({"results": items(1, 2), "meta": {"total": "40"}})))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri(), Pagination::None);
+    cfg.source.records = Some("$.results[*]".into());
+    cfg.source.total = Some("$.meta.total".into());
+    for raw in [false, true] {
+        let found = run(
+            &cfg,
+            FetchOptions {
+                raw,
+                ..opts(http())
+            },
+        )
+        .await
+        .remove(0)
+        .unwrap();
+        assert_eq!(
+            (found.total, found.len(), found.raw.is_some()),
+            (Some(40), 2, raw)
+        );
+    }
+    // No total in a response says nothing; something else there is named.
+    cfg.source.total = Some("$.count".into());
+    assert_eq!(pages(&cfg).await[0].total, None);
+    cfg.source.total = Some("$.results".into());
+    let err = run(&cfg, opts(http())).await.remove(0).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("source.total = \"$.results\" found"),
+        "{err}"
     );
 }
 

@@ -203,3 +203,41 @@ fn syntax_errors_have_a_line() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].line, Some(2));
 }
+
+#[test]
+fn interval_schedules_in_weeks_import_and_export() {
+    let weekly = GOOD
+        .replace(
+            "[schema]\nfile = \"contacts.schema.json\"",
+            "[schema]\nid = \"s\"\nname = \"S\"\nfieldMappings = []",
+        )
+        .replace(
+        "schedule  = { kind = \"cron\", expression = \"0 2 * * 1-5\", timezone = \"America/New_York\" }",
+        "schedule  = { kind = \"interval\", every = 2, unit = \"weeks\" }",
+    );
+    let f = parse(&weekly, &types()).unwrap();
+    assert_eq!(f.spec.task.schedule.describe(), "Every 2 weeks");
+    let text = export(&f.spec);
+    assert!(text.contains("unit = \"weeks\""), "{text}");
+    assert_eq!(parse(&text, &types()).unwrap().spec, f.spec);
+}
+
+#[test]
+fn the_sources_total_is_a_json_path() {
+    let with = |total: &str| {
+        GOOD.replace(
+            "records      = \"$.results[*]\"",
+            &format!("records      = \"$.results[*]\"\ntotal        = \"{total}\""),
+        )
+    };
+    let f = parse(&with("$.total"), &types()).unwrap();
+    assert_eq!(f.spec.source.total.as_deref(), Some("$.total"));
+    let errors = parse(&with("total"), &types()).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.to_string().starts_with("source.total")
+                && e.to_string().contains("\"$.total\"")),
+        "{errors:?}"
+    );
+}

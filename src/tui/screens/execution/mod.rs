@@ -8,7 +8,7 @@ pub mod state;
 pub mod update;
 pub mod view;
 
-use crate::domain::{ExecutionStatus, LogLevel};
+use crate::domain::{ExecutionStatus, ExecutionTrigger, LogLevel};
 use crate::store::{ErrorGroup, ExecutionRow, LogLine, Store};
 
 pub use log::LogRing;
@@ -64,9 +64,12 @@ pub enum Command {
     Cancel {
         id: String,
     },
+    /// A failed, partial or cancelled execution (`of`) gets a retry that names it; a
+    /// successful one a new run.
     Retry {
         integration: String,
         full: bool,
+        of: Option<String>,
     },
 }
 
@@ -96,11 +99,21 @@ pub async fn execute(store: &Store, command: Command) -> Msg {
             result: store.request_cancel(&id).await.map_err(|e| e.to_string()),
             id,
         },
-        Command::Retry { integration, full } => Msg::RunQueued {
-            result: store
-                .queue_run(&integration, "manual", full)
-                .await
-                .map_err(|e| e.to_string()),
+        Command::Retry {
+            integration,
+            full,
+            of,
+        } => Msg::RunQueued {
+            result: match of {
+                Some(id) => match store.queue_retry(&id).await {
+                    Ok(queued) => queued.map_err(|refused| refused.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
+                None => store
+                    .queue_run(&integration, ExecutionTrigger::Manual, full)
+                    .await
+                    .map_err(|e| e.to_string()),
+            },
             integration,
         },
     }

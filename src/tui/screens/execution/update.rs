@@ -189,6 +189,7 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
             Some(r) => out.command(Command::Retry {
                 integration: r.integration_name.clone(),
                 full: r.full_run,
+                of: (r.status != ExecutionStatus::Success).then(|| r.id.clone()),
             }),
         },
         _ => {}

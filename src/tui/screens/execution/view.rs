@@ -11,7 +11,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use crate::domain::{ExecutionStatus, LogLevel};
 use crate::store::{ExecutionRow, LogLine};
 use crate::tui::format::{
-    age, count, duration, execution_status, execution_style, fit, fit_line, short_id,
+    age, count, duration, execution_status, execution_style, fit, fit_line, of_total, origin,
+    phase, short_id,
 };
 use crate::tui::layout::centered;
 use crate::tui::view::ViewCtx;
@@ -131,9 +132,9 @@ fn summary<'a>(r: &'a ExecutionRow, v: &ViewCtx) -> Vec<Line<'a>> {
         Span::raw(format!(" {took}")),
         sep(),
         Span::styled("phase ", t.label),
-        Span::raw(r.phase.as_str()),
+        Span::raw(phase(r)),
         sep(),
-        Span::raw(format!("{} run, attempt {}", r.trigger, r.attempt)),
+        Span::raw(origin(r)),
         sep(),
         Span::raw(format!("queued {}", age(v.now_ms, r.queued_at))),
     ]);
@@ -142,8 +143,8 @@ fn summary<'a>(r: &'a ExecutionRow, v: &ViewCtx) -> Vec<Line<'a>> {
         Span::styled("fetched ", t.label),
         Span::raw(count(r.fetched)),
     ];
-    if let Some(total) = r.total {
-        counts.push(Span::styled(format!(" of {}", count(total)), t.dim));
+    if r.total.is_some() {
+        counts.push(Span::styled(of_total(r), t.dim));
     }
     for (label, n) in [("created", r.created), ("updated", r.updated)] {
         counts.push(sep());

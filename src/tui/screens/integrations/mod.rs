@@ -5,7 +5,7 @@ pub mod state;
 pub mod update;
 pub mod view;
 
-use crate::domain::IntegrationSummary;
+use crate::domain::{ExecutionTrigger, IntegrationSummary};
 use crate::ops::{self, OpsError, Origin};
 use crate::store::{IntegrationQuery, Page, Store};
 use crate::tui::services::Services;
@@ -75,7 +75,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
         }
         Command::QueueRun { name } => Msg::RunQueued {
             result: store
-                .queue_run(&name, "manual", false)
+                .queue_run(&name, ExecutionTrigger::Manual, false)
                 .await
                 .map_err(|e| e.to_string()),
             name,

@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, W
 use crate::domain::ExecutionStatus;
 use crate::store::ExecutionRow;
 use crate::tui::format::{
-    SPINNER, count, duration, execution_status, fit, fit_line, gauge, short_id, sparkline,
+    SPINNER, count, duration, execution_status, fit, fit_line, gauge, of_total, origin, phase,
+    short_id, sparkline,
 };
 use crate::tui::view::ViewCtx;
 
@@ -151,7 +152,7 @@ fn table(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
                     fit(&format!("{spin} {} read", count(r.fetched)), w(o + 2)),
                     t.info,
                 ),
-                (ExecutionStatus::Queued, _) => Span::styled(fit(&r.phase, w(o + 2)), t.muted),
+                (ExecutionStatus::Queued, _) => Span::styled(fit("queued", w(o + 2)), t.muted),
                 _ => Span::styled(
                     fit(&format!("{} records", count(r.fetched)), w(o + 2)),
                     t.dim,
@@ -175,7 +176,7 @@ fn table(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
                 Cell::from(Span::styled(eta, t.dim)),
             ];
             if wide {
-                cells.insert(2, Cell::from(fit(&r.phase, w(2))));
+                cells.insert(2, Cell::from(fit(phase(r), w(2))));
                 cells.push(Cell::from(count(r.fetched)));
                 cells.push(Cell::from(count(r.created)));
                 cells.push(Cell::from(count(r.updated)));
@@ -218,9 +219,9 @@ fn pane(state: &State, r: &ExecutionRow, v: &ViewCtx, frame: &mut Frame, area: R
         execution_status(t, r, v.now_ms),
         sep(),
         Span::styled("phase ", t.label),
-        Span::raw(r.phase.as_str()),
+        Span::raw(phase(r)),
         sep(),
-        Span::raw(format!("{} run, attempt {}", r.trigger, r.attempt)),
+        Span::raw(origin(r)),
     ];
     if let Some(ms) = eta(r) {
         first.push(sep());
@@ -229,12 +230,7 @@ fn pane(state: &State, r: &ExecutionRow, v: &ViewCtx, frame: &mut Frame, area: R
     let counts = Line::from(vec![
         Span::styled("fetched ", t.label),
         Span::raw(count(r.fetched)),
-        Span::styled(
-            r.total
-                .map(|n| format!(" of {}", count(n)))
-                .unwrap_or_default(),
-            t.dim,
-        ),
+        Span::styled(of_total(r), t.dim),
         sep(),
         Span::styled("created ", t.label),
         Span::raw(count(r.created)),

@@ -22,7 +22,7 @@ pub const NO_TARGET: &str = "(none)";
 
 const ENVIRONMENTS: [&str; 3] = ["production", "sandbox", "test"];
 const SCHEDULES: [&str; 3] = ["manual", "interval", "cron"];
-const UNITS: [&str; 4] = ["minutes", "hours", "days", "seconds"];
+const UNITS: [&str; 5] = ["minutes", "hours", "days", "weeks", "seconds"];
 const KEY_LOCATIONS: [&str; 2] = ["header", "query"];
 const PAGINATIONS: [&str; 6] = [
     "none",
