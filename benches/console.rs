@@ -1,6 +1,6 @@
 //! The console's frame costs, on the real `App` and views drawn into a `TestBackend`:
 //!
-//! - the monitor with 1,000 running executions (the issue: a frame in under 2 ms);
+//! - the monitor with 1,000 running executions (target: a frame in under 2 ms);
 //! - one execution with a full log pane (the ring holds its maximum of lines);
 //! - a burst of 5,000 log lines arriving (a sync logging 5,000 lines a second) folded
 //!   into the log ring and drawn: what one second of such a sync costs the console.

@@ -1,7 +1,7 @@
 //! The console's CPU use when nobody touches it: the real release binary in a
 //! pseudo-terminal on a demo-sized database, left alone for a while, its CPU time read
 //! from /proc. Twice: with the embedded engine (the default: it polls the queue) and with
-//! `--no-engine`. The issue asks for under 1% of one core.
+//! `--no-engine`. The target is under 1% of one core.
 //!
 //! `cargo bench --bench console_idle` (seconds per run: `SYNCDECK_IDLE_SECS`, default 20).
 #![allow(unsafe_code)]

@@ -70,7 +70,7 @@ fn contacts() -> Vec<Value> {
         .collect()
 }
 
-/// `apply` on records already parsed (the issue's ≥ 1,000,000 records/s per core).
+/// `apply` on records already parsed (target: ≥ 1,000,000 records/s per core).
 #[divan::bench]
 fn apply(bencher: Bencher) {
     let schema = schema();

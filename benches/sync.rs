@@ -23,8 +23,8 @@
 //! - peak memory (`VmHWM` of this process; the HTTP server runs in a child process so
 //!   its pre-rendered pages do not count).
 //!
-//! Targets (issue 4): SQLite ≥ 150,000 records/s, PostgreSQL ≥ 100,000 records/s, peak
-//! memory < 200 MB whatever N is.
+//! Targets: SQLite ≥ 150,000 records/s, PostgreSQL ≥ 100,000 records/s, peak memory
+//! < 200 MB whatever N is.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/common/mod.rs"]
@@ -504,14 +504,14 @@ async fn analyzer(backend: &str) -> Option<tokio::task::JoinHandle<()>> {
 /// for what came before it (an earlier run, the other database's runs, an earlier
 /// bench):
 /// - on PostgreSQL a `CHECKPOINT`: a checkpoint falling inside a run makes it write whole
-///   pages to the WAL again for a while, and runs measured anywhere from 70,000 to
-///   110,000 records/s depending on where one fell. Needs the right to checkpoint (a
-///   superuser or `pg_checkpoint`); without it the runs go on;
+///   pages to the WAL again for a while, so the same run measures up to a third slower
+///   depending on where one falls. Needs the right to checkpoint (a superuser or
+///   `pg_checkpoint`); without it the runs go on;
 /// - on SQLite a WAL checkpoint that empties the WAL (`wal_checkpoint(TRUNCATE)`);
 /// - then the kernel's dirty pages are written out (`sync`): the kernel writes them
-///   back up to 30 s later, and a SQLite run 1 that shared the machine's two cores with
-///   the write-back of the PostgreSQL runs before it measured 149,000 records/s where
-///   one on a quiet disk measured 197,000.
+///   back up to 30 s later, and a SQLite run 1 that shares the machine's two cores with
+///   the write-back of the PostgreSQL runs before it measures a quarter slower than one
+///   on a quiet disk.
 async fn settle(backend: &str, store: &Store) {
     let sql = if backend == "postgres" {
         "CHECKPOINT"

@@ -507,7 +507,7 @@ both!(
 );
 
 mod graceful {
-    // Issue 4, item 9: a worker stopped with SIGTERM "finishes or releases its batch".
+    // A worker stopped with SIGTERM finishes or releases the batch in hand.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_sigterm_releases_or_finishes_the_execution() {
         let db = super::common::sqlite().await;
@@ -751,8 +751,8 @@ async fn a_worker_stopped_with_sigterm_exits_promptly_and_another_finishes_the_r
     }
 }
 
-/// What issue 4 asks of a graceful stop: the batch in hand is finished or given back, and
-/// the execution does not wait for its lease to expire (nor spend an attempt on it).
+/// A graceful stop: the batch in hand is finished or given back, and the execution does
+/// not wait for its lease to expire (nor spend an attempt on it).
 async fn a_sigterm_releases_or_finishes_the_execution(url: &str, store: Store) {
     let (server, _sb, id, mut w1) = run_until_held(url, &store).await;
     w1.sigterm();

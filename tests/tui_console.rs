@@ -301,6 +301,9 @@ async fn snapshot_integrations_list() {
     for (w, h) in SIZES {
         let c = Console::new(w, h, true).await;
         insta::assert_snapshot!(format!("integrations_{w}x{h}"), c.draw().backend());
+        if (w, h) == (80, 24) {
+            common::screenshot::keep("integrations", &c.draw());
+        }
     }
 }
 
@@ -313,6 +316,9 @@ async fn snapshot_integration_details() {
         let d = c.app.integrations.details.as_ref().unwrap();
         assert_eq!(d.data.as_ref().unwrap().executions.len(), 5);
         insta::assert_snapshot!(format!("integration_details_{w}x{h}"), c.draw().backend());
+        if (w, h) == (80, 24) {
+            common::screenshot::keep("integration-details", &c.draw());
+        }
     }
 }
 
@@ -339,6 +345,9 @@ async fn snapshot_catalog() {
         let mut c = Console::new(w, h, true).await;
         c.command("catalog").await;
         insta::assert_snapshot!(format!("catalog_{w}x{h}"), c.draw().backend());
+        if (w, h) == (80, 24) {
+            common::screenshot::keep("catalog", &c.draw());
+        }
         // Salesforce (superadmin only) is in CRM, the second category.
         for _ in 0..3 {
             c.key(KeyCode::Down).await;
@@ -888,6 +897,9 @@ async fn snapshot_monitor() {
         );
         assert_eq!(c.app.monitor.rate_history(RUN_ACME).len(), 6);
         insta::assert_snapshot!(format!("monitor_{w}x{h}"), c.draw().backend());
+        if (w, h) == (80, 24) {
+            common::screenshot::keep("monitor", &c.draw());
+        }
     }
 }
 
@@ -908,6 +920,9 @@ async fn snapshot_execution_view_with_log_errors_and_search() {
         assert_eq!(e.log.len(), 66);
         assert!(e.follow && !e.ended);
         insta::assert_snapshot!(format!("execution_{w}x{h}"), c.draw().backend());
+        if (w, h) == (80, 24) {
+            common::screenshot::keep("execution", &c.draw());
+        }
         // Following, a search jumps to the newest match: "page 19" here, off screen.
         c.type_text("/page 1").await;
         c.key(KeyCode::Enter).await;

@@ -176,6 +176,9 @@ async fn snapshot_mapper_with_preview() {
         c.open_mapper().await;
         assert_eq!(c.preview().rows.len(), 5);
         insta::assert_snapshot!(format!("mapper_{w}x{h}"), c.draw().backend());
+        if (w, h) == (100, 30) {
+            common::screenshot::keep("mapper", &c.draw());
+        }
         c.extra.shutdown().await;
     }
 }

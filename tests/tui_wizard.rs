@@ -268,6 +268,9 @@ async fn snapshot_fields_with_discovered_fields() {
         assert!(text.contains("address.city"), "{text}");
         assert!(text.contains("ada@example.com"), "{text}");
         insta::assert_snapshot!(format!("fields_{w}x{h}"), c.draw().backend());
+        if (w, h) == (80, 24) {
+            common::screenshot::keep("wizard-fields", &c.draw());
+        }
     }
 }
 

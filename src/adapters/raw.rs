@@ -3,9 +3,9 @@
 //! A sync run maps each record with a compiled schema, which parses a record's text
 //! itself, building only the fields it reads (`CompiledSchema::apply_json_to_json`).
 //! Building every field of every record as a `serde_json::Value` in the fetch stage, to
-//! be freed again on another thread, was most of the cost of fetching a page. Here the
-//! response is parsed once: the records are checked by the same parser (a malformed page
-//! fails at the same line and column) and kept as spans of the response's text; the
+//! be freed again on another thread, would be most of the cost of fetching a page. Here
+//! the response is parsed once: the records are checked by the same parser (a malformed
+//! page fails at the same line and column) and kept as spans of the response's text; the
 //! rest of the response (what pagination reads) is built in full.
 
 use std::cell::RefCell;

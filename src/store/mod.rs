@@ -134,7 +134,7 @@ impl Store {
                             // the WAL has grown past 8,192 pages (64 MB) regardless.
                             //
                             // A new database gets 8 KiB pages: a record is about 700
-                            // bytes, and bulk writes measured 10% faster than with
+                            // bytes, and bulk writes take 10% less time than with
                             // 4 KiB pages (fewer pages, splits and WAL frames per
                             // batch). The size is fixed when the first table is made,
                             // so an existing database keeps its own.
@@ -336,8 +336,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// Copies committed WAL frames into the SQLite database file on a connection of its
 /// own, every quarter second, while the store is in use. A writer that checkpoints
 /// itself (SQLite's default, every 1,000 pages) stops writing while it copies and
-/// syncs; here that work runs beside it (a `PASSIVE` checkpoint waits for nobody). The
-/// sync benchmark's write stage went from about 140,000 to 160,000–220,000 records/s.
+/// syncs; here that work runs beside it (a `PASSIVE` checkpoint waits for nobody), so
+/// the writer never stops for one (see `docs/design/write-path.md`).
 fn checkpointer(store: &Store) {
     let pool = store.pool.clone();
     let alive = Arc::downgrade(&store.alive);

@@ -226,3 +226,4 @@ pub fn spec(text: &str) -> syncdeck::domain::integration::IntegrationSpec {
 /// A base64 key for SYNCDECK_ENCRYPTION_KEY (32 bytes).
 pub const TEST_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 pub mod console;
+pub mod screenshot;

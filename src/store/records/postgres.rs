@@ -2,9 +2,9 @@
 //! `WITH` clauses for the lease fence (with the checkpoint and totals), the upsert, the
 //! mark-seen, the log lines and the record errors, every row list passed as arrays
 //! (`UNNEST`). One statement is one implicit transaction and one round trip, where
-//! `BEGIN`, five statements and `COMMIT` were seven, each waiting on the other side. Each
-//! write runs only if the fence matched (`WHERE EXISTS (SELECT 1 FROM fence)`), so a
-//! fenced-out batch changes nothing.
+//! `BEGIN`, five statements and `COMMIT` would be seven, each waiting on the other side.
+//! Each write runs only if the fence matched (`WHERE EXISTS (SELECT 1 FROM fence)`), so
+//! a fenced-out batch changes nothing.
 //!
 //! Workers on other machines may write the same keys at the same time, so the upsert
 //! does not trust the plan: `ON CONFLICT` settles a key that appeared meanwhile by the

@@ -7,7 +7,7 @@
 //! These statements use anonymous `?` placeholders, bound in order. sqlx maps a `$N`
 //! placeholder to its argument through `sqlite3_bind_parameter_name`, a linear search
 //! of the statement's parameter names, so binding thousands of `$N` costs time
-//! quadratic in their number (it was most of the write time at 1,000 rows a batch).
+//! quadratic in their number (at 1,000 rows a batch, most of the write time).
 
 use super::plan::Plan;
 use super::{Batch, Counts, Planned, StoredKeys, Written};
