@@ -43,7 +43,7 @@ const CLAIM_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 
        ORDER BY e.not_before, e.queued_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
      RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
 
-const CLAIM_IN_TURN_SQLITE: &str = "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+const CLAIM_IN_TURN_SQLITE: &str = "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
      lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
      WHERE id = (SELECT e.id FROM executions e JOIN executions mine ON mine.id = $4 AND mine.task_id = e.task_id \
        WHERE e.status = 'queued' AND e.not_before <= $3 \
@@ -52,13 +52,19 @@ const CLAIM_IN_TURN_SQLITE: &str = "UPDATE executions SET status = 'running', ph
        ORDER BY e.queued_at, e.id LIMIT 1) \
      RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
 
-const CLAIM_IN_TURN_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 'starting', lease_owner = $1, \
+const CLAIM_IN_TURN_POSTGRES: &str = "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
      lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
      WHERE id = (SELECT e.id FROM executions e JOIN executions mine ON mine.id = $4 AND mine.task_id = e.task_id \
        WHERE e.status = 'queued' AND e.not_before <= $3 \
        AND (e.queued_at < mine.queued_at OR (e.queued_at = mine.queued_at AND e.id <= mine.id)) \
        AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.status = 'running') \
        ORDER BY e.queued_at, e.id LIMIT 1 FOR UPDATE OF e SKIP LOCKED) \
+     RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
+
+/// Claims the queued execution `$4` once it is due.
+const CLAIM_ONE: &str = "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
+     lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
+     WHERE id = $4 AND status = 'queued' AND not_before <= $3 \
      RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint";
 
 impl Store {
@@ -99,22 +105,29 @@ impl Store {
         worker: &str,
         lease_ms: i64,
     ) -> Result<Option<Claim>> {
+        self.claim_by(CLAIM_ONE, worker, lease_ms, id).await
+    }
+
+    /// Runs a claim statement (`$1` worker, `$2` lease end, `$3` now, `$4` execution).
+    /// `None` when nothing was due, or when another run of the same task holds the
+    /// task's one running slot: the caller waits its turn.
+    async fn claim_by(
+        &self,
+        sql: &'static str,
+        worker: &str,
+        lease_ms: i64,
+        id: &str,
+    ) -> Result<Option<Claim>> {
         let now = now_ms();
-        let row = sqlx::query(
-            "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
-             lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
-             WHERE id = $4 AND status = 'queued' AND not_before <= $3 \
-             RETURNING id, task_id, integration_id, lease_token, attempt, full_run, checkpoint",
-        )
-        .bind(worker)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await;
+        let row = sqlx::query(sql)
+            .bind(worker)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await;
         match row {
             Ok(row) => row.as_ref().map(row_to_claim).transpose(),
-            // Another execution of the same task is running: this one waits its turn.
             Err(e) if is_unique_violation(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -376,20 +389,7 @@ impl Store {
             Backend::Sqlite => CLAIM_IN_TURN_SQLITE,
             Backend::Postgres => CLAIM_IN_TURN_POSTGRES,
         };
-        let now = now_ms();
-        let row = sqlx::query(sql)
-            .bind(worker)
-            .bind(now + lease_ms)
-            .bind(now)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await;
-        match row {
-            Ok(row) => row.as_ref().map(row_to_claim).transpose(),
-            // A worker started a run of the task in between: wait for it.
-            Err(e) if is_unique_violation(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        self.claim_by(sql, worker, lease_ms, id).await
     }
 }
 
