@@ -29,9 +29,10 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "source.rs"]
+mod source;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,18 +50,17 @@ use syncdeck::secrets::KeyRing;
 use syncdeck::store::Store;
 use syncdeck::store::records::{Counts, StoredKeys};
 
+use source::{PER_PAGE, Server};
+
 const SCHEMA: &str = include_str!("fixtures/crm_contact.schema.json");
-const PER_PAGE: usize = 1000;
 /// Not a built-in target type: the fixture's field names are its own.
 const TARGET: &str = "bench_contact";
-const SERVE_ENV: &str = "SYNCDECK_BENCH_SERVE";
 
 /// The PostgreSQL schemas this run created, for the analyzer.
 static PG_SCHEMAS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 fn main() {
-    if let Ok(n) = std::env::var(SERVE_ENV) {
-        serve(n.parse().expect("record count"));
+    if source::serve_if_child() {
         return;
     }
     let n: usize = std::env::var("SYNCDECK_BENCH_N")
@@ -77,157 +77,6 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(bench(n));
-}
-
-// ---------------------------------------------------------------------------------------
-// The source, in a child process.
-
-fn contact(i: usize) -> Value {
-    const FIRST: [&str; 10] = [
-        "Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Margaret", "Linus", "Zoë", "José",
-    ];
-    const LAST: [&str; 10] = [
-        "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Hamilton", "Torvalds",
-        "Ørsted", "Núñez",
-    ];
-    const STAGES: [&str; 7] = [
-        "Prospecting",
-        "Qualification",
-        "Needs Analysis",
-        "Proposal/Price Quote",
-        "Negotiation/Review",
-        "Closed Won",
-        "Closed Lost",
-    ];
-    const CITIES: [&str; 7] = [
-        "London",
-        "Paris",
-        "New York",
-        "São Paulo",
-        "Tokyo",
-        "Berlin",
-        "Zürich",
-    ];
-    let (f, l) = (FIRST[i % 10], LAST[(i / 10) % 10]);
-    json!({
-        "Id": format!("0035e{i:012}"),
-        "IsDeleted": false,
-        "FirstName": f,
-        "LastName": l,
-        "Email": format!("  {f}.{l}{i}@Example.COM "),
-        "Phone": format!("+1 555 {} {}", 100 + i % 900, 1000 + (i * 7) % 9000),
-        "Title": if i.is_multiple_of(6) { Value::Null } else { json!("VP Engineering") },
-        "Stage": STAGES[i % STAGES.len()],
-        "AnnualRevenue": format!("{}.{:03}", (i * 7919) % 50_000_000, i % 1000),
-        "CreatedDate": format!("20{}-{:02}-{:02}T10:15:00.000+0000", 15 + i % 10, 1 + i % 12, 1 + i % 28),
-        "LastModifiedDate": "2024-06-01T10:00:00.000+0000",
-        "MailingAddress": {"street": format!("{} Main St", i % 999), "city": CITIES[i % CITIES.len()],
-                           "postalCode": format!("{}", 10000 + i % 90000), "country": "US"},
-        "AccountId": format!("0015e{:09}", i % 99_999),
-        "OwnerId": "0055e000001AbCd",
-        "LeadSource": "Web",
-        "HasOptedOutOfEmail": i.is_multiple_of(10),
-        "Description": "Met at the conference; interested in the enterprise plan and SSO."
-    })
-}
-
-/// The child: renders every page, prints its port, serves until stdin closes.
-fn serve(n: usize) {
-    let pages = n.div_ceil(PER_PAGE);
-    let rendered: Vec<axum::body::Bytes> = (0..pages)
-        .map(|p| {
-            let records: Vec<Value> = (p * PER_PAGE..((p + 1) * PER_PAGE).min(n))
-                .map(contact)
-                .collect();
-            let next = if p + 1 < pages {
-                json!(p + 2)
-            } else {
-                Value::Null
-            };
-            serde_json::to_vec(&json!({ "results": records, "next_page": next }))
-                .unwrap()
-                .into()
-        })
-        .collect();
-    let bytes: usize = rendered.iter().map(|b| b.len()).sum();
-    let rendered = Arc::new(rendered);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let app = axum::Router::new().route(
-            "/contacts",
-            axum::routing::get(
-                move |q: axum::extract::Query<std::collections::HashMap<String, String>>| {
-                    let rendered = rendered.clone();
-                    async move {
-                        let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-                        let body = rendered
-                            .get(page.saturating_sub(1))
-                            .cloned()
-                            .unwrap_or_else(|| {
-                                axum::body::Bytes::from_static(
-                                    br#"{"results":[],"next_page":null}"#,
-                                )
-                            });
-                        (
-                            [(axum::http::header::CONTENT_TYPE, "application/json")],
-                            body,
-                        )
-                    }
-                },
-            ),
-        );
-        println!("{port} {bytes}");
-        std::io::stdout().flush().unwrap();
-        // The parent closing our stdin (or dying) ends the server.
-        std::thread::spawn(|| {
-            let mut sink = Vec::new();
-            let _ = std::io::stdin().read_to_end(&mut sink);
-            std::process::exit(0);
-        });
-        axum::serve(listener, app).await.unwrap();
-    });
-}
-
-struct Server {
-    child: Child,
-    url: String,
-    bytes: usize,
-}
-
-impl Server {
-    fn spawn(n: usize) -> Server {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(SERVE_ENV, n.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let mut parts = line.split_whitespace();
-        let port: u16 = parts.next().unwrap().parse().unwrap();
-        let bytes: usize = parts.next().unwrap().parse().unwrap();
-        Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            bytes,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 // ---------------------------------------------------------------------------------------
