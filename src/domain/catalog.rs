@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::draft::Field;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
@@ -23,8 +25,8 @@ pub enum Availability {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormField {
-    /// Key path in the integration file, e.g. `connection.base_url`.
-    pub key: String,
+    /// The field of the integration it sets, e.g. `connection.base_url`.
+    pub key: Field,
     pub label: String,
     /// text | number | choice | secret | bool
     pub kind: String,
