@@ -998,3 +998,50 @@ async fn a_failing_connection_test_says_why_and_keeps_the_form() {
     );
     assert_eq!(c.app.wizard.step, Step::Connection);
 }
+
+/// A problem shows under the row of the field it names: a bad timezone under the
+/// timezone, not under the cron expression beside it; a credential header under the
+/// headers.
+#[tokio::test]
+async fn an_invalid_field_shows_its_error_under_its_own_row() {
+    let mut c = Console::new(160, 48, false).await;
+    at_fields(&mut c).await;
+    c.choose("task.schedule.kind", "cron").await;
+    c.fill("task.schedule.expression", "0 2 * * 1-5").await;
+    c.fill("task.schedule.timezone", "Mars/Olympus").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Fields);
+    assert_eq!(c.focused_key(), "task.schedule.timezone");
+    let errors = &c.app.wizard.errors;
+    assert!(
+        errors[&row("task.schedule.timezone")].contains("IANA"),
+        "{errors:?}"
+    );
+    assert!(!errors.contains_key(&row("task.schedule.expression")));
+    let text = c.screen_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.contains("Timezone")).unwrap();
+    assert!(
+        lines[at + 1].contains("✗ timezone \"Mars/Olympus\""),
+        "{text}"
+    );
+    let cron = lines
+        .iter()
+        .position(|l| l.contains("Cron expression"))
+        .unwrap();
+    assert!(!lines[cron + 1].contains('✗'), "{text}");
+
+    // Back on the Connection step: a credential header is refused under Headers.
+    c.fill("task.schedule.timezone", "UTC").await;
+    c.key(KeyCode::Esc).await;
+    c.fill("connection.headers", "X-Token: abc").await;
+    let headers = &c.app.wizard.errors[&row("connection.headers")];
+    assert!(headers.contains("[connection.auth]"), "{headers}");
+    let text = c.screen_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.contains("Headers")).unwrap();
+    assert!(
+        lines[at + 1].contains("✗ this header carries a credential"),
+        "{text}"
+    );
+}

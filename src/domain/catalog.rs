@@ -111,3 +111,23 @@ impl CatalogEntry {
         self.id != self.adapter
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_keys_are_read_as_fields_and_an_unknown_one_is_refused() {
+        let entry = |key: &str| {
+            format!(
+                "id = \"x\"\nname = \"X\"\nadapter = \"rest_api\"\ncategory = \"c\"\n\
+                 description = \"d\"\nauth_kind = \"none\"\nvisibility = \"public\"\n\
+                 [[form]]\nkey = \"{key}\"\nlabel = \"L\"\nkind = \"text\"\n"
+            )
+        };
+        let ok: CatalogEntry = toml::from_str(&entry("source.pagination.limit")).unwrap();
+        assert_eq!(ok.form[0].key, Field::SourcePaginationLimit);
+        let bad = toml::from_str::<CatalogEntry>(&entry("connection.colour")).unwrap_err();
+        assert!(bad.to_string().contains("connection.colour"), "{bad}");
+    }
+}

@@ -241,3 +241,45 @@ fn the_sources_total_is_a_json_path() {
         "{errors:?}"
     );
 }
+
+/// Every problem of a file names its typed field, all of them at once, each with its
+/// line; schedule problems name the schedule's own field.
+#[test]
+fn problems_name_their_typed_fields() {
+    let bad = GOOD
+        .replace(
+            "base_url     = \"https://crm.example.com/api/v2\"",
+            "base_url     = \"crm.example.com\"",
+        )
+        .replace(
+            "kind = \"page\"\nparam = \"page\"",
+            "kind = \"offset\"\nparam = \"offset\"",
+        )
+        .replace("America/New_York", "Mars/Olympus")
+        .replace("name   = \"X-Api-Key\"\n", "")
+        .replace("\"Accept\" = \"application/json\"", "\"X-Token\" = \"t\"");
+    let errors = parse(&bad, &types()).unwrap_err();
+    let fields: Vec<Field> = errors.iter().map(|e| e.field.field).collect();
+    assert_eq!(
+        fields,
+        [
+            Field::ConnectionHeaders,
+            Field::ConnectionBaseUrl,
+            Field::ConnectionAuthName,
+            Field::SourcePaginationStopWhen,
+            Field::SourcePaginationLimitParam,
+            Field::SourcePaginationLimit,
+            Field::TaskScheduleTimezone,
+        ],
+        "{errors:#?}"
+    );
+    // An entry under a field keeps its own name, and every problem has its line.
+    assert_eq!(errors[0].field.entry.as_deref(), Some("X-Token"));
+    assert_eq!(errors[0].line, Some(10));
+    assert!(errors.iter().all(|e| e.line.is_some()), "{errors:#?}");
+    assert!(
+        errors[3].message.starts_with("unknown key"),
+        "{}",
+        errors[3]
+    );
+}
