@@ -1,9 +1,9 @@
-//! The wizard's forms and the integration file they make (the conversion schema it
-//! starts is in `schema`). The forms come from the
-//! catalog entry's `form` (a provider template without one uses its adapter's, with the
-//! preset as defaults); the file is validated with `integration_file::parse`, the same
-//! whole-file validation `syncdeck integration import` runs, and each error is shown
-//! beside the field it names.
+//! The wizard's forms and the integration draft they make (the conversion schema it
+//! starts is in `schema`). The forms come from the catalog entry's `form` (a provider
+//! template without one uses its adapter's, with the preset as defaults); each row sets
+//! one typed field of the draft. The rows are written as an integration file and read
+//! with `integration_file::parse`, the same whole-file validation `syncdeck integration
+//! import` runs, and each problem is shown under the row of the field it names.
 
 use std::collections::BTreeMap;
 
@@ -114,8 +114,7 @@ fn preset_default(preset: &Preset, key: F) -> Option<String> {
         F::SourceMethod => preset.method.clone(),
         F::SourceBody => preset.body.clone(),
         QUERY if !preset.query.is_empty() => Some(QUERY_PAIRS.text(&query_table(preset))),
-        F::ConnectionAuthKind => preset_auth(preset, "kind"),
-        F::ConnectionAuthName => preset_auth(preset, "name"),
+        F::ConnectionAuthKind | F::ConnectionAuthName => preset_auth(preset, key),
         _ => None,
     }
 }
@@ -129,12 +128,12 @@ fn query_table(preset: &Preset) -> Table {
         .collect()
 }
 
-/// A text value of the preset's `[connection.auth]`.
-fn preset_auth(preset: &Preset, name: &str) -> Option<String> {
+/// A text value of the preset's `[connection.auth]`: of the field `key` under it.
+fn preset_auth(preset: &Preset, key: F) -> Option<String> {
     preset
         .auth
         .as_ref()
-        .and_then(|a| a.get(name))
+        .and_then(|a| a.get(key.name()))
         .and_then(Value::as_str)
         .map(str::to_string)
 }
@@ -173,7 +172,7 @@ pub fn connection_form(entry: &CatalogEntry, types: &[CatalogEntry]) -> Vec<Fiel
                 Kind::Choice(strings(&KEY_LOCATIONS)),
             )
             .help("a request header, or a query parameter of every request");
-            if let Some(l) = preset_auth(&entry.preset, "in") {
+            if let Some(l) = preset_auth(&entry.preset, F::ConnectionAuthIn) {
                 location.set(&l);
             }
             fields.push(location);

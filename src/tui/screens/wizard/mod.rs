@@ -1,8 +1,8 @@
 //! The connection wizard: Type → Connection → Fields → Review. The Connection form comes
-//! from the catalog entry's schema; the input becomes an integration file validated as
-//! `syncdeck integration import` validates one; `Ctrl-T` tests the connection and the
+//! from the catalog entry's schema; the input becomes an integration draft validated as
+//! `syncdeck integration import` validates a file; `Ctrl-T` tests the connection and the
 //! Fields step discovers the source's fields from a sample; `Enter` on the review saves
-//! it (credentials sealed, one transaction).
+//! it with `ops::integrations::save` (credentials sealed, audited, one transaction).
 
 pub mod form;
 pub mod review;
