@@ -197,10 +197,9 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             Msg::Sampled { seq, result }
         }
         Command::CheckName { name } => {
-            let result = store
-                .integration_id(&name)
+            let result = ops::integrations::name_problem(store, &name, Intent::Create)
                 .await
-                .map(|id| id.is_some())
+                .map(|problem| problem.is_some())
                 .map_err(|e| e.to_string());
             Msg::NameChecked { name, result }
         }
