@@ -479,3 +479,36 @@ fn pause_resume_and_delete_are_audited_and_listed() {
         text(&bad.stderr)
     );
 }
+
+/// Each problem of an imported file is one line that starts with the file and the line,
+/// as compilers write theirs, then the key path: `FILE:LINE: key.path …: message`.
+#[test]
+fn import_problems_start_with_the_file_and_line() {
+    let sb = Sandbox::new();
+    let bad = common::rest_file("Lines", "ACME_KEY")
+        .replace("timeout_secs = 5", "timeout_secs = -1")
+        .replace(
+            "base_url = \"http://127.0.0.1:9/api\"",
+            "base_url = \"ftp://x\"",
+        );
+    let f = sb.write("lines.toml", &bad);
+    let out = sb.run(&["integration", "import", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    let shown = f.display().to_string();
+    assert_eq!(err.lines().count(), 2, "{err}");
+    for (line, key, message) in [
+        (
+            6,
+            "connection.base_url",
+            "\"ftp://x\" is not an http:// or https:// URL",
+        ),
+        (7, "connection.timeout_secs", "must be at least 1, found -1"),
+    ] {
+        let found = err
+            .lines()
+            .find(|l| l.contains(&format!("{shown}:{line}: {key}")))
+            .unwrap_or_else(|| panic!("no {shown}:{line}: {key} in {err}"));
+        assert!(found.ends_with(&format!(": {message}")), "{err}");
+    }
+}

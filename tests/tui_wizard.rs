@@ -13,12 +13,17 @@ use syncdeck::adapters::DiscoveredField;
 use syncdeck::demo::{SampleApi, SampleApiHandle, SampleApiOptions};
 use syncdeck::tui::Msg;
 use syncdeck::tui::app::{FlashLevel, ScreenId};
-use syncdeck::tui::screens::wizard::state::Probe;
+use syncdeck::tui::screens::wizard::state::{Key, Probe};
 use syncdeck::tui::screens::wizard::{self, Step, TestResult};
 
 /// Mon 2026-11-23 12:00:00 UTC.
 const NOW_MS: i64 = 1_795_435_200_000;
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+/// The wizard's row of a key as the integration file spells it (`connection.base_url`).
+fn row(key: &str) -> Key {
+    Key::parse(key).unwrap_or_else(|| panic!("no row key {key}"))
+}
 
 fn now() -> DateTime<FixedOffset> {
     FixedOffset::east_opt(0)
@@ -55,7 +60,7 @@ impl Console {
         let w = &self.app.wizard;
         w.form(w.step)
             .get(w.focus)
-            .map(|f| f.key.clone())
+            .map(|f| f.key.to_string())
             .unwrap_or_default()
     }
 
@@ -81,7 +86,7 @@ impl Console {
     async fn choose(&mut self, key: &str, value: &str) {
         self.focus(key).await;
         for _ in 0..20 {
-            if self.app.wizard.value(key) == value {
+            if self.app.wizard.value(row(key)) == value {
                 return;
             }
             self.key(KeyCode::Right).await;
@@ -523,11 +528,17 @@ async fn headers_rate_limit_and_cursor_are_reviewed_and_saved() {
     c.type_text("e").await;
     assert_eq!(c.app.screen, ScreenId::Wizard);
     assert_eq!(
-        c.app.wizard.value("connection.headers"),
+        c.app.wizard.value(row("connection.headers")),
         "Accept: application/json; X-Trace: wizard"
     );
-    assert_eq!(c.app.wizard.value("connection.rate_limit.requests"), "50");
-    assert_eq!(c.app.wizard.value("source.cursor_param"), "modified_since");
+    assert_eq!(
+        c.app.wizard.value(row("connection.rate_limit.requests")),
+        "50"
+    );
+    assert_eq!(
+        c.app.wizard.value(row("source.cursor_param")),
+        "modified_since"
+    );
     api.shutdown().await;
 }
 
@@ -561,18 +572,18 @@ async fn an_invalid_field_blocks_the_step_and_back_keeps_input() {
     // Back to Connection and to Type: nothing typed is lost.
     c.key(KeyCode::Esc).await;
     assert_eq!(c.app.wizard.step, Step::Connection);
-    assert_eq!(c.app.wizard.value("name"), "Acme");
+    assert_eq!(c.app.wizard.value(row("name")), "Acme");
     c.key(KeyCode::Esc).await;
     assert_eq!(c.app.wizard.step, Step::Type);
     c.key(KeyCode::Enter).await;
     assert_eq!(c.app.wizard.step, Step::Connection);
-    assert_eq!(c.app.wizard.value("name"), "Acme");
+    assert_eq!(c.app.wizard.value(row("name")), "Acme");
     assert_eq!(
-        c.app.wizard.value("connection.base_url"),
+        c.app.wizard.value(row("connection.base_url")),
         "https://crm.example.com"
     );
     c.key(KeyCode::Enter).await;
-    assert_eq!(c.app.wizard.value("source.records"), "results");
+    assert_eq!(c.app.wizard.value(row("source.records")), "results");
 }
 
 #[tokio::test]
@@ -597,9 +608,9 @@ async fn editing_keeps_a_blank_secret_and_replaces_a_typed_one() {
     c.type_text("e").await;
     assert_eq!(c.app.screen, ScreenId::Wizard);
     assert_eq!(c.app.wizard.step, Step::Connection);
-    assert_eq!(c.app.wizard.value("connection.base_url"), api.url());
-    assert_eq!(c.app.wizard.value("connection.auth.name"), "X-Api-Key");
-    let secret = c.app.wizard.field("connection.auth.secret").unwrap();
+    assert_eq!(c.app.wizard.value(row("connection.base_url")), api.url());
+    assert_eq!(c.app.wizard.value(row("connection.auth.name")), "X-Api-Key");
+    let secret = c.app.wizard.field(row("connection.auth.secret")).unwrap();
     assert!(secret.secret.is_empty());
     assert!(c.screen_text().contains("(stored)"));
     // The test uses the stored key.
@@ -682,10 +693,10 @@ async fn the_catalog_starts_the_wizard_with_its_type() {
     assert_eq!(c.app.wizard.step, Step::Connection);
     assert!(c.app.wizard.done.contains(&Step::Type));
     assert_eq!(
-        c.app.wizard.value("connection.base_url"),
+        c.app.wizard.value(row("connection.base_url")),
         "https://api.github.com"
     );
-    assert_eq!(c.app.wizard.value("connection.auth.kind"), "bearer");
+    assert_eq!(c.app.wizard.value(row("connection.auth.kind")), "bearer");
     // Esc goes back to the Type step; Esc there cancels, asking first (a type was chosen).
     c.key(KeyCode::Esc).await;
     assert_eq!(c.app.wizard.step, Step::Type);
@@ -721,7 +732,7 @@ async fn cancelling_asks_before_discarding_input() {
     assert_eq!(c.app.screen, ScreenId::Wizard);
     assert!(c.flash().contains("kept"), "{}", c.flash());
     c.key(KeyCode::Enter).await;
-    assert_eq!(c.app.wizard.value("name"), "KPIs");
+    assert_eq!(c.app.wizard.value(row("name")), "KPIs");
     // y discards.
     c.key(KeyCode::Esc).await;
     c.key(KeyCode::Esc).await;
@@ -733,7 +744,7 @@ async fn cancelling_asks_before_discarding_input() {
     c.key(KeyCode::Enter).await;
     c.type_text("q?").await;
     assert!(!c.app.should_quit());
-    assert_eq!(c.app.wizard.value("name"), "q?");
+    assert_eq!(c.app.wizard.value(row("name")), "q?");
     // ctrl-c still quits.
     c.ctrl('c').await;
     assert!(c.app.should_quit());
@@ -840,7 +851,7 @@ async fn a_taken_name_is_refused_on_save_and_the_input_stays() {
     assert_eq!(c.app.screen, ScreenId::Wizard);
     assert_eq!(c.app.wizard.step, Step::Review);
     assert!(c.app.wizard.review.is_none());
-    let error = c.app.wizard.errors.get("name").cloned().unwrap();
+    let error = c.app.wizard.errors.get(&row("name")).cloned().unwrap();
     assert!(error.contains("exists already"), "{error}");
     assert!(c.screen_text().contains("exists already"));
     // Back to Connection, another name, saved.
@@ -931,7 +942,7 @@ async fn a_csv_file_integration_discovers_its_header_and_saves() {
     c.new_of_type("file").await;
     c.fill("name", "KPI file").await;
     c.fill("connection.path", csv.to_str().unwrap()).await;
-    assert_eq!(c.app.wizard.value("connection.format"), "csv");
+    assert_eq!(c.app.wizard.value(row("connection.format")), "csv");
     c.ctrl('t').await;
     assert!(
         matches!(&c.app.wizard.test, Probe::Done(Ok(r)) if r.ok),
@@ -945,7 +956,7 @@ async fn a_csv_file_integration_discovers_its_header_and_saves() {
     let paths: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["date", "metric", "value"]);
     // No pagination for files.
-    assert!(c.app.wizard.field("source.pagination.kind").is_none());
+    assert!(c.app.wizard.field(row("source.pagination.kind")).is_none());
     c.fill("source.entity", "kpis").await;
     c.key(KeyCode::Enter).await;
     c.key(KeyCode::Enter).await;
@@ -982,8 +993,55 @@ async fn a_failing_connection_test_says_why_and_keeps_the_form() {
     );
     // What was typed stays, and the step can still be left (a failed test is advice).
     assert_eq!(
-        c.app.wizard.value("connection.base_url"),
+        c.app.wizard.value(row("connection.base_url")),
         "http://127.0.0.1:9/api"
     );
     assert_eq!(c.app.wizard.step, Step::Connection);
+}
+
+/// A problem shows under the row of the field it names: a bad timezone under the
+/// timezone, not under the cron expression beside it; a credential header under the
+/// headers.
+#[tokio::test]
+async fn an_invalid_field_shows_its_error_under_its_own_row() {
+    let mut c = Console::new(160, 48, false).await;
+    at_fields(&mut c).await;
+    c.choose("task.schedule.kind", "cron").await;
+    c.fill("task.schedule.expression", "0 2 * * 1-5").await;
+    c.fill("task.schedule.timezone", "Mars/Olympus").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Fields);
+    assert_eq!(c.focused_key(), "task.schedule.timezone");
+    let errors = &c.app.wizard.errors;
+    assert!(
+        errors[&row("task.schedule.timezone")].contains("IANA"),
+        "{errors:?}"
+    );
+    assert!(!errors.contains_key(&row("task.schedule.expression")));
+    let text = c.screen_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.contains("Timezone")).unwrap();
+    assert!(
+        lines[at + 1].contains("✗ timezone \"Mars/Olympus\""),
+        "{text}"
+    );
+    let cron = lines
+        .iter()
+        .position(|l| l.contains("Cron expression"))
+        .unwrap();
+    assert!(!lines[cron + 1].contains('✗'), "{text}");
+
+    // Back on the Connection step: a credential header is refused under Headers.
+    c.fill("task.schedule.timezone", "UTC").await;
+    c.key(KeyCode::Esc).await;
+    c.fill("connection.headers", "X-Token: abc").await;
+    let headers = &c.app.wizard.errors[&row("connection.headers")];
+    assert!(headers.contains("[connection.auth]"), "{headers}");
+    let text = c.screen_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.contains("Headers")).unwrap();
+    assert!(
+        lines[at + 1].contains("✗ this header carries a credential"),
+        "{text}"
+    );
 }

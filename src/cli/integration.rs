@@ -3,10 +3,13 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::ops_failure::failure;
+use super::ops_failure::{failure, failure_in, problem_line};
 use super::output::{errln, out, outln};
 use super::{Context, Failure, output, prompt};
-use crate::domain::integration_file::{self, IntegrationFile, SchemaSource, SecretRef};
+use crate::domain::integration_file::{
+    self, CredentialInput, Field, IntegrationDraft, SchemaSource,
+};
+use crate::ops::integrations::Intent;
 use crate::ops::{self, Origin};
 use crate::secrets::SecretString;
 use crate::store::{IntegrationQuery, SaveOutcome, Store, StoredIntegration};
@@ -303,15 +306,20 @@ fn read_schema_file(base: &Path, file: &str) -> Result<serde_json::Value, String
     }
 }
 
-fn resolve_secret(base: &Path, path: &str, r: &SecretRef) -> Result<Option<SecretString>, String> {
-    match r {
-        SecretRef::Env(name) => match std::env::var(name) {
+fn resolve_secret(
+    base: &Path,
+    field: Field,
+    input: &CredentialInput,
+) -> Result<Option<SecretString>, String> {
+    let path = field.key();
+    match input {
+        CredentialInput::Env(name) => match std::env::var(name) {
             Ok(v) if !v.is_empty() => Ok(Some(SecretString::new(v))),
             _ => Err(format!(
                 "{path}: the environment variable {name} is not set; export it before importing"
             )),
         },
-        SecretRef::File(file) => {
+        CredentialInput::File(file) => {
             let p = base.join(file);
             match std::fs::read_to_string(&p) {
                 Ok(v) if !v.trim().is_empty() => Ok(Some(SecretString::new(
@@ -321,7 +329,7 @@ fn resolve_secret(base: &Path, path: &str, r: &SecretRef) -> Result<Option<Secre
                 Err(e) => Err(format!("{path}: cannot read {}: {e}", p.display())),
             }
         }
-        SecretRef::Prompt => {
+        CredentialInput::Prompt => {
             if super::stdin_is_terminal() {
                 Ok(None)
             } else {
@@ -330,6 +338,9 @@ fn resolve_secret(base: &Path, path: &str, r: &SecretRef) -> Result<Option<Secre
                 ))
             }
         }
+        CredentialInput::New | CredentialInput::Keep => Err(format!(
+            "{path}: write a reference: \"env:NAME\", \"file:PATH\" or \"prompt\""
+        )),
     }
 }
 
@@ -345,33 +356,46 @@ pub(crate) async fn import(
         .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
     let base = file.parent().unwrap_or(Path::new("."));
     let known = store.catalog_types().await?;
-    let mut parsed: IntegrationFile = integration_file::parse(&text, &known).map_err(|errors| {
-        Failure::invalid(errors.iter().map(|e| format!("{shown}: {e}")).collect())
-    })?;
+    let mut draft: IntegrationDraft =
+        integration_file::parse(&text, &known).map_err(|problems| {
+            Failure::invalid(
+                problems
+                    .iter()
+                    .map(|p| problem_line(Some(&shown), p))
+                    .collect(),
+            )
+        })?;
+    let intent = if replace {
+        Intent::CreateOrReplace
+    } else {
+        Intent::Create
+    };
 
     // Everything is checked before anything is written or asked for.
     let mut problems = Vec::new();
-    if let SchemaSource::File(f) = &parsed.schema {
+    if let SchemaSource::File(f) = &draft.schema {
         match read_schema_file(base, f) {
-            Ok(v) => parsed.spec.schema = Some(v),
+            Ok(v) => draft.spec.schema = Some(v),
             Err(e) => problems.push(e),
         }
     }
-    if let Some(schema) = &parsed.spec.schema {
+    if let Some(schema) = &draft.spec.schema {
         problems.extend(super::mapping_check::schema_problems(store, schema).await?);
     }
     let mut secrets = Vec::new();
-    for (path, r) in &parsed.secrets {
-        match resolve_secret(base, path, r) {
-            Ok(v) => secrets.push((path.clone(), v)),
+    for (field, input) in &draft.secrets {
+        match resolve_secret(base, *field, input) {
+            Ok(v) => secrets.push((*field, v)),
             Err(e) => problems.push(e),
         }
     }
-    let existing = store.integration_id(parsed.spec.name.as_str()).await?;
-    if existing.is_some() && !replace {
+    let name = draft.spec.name.as_str().to_string();
+    if let Some(taken) = ops::integrations::name_problem(store, &name, intent)
+        .await
+        .map_err(failure)?
+    {
         problems.push(format!(
-            "name: integration {:?} exists already; pass --replace to overwrite it (its history and records are kept)",
-            parsed.spec.name.as_str()
+            "{taken}; pass --replace to overwrite it (its history and records are kept)"
         ));
     }
     if !problems.is_empty() {
@@ -381,40 +405,27 @@ pub(crate) async fn import(
     }
 
     let ring = ctx.key_ring()?;
-    let id = existing.unwrap_or_else(crate::domain::new_id);
-    let mut sealed = Vec::new();
-    for (path, value) in secrets {
+    let mut values = Vec::new();
+    for (field, value) in secrets {
         let value = match value {
             Some(v) => v,
-            None => prompt::secret(&format!("{} {path}", parsed.spec.name))?,
+            None => prompt::secret(&format!("{name} {field}"))?,
         };
         if value.is_empty() {
             return Err(Failure::usage(format!(
-                "{shown}: {path}: the secret is empty"
+                "{shown}: {field}: the secret is empty"
             )));
         }
-        sealed.push(crate::vault::seal(&ring, &id, &path, &value).map_err(Failure::runtime)?);
+        values.push((field, value));
     }
-    let outcome = store
-        .save_integration(&id, &parsed.spec, &sealed, replace)
+    let saved = ops::integrations::save(store, &ring, &draft, &values, intent, Origin::Cli)
         .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => Failure::usage(e),
-            other => Failure::runtime(other),
-        })?;
-    let verb = match outcome {
+        .map_err(|e| failure_in(&shown, e))?;
+    let verb = match saved.outcome {
         SaveOutcome::Created => "created",
         SaveOutcome::Replaced => "replaced",
     };
-    store
-        .audit("integration.import", parsed.spec.name.as_str(), verb)
-        .await?;
-    tracing::info!(
-        integration = parsed.spec.name.as_str(),
-        verb,
-        "integration imported"
-    );
-    outln!("integration {:?} {verb}", parsed.spec.name.as_str())?;
+    outln!("integration {name:?} {verb}")?;
     Ok(0)
 }
 

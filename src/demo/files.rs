@@ -83,7 +83,7 @@ pub fn write_demo_dir(dir: &Path, api: &SampleApiHandle) -> std::io::Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::integration_file::{self, SchemaSource, SecretRef};
+    use crate::domain::integration_file::{self, CredentialInput, SchemaSource};
 
     fn known_types() -> Vec<(String, String)> {
         crate::assets::catalog()
@@ -137,8 +137,8 @@ mod tests {
         assert_eq!(
             refs,
             vec![
-                SecretRef::File(API_KEY_FILE.into()),
-                SecretRef::File(BEARER_TOKEN_FILE.into())
+                CredentialInput::File(API_KEY_FILE.into()),
+                CredentialInput::File(BEARER_TOKEN_FILE.into())
             ]
         );
     }

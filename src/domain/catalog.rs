@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::draft::Field;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
@@ -23,8 +25,8 @@ pub enum Availability {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormField {
-    /// Key path in the integration file, e.g. `connection.base_url`.
-    pub key: String,
+    /// The field of the integration it sets, e.g. `connection.base_url`.
+    pub key: Field,
     pub label: String,
     /// text | number | choice | secret | bool
     pub kind: String,
@@ -107,5 +109,25 @@ fn available() -> Availability {
 impl CatalogEntry {
     pub fn is_template(&self) -> bool {
         self.id != self.adapter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_keys_are_read_as_fields_and_an_unknown_one_is_refused() {
+        let entry = |key: &str| {
+            format!(
+                "id = \"x\"\nname = \"X\"\nadapter = \"rest_api\"\ncategory = \"c\"\n\
+                 description = \"d\"\nauth_kind = \"none\"\nvisibility = \"public\"\n\
+                 [[form]]\nkey = \"{key}\"\nlabel = \"L\"\nkind = \"text\"\n"
+            )
+        };
+        let ok: CatalogEntry = toml::from_str(&entry("source.pagination.limit")).unwrap();
+        assert_eq!(ok.form[0].key, Field::SourcePaginationLimit);
+        let bad = toml::from_str::<CatalogEntry>(&entry("connection.colour")).unwrap_err();
+        assert!(bad.to_string().contains("connection.colour"), "{bad}");
     }
 }

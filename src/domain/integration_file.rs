@@ -4,50 +4,15 @@
 use toml::{Table, Value};
 
 use super::IntegrationName as Name;
+pub use super::draft::{
+    CredentialInput, Field, FieldPath, IntegrationDraft, Problem, SchemaSource,
+};
 use super::integration::{
     ApiKeyIn, Auth, AuthKind, Connection, Environment, FileFormat, IntegrationSpec, Pagination,
     RateLimit, RetryPolicy, Source, TaskSpec,
 };
-use super::schedule::Schedule;
+use super::schedule::{IntervalUnit, Schedule, ScheduleError};
 use super::toml_walk::{self, FileError, Walker, json_to_toml, toml_to_json};
-
-/// Where a secret comes from at import. Never the secret itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretRef {
-    Env(String),
-    File(String),
-    Prompt,
-}
-
-impl SecretRef {
-    fn parse(text: &str) -> Option<Self> {
-        if text == "prompt" {
-            Some(Self::Prompt)
-        } else if let Some(name) = text.strip_prefix("env:") {
-            (!name.is_empty()).then(|| Self::Env(name.to_string()))
-        } else if let Some(path) = text.strip_prefix("file:") {
-            (!path.is_empty()).then(|| Self::File(path.to_string()))
-        } else {
-            None
-        }
-    }
-}
-
-/// The schema part of a file before any file it names is read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SchemaSource {
-    None,
-    Inline(serde_json::Value),
-    File(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct IntegrationFile {
-    pub spec: IntegrationSpec,
-    pub schema: SchemaSource,
-    /// Credential field (e.g. `connection.auth.secret`) → where its value comes from.
-    pub secrets: Vec<(String, SecretRef)>,
-}
 
 /// Header names whose values are credentials: those belong in `[connection.auth]`.
 fn is_secret_header(name: &str) -> bool {
@@ -101,12 +66,29 @@ const TOP_KEYS: &[&str] = &[
     "task",
 ];
 
-/// Reads and validates a whole integration file. `known_types` are catalog ids with their
-/// adapter (`rest_api`, `file`, `webhook`).
+/// A problem the walker found, with its key path made typed.
+fn problem(e: FileError) -> Problem {
+    Problem {
+        field: FieldPath::parse(&e.path),
+        line: e.line,
+        message: e.message,
+    }
+}
+
+/// Reads and validates a whole integration file into a draft, or returns every problem
+/// with its field and line. `known_types` are catalog ids with their adapter
+/// (`rest_api`, `file`, `webhook`).
 pub fn parse(
     text: &str,
     known_types: &[(String, String)],
-) -> Result<IntegrationFile, Vec<FileError>> {
+) -> Result<IntegrationDraft, Vec<Problem>> {
+    parse_walked(text, known_types).map_err(|errors| errors.into_iter().map(problem).collect())
+}
+
+fn parse_walked(
+    text: &str,
+    known_types: &[(String, String)],
+) -> Result<IntegrationDraft, Vec<FileError>> {
     let (doc, lines) = toml_walk::parse(text).map_err(|e| vec![e])?;
     let mut w = Walker::new(&lines);
     w.unknown_keys(&doc, "", TOP_KEYS);
@@ -116,7 +98,7 @@ pub fn parse(
         .and_then(|n| match Name::parse(&n) {
             Ok(n) => Some(n),
             Err(e) => {
-                w.error("name", e.to_string());
+                w.error(Field::Name.key(), e.to_string());
                 None
             }
         });
@@ -129,7 +111,7 @@ pub fn parse(
         if found.is_none() {
             let ids: Vec<&str> = known_types.iter().map(|(id, _)| id.as_str()).collect();
             w.error(
-                "type",
+                Field::Type.key(),
                 format!(
                     "{t:?} is not in the catalog; use one of: {} (see `syncdeck catalog list`)",
                     ids.join(", ")
@@ -140,7 +122,7 @@ pub fn parse(
     });
     if adapter.as_deref() == Some("webhook") {
         w.error(
-            "type",
+            Field::Type.key(),
             "webhook integrations are not available yet; use rest_api or file",
         );
     }
@@ -169,7 +151,7 @@ pub fn parse(
     };
 
     match (name, type_id, source) {
-        (Some(name), Some(type_id), Some(source)) if w.errors.is_empty() => Ok(IntegrationFile {
+        (Some(name), Some(type_id), Some(source)) if w.errors.is_empty() => Ok(IntegrationDraft {
             spec: IntegrationSpec {
                 name,
                 type_id,
@@ -194,9 +176,9 @@ fn read_connection(
     w: &mut Walker<'_>,
     t: &Table,
     adapter: Option<&str>,
-    secrets: &mut Vec<(String, SecretRef)>,
+    secrets: &mut Vec<(Field, CredentialInput)>,
 ) -> Connection {
-    const P: &str = "connection";
+    const P: &str = Field::Connection.key();
     w.unknown_keys(
         t,
         P,
@@ -241,7 +223,7 @@ fn read_connection(
             if let Some(url) = w.non_empty_string(t, P, "base_url", true) {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     w.error(
-                        "connection.base_url",
+                        Field::ConnectionBaseUrl.key(),
                         format!("{url:?} is not an http:// or https:// URL"),
                     );
                 }
@@ -250,7 +232,7 @@ fn read_connection(
         }
     }
     if let Some(rl) = w.table(t, P, "rate_limit", false) {
-        const RP: &str = "connection.rate_limit";
+        const RP: &str = Field::ConnectionRateLimit.key();
         w.unknown_keys(rl, RP, &["requests", "per_secs"]);
         let requests = w.integer(rl, RP, "requests", true, 1);
         let per_secs = w.integer(rl, RP, "per_secs", true, 1);
@@ -270,9 +252,9 @@ fn read_connection(
 fn read_auth(
     w: &mut Walker<'_>,
     t: &Table,
-    secrets: &mut Vec<(String, SecretRef)>,
+    secrets: &mut Vec<(Field, CredentialInput)>,
 ) -> Option<Auth> {
-    const P: &str = "connection.auth";
+    const P: &str = Field::ConnectionAuth.key();
     let kind = match w
         .choice(t, P, "kind", true, &["none", "api_key", "bearer", "basic"])?
         .as_str()
@@ -312,12 +294,14 @@ fn read_auth(
         auth.username = w.non_empty_string(t, P, "username", true);
     }
     for key in kind.secret_keys() {
-        let path = format!("{P}.{key}");
+        let Some(field) = Field::ConnectionAuth.child(key) else {
+            continue;
+        };
         if let Some(text) = w.string(t, P, key, true) {
-            match SecretRef::parse(&text) {
-                Some(r) => secrets.push((path, r)),
+            match CredentialInput::parse_reference(&text) {
+                Some(r) => secrets.push((field, r)),
                 None => w.error(
-                    &path,
+                    field.key(),
                     format!(
                         "a literal secret is not allowed in an integration file; write a \
                          reference instead: {key} = \"env:NAME\" (read from the environment \
@@ -332,7 +316,7 @@ fn read_auth(
 }
 
 fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<Source> {
-    const P: &str = "source";
+    const P: &str = Field::Source.key();
     w.unknown_keys(
         t,
         P,
@@ -371,9 +355,12 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
     let body = w.string(t, P, "body", false).unwrap_or_default();
     if !body.is_empty() {
         if method != "POST" {
-            w.error("source.body", "a body is only sent with method = \"POST\"");
+            w.error(
+                Field::SourceBody.key(),
+                "a body is only sent with method = \"POST\"",
+            );
         } else if let Err(e) = serde_json::from_str::<serde_json::Value>(&body) {
-            w.error("source.body", format!("is not valid JSON: {e}"));
+            w.error(Field::SourceBody.key(), format!("is not valid JSON: {e}"));
         }
     }
     let mut json_path = |key: &str, example: &str| {
@@ -397,7 +384,7 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
     let cursor_param = w.string(t, P, "cursor_param", false);
     if cursor_field.is_some() && cursor_param.is_none() && is_rest {
         w.error(
-            "source.cursor_param",
+            Field::SourceCursorParam.key(),
             "cursor_field is set, so cursor_param (the query parameter that carries the last cursor) is required",
         );
     }
@@ -420,7 +407,7 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
 }
 
 fn read_pagination(w: &mut Walker<'_>, t: &Table) -> Option<Pagination> {
-    const P: &str = "source.pagination";
+    const P: &str = Field::SourcePagination.key();
     let kind = w.choice(
         t,
         P,
@@ -498,12 +485,13 @@ fn read_pagination(w: &mut Walker<'_>, t: &Table) -> Option<Pagination> {
 }
 
 fn read_schema(w: &mut Walker<'_>, doc: &Table) -> SchemaSource {
-    let Some(t) = w.table(doc, "", "schema", false) else {
+    const P: &str = Field::Schema.key();
+    let Some(t) = w.table(doc, "", P, false) else {
         return SchemaSource::None;
     };
     if t.contains_key("file") {
-        w.unknown_keys(t, "schema", &["file"]);
-        return match w.non_empty_string(t, "schema", "file", true) {
+        w.unknown_keys(t, P, &["file"]);
+        return match w.non_empty_string(t, P, "file", true) {
             Some(f) => SchemaSource::File(f),
             None => SchemaSource::None,
         };
@@ -512,33 +500,22 @@ fn read_schema(w: &mut Walker<'_>, doc: &Table) -> SchemaSource {
 }
 
 fn read_task(w: &mut Walker<'_>, t: &Table) -> TaskSpec {
-    const P: &str = "task";
+    const P: &str = Field::Task.key();
     w.unknown_keys(t, P, &["direction", "schedule", "config", "retry"]);
     let mut task = TaskSpec::default();
     if let Some(d) = w.choice(t, P, "direction", false, &["pull", "push", "bidirectional"]) {
         if d != "pull" {
             w.error(
-                "task.direction",
+                Field::TaskDirection.key(),
                 format!("{d:?} is not available yet; use \"pull\""),
             );
         }
         task.direction = d;
     }
-    if let Some(s) = w.table(t, P, "schedule", false) {
-        let json = toml_to_json(&Value::Table(s.clone()));
-        match serde_json::from_value::<Schedule>(json) {
-            Ok(schedule) => match schedule.validate() {
-                Ok(()) => task.schedule = schedule,
-                Err(e) => w.error("task.schedule", e.to_string()),
-            },
-            Err(e) => w.error(
-                "task.schedule",
-                format!(
-                    "{e}; write {{ kind = \"manual\" }}, {{ kind = \"interval\", every = 15, unit = \"minutes\" }} \
-                     or {{ kind = \"cron\", expression = \"0 2 * * 1-5\", timezone = \"America/New_York\" }}"
-                ),
-            ),
-        }
+    if let Some(s) = w.table(t, P, "schedule", false)
+        && let Some(schedule) = read_schedule(w, s)
+    {
+        task.schedule = schedule;
     }
     if let Some(c) = w.table(t, P, "config", false)
         && let serde_json::Value::Object(m) = toml_to_json(&Value::Table(c.clone()))
@@ -546,7 +523,7 @@ fn read_task(w: &mut Walker<'_>, t: &Table) -> TaskSpec {
         task.config = m;
     }
     if let Some(r) = w.table(t, P, "retry", false) {
-        const RP: &str = "task.retry";
+        const RP: &str = Field::TaskRetry.key();
         w.unknown_keys(r, RP, &["max_retries", "delay_secs", "exponential"]);
         let d = RetryPolicy::default();
         task.retry = RetryPolicy {
@@ -562,6 +539,58 @@ fn read_task(w: &mut Walker<'_>, t: &Table) -> TaskSpec {
         };
     }
     task
+}
+
+/// Reads `[task] schedule`, naming the field of each problem.
+fn read_schedule(w: &mut Walker<'_>, t: &Table) -> Option<Schedule> {
+    const P: &str = Field::TaskSchedule.key();
+    let kind = w.choice(t, P, "kind", true, &["manual", "interval", "cron"])?;
+    let schedule = match kind.as_str() {
+        "interval" => {
+            w.unknown_keys(t, P, &["kind", "every", "unit"]);
+            let every = w.integer(t, P, "every", true, 0);
+            let unit = w
+                .choice(
+                    t,
+                    P,
+                    "unit",
+                    true,
+                    &["seconds", "minutes", "hours", "days", "weeks"],
+                )
+                .and_then(|u| serde_json::from_value::<IntervalUnit>(u.into()).ok());
+            Schedule::Interval {
+                every: u32::try_from(every?).unwrap_or(u32::MAX),
+                unit: unit?,
+            }
+        }
+        "cron" => {
+            w.unknown_keys(t, P, &["kind", "expression", "timezone"]);
+            let expression = w.non_empty_string(t, P, "expression", true);
+            let timezone = w
+                .non_empty_string(t, P, "timezone", false)
+                .unwrap_or_else(|| "UTC".into());
+            Schedule::Cron {
+                expression: expression?,
+                timezone,
+            }
+        }
+        _ => {
+            w.unknown_keys(t, P, &["kind"]);
+            Schedule::Manual
+        }
+    };
+    match schedule.validate() {
+        Ok(()) => Some(schedule),
+        Err(e) => {
+            let field = match &e {
+                ScheduleError::Cron { .. } => Field::TaskScheduleExpression,
+                ScheduleError::Timezone(_) => Field::TaskScheduleTimezone,
+                ScheduleError::ZeroInterval(_) => Field::TaskScheduleEvery,
+            };
+            w.error(field.key(), e.to_string());
+            None
+        }
+    }
 }
 
 /// Writes an integration as an integration file. Every secret is written as `prompt`.

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod conversion_schema;
+pub mod draft;
 pub mod execution;
 pub mod grammar;
 pub mod ids;

@@ -28,7 +28,7 @@ pub fn parse_since(text: &str, now_ms: i64) -> Result<i64, OpsError> {
         .filter(|n| *n >= 0);
     match (unit_ms, amount) {
         (u, Some(n)) if u > 0 => Ok(now_ms.saturating_sub(n.saturating_mul(u))),
-        _ => Err(OpsError::Invalid(vec![format!(
+        _ => Err(OpsError::invalid([format!(
             "--since: {text:?} is neither a time (2026-03-10T14:30:00Z) nor an age (30m, 12h, 7d)"
         )])),
     }

@@ -1,7 +1,10 @@
 //! Actions on configured integrations.
 
 use super::{OpsError, Origin};
-use crate::store::{Audit, Store};
+use crate::domain::draft::{CredentialInput, Field, IntegrationDraft, Problem};
+use crate::engine::Engine;
+use crate::secrets::{KeyRing, SecretString, SecretsError};
+use crate::store::{Audit, SaveAudit, SaveOutcome, SealedCredential, Store};
 
 /// Pauses (or resumes) the schedule of `name`'s task; runs asked for by hand still
 /// run. Audited in the same transaction.
@@ -37,4 +40,145 @@ pub async fn delete(store: &Store, name: &str, origin: Origin) -> Result<(), Ops
     } else {
         Err(OpsError::NotFound(format!("integration {name:?}")))
     }
+}
+
+/// What seals a new credential: the key ring of the command line, or the engine's (the
+/// console's). Only the operations layer seals.
+pub trait Sealer {
+    fn seal(
+        &self,
+        integration_id: &str,
+        field: &str,
+        secret: &SecretString,
+    ) -> Result<SealedCredential, SecretsError>;
+}
+
+impl Sealer for KeyRing {
+    fn seal(
+        &self,
+        integration_id: &str,
+        field: &str,
+        secret: &SecretString,
+    ) -> Result<SealedCredential, SecretsError> {
+        crate::vault::seal(self, integration_id, field, secret)
+    }
+}
+
+impl Sealer for Engine {
+    fn seal(
+        &self,
+        integration_id: &str,
+        field: &str,
+        secret: &SecretString,
+    ) -> Result<SealedCredential, SecretsError> {
+        self.seal_credential(integration_id, field, secret)
+    }
+}
+
+/// Whether a save may overwrite an integration of the draft's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// A new integration; a name that exists is a conflict.
+    Create,
+    /// Overwrite the integration of that name (keeping its id, history and records),
+    /// or create it when there is none.
+    CreateOrReplace,
+}
+
+/// What a save did, for the face to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub outcome: SaveOutcome,
+    pub id: String,
+    /// Where it is in the integrations list.
+    pub position: Option<usize>,
+}
+
+/// The problem of saving `name` with `intent`: the name is taken and may not be
+/// overwritten.
+pub async fn name_problem(
+    store: &Store,
+    name: &str,
+    intent: Intent,
+) -> Result<Option<Problem>, OpsError> {
+    let taken = store.integration_id(name).await?.is_some();
+    Ok((taken && intent == Intent::Create)
+        .then(|| Problem::new(Field::Name, format!("integration {name:?} exists already"))))
+}
+
+/// Saves a draft: seals its new secrets (`values`, one for each of its secrets that is
+/// not `Keep`), keeps the stored ones it says to keep, and writes the integration, its
+/// task, its schema and its audit entry in one transaction.
+pub async fn save(
+    store: &Store,
+    sealer: &(dyn Sealer + Sync),
+    draft: &IntegrationDraft,
+    values: &[(Field, SecretString)],
+    intent: Intent,
+    origin: Origin,
+) -> Result<Saved, OpsError> {
+    let spec = &draft.spec;
+    let name = spec.name.as_str();
+    let existing = store.integration_id(name).await?;
+    if existing.is_some() && intent == Intent::Create {
+        return Err(OpsError::Conflict(format!(
+            "integration {name:?} exists already"
+        )));
+    }
+    let id = existing.unwrap_or_else(crate::domain::new_id);
+    let mut problems = Vec::new();
+    let mut sealed = Vec::new();
+    let mut keep = Vec::new();
+    for (field, input) in &draft.secrets {
+        if *input == CredentialInput::Keep {
+            keep.push(field.key());
+            continue;
+        }
+        match values.iter().find(|(f, _)| f == field) {
+            Some((_, value)) if !value.is_empty() => {
+                sealed.push(sealer.seal(&id, field.key(), value)?);
+            }
+            Some(_) => problems.push(Problem::new(*field, "the secret is empty")),
+            None => problems.push(Problem::new(*field, "no value was given for this secret")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(OpsError::Invalid(problems));
+    }
+    let detail = origin.as_str();
+    let audit = SaveAudit {
+        created: Audit {
+            action: "integration.create",
+            detail,
+        },
+        replaced: Audit {
+            action: "integration.update",
+            detail,
+        },
+    };
+    let outcome = store
+        .save_integration_audited(
+            &id,
+            spec,
+            &sealed,
+            &keep,
+            intent == Intent::CreateOrReplace,
+            Some(audit),
+        )
+        .await?;
+    tracing::info!(
+        integration = name,
+        ?outcome,
+        origin = detail,
+        "integration saved"
+    );
+    let position = store
+        .integration_position(name)
+        .await?
+        .and_then(|p| usize::try_from(p).ok());
+    Ok(Saved {
+        outcome,
+        id,
+        position,
+    })
 }

@@ -47,6 +47,13 @@ pub enum SaveOutcome {
     Replaced,
 }
 
+/// The audit entry a save writes: one for a new integration, one for a replaced one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaveAudit<'a> {
+    pub created: Audit<'a>,
+    pub replaced: Audit<'a>,
+}
+
 /// Stable hash of a conversion schema's JSON form.
 pub fn schema_hash(schema: &serde_json::Value) -> String {
     crate::domain::short_hash(to_json(schema).as_bytes())
@@ -119,6 +126,22 @@ impl Store {
         credentials: &[SealedCredential],
         replace: bool,
     ) -> Result<SaveOutcome> {
+        self.save_integration_audited(id, spec, credentials, &[], replace, None)
+            .await
+    }
+
+    /// `save_integration` with its audit entry, in one transaction. A replaced
+    /// integration keeps the stored credentials named in `keep` that `credentials` does
+    /// not give anew; its other credentials go.
+    pub async fn save_integration_audited(
+        &self,
+        id: &str,
+        spec: &IntegrationSpec,
+        credentials: &[SealedCredential],
+        keep: &[&str],
+        replace: bool,
+        audit: Option<SaveAudit<'_>>,
+    ) -> Result<SaveOutcome> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let existing: Option<String> =
@@ -157,10 +180,27 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM credentials WHERE integration_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                let stored: Vec<String> =
+                    sqlx::query("SELECT field FROM credentials WHERE integration_id = $1")
+                        .bind(id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(|r| r.try_get("field"))
+                        .collect::<std::result::Result<_, _>>()?;
+                for field in stored {
+                    let kept = keep.contains(&field.as_str())
+                        && !credentials.iter().any(|c| c.field == field);
+                    if !kept {
+                        sqlx::query(
+                            "DELETE FROM credentials WHERE integration_id = $1 AND field = $2",
+                        )
+                        .bind(id)
+                        .bind(&field)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
                 SaveOutcome::Replaced
             }
             None => {
@@ -229,6 +269,13 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if let Some(audit) = audit {
+            let entry = match outcome {
+                SaveOutcome::Created => audit.created,
+                SaveOutcome::Replaced => audit.replaced,
+            };
+            self.audit_in(&mut tx, spec.name.as_str(), entry).await?;
+        }
         tx.commit().await?;
         Ok(outcome)
     }

@@ -28,7 +28,7 @@ use sqlx::{AnyPool, Row};
 pub use audit::{Audit, AuditEntry, AuditQuery};
 pub use credentials::{Credential, KeyUsage, SealedCredential};
 pub use executions::{ExecutionQuery, ExecutionRow, RetryRefused};
-pub use integrations::{IntegrationQuery, Page, SaveOutcome, StoredIntegration};
+pub use integrations::{IntegrationQuery, Page, SaveAudit, SaveOutcome, StoredIntegration};
 pub use logs::{ErrorGroup, LogLine};
 pub use targets::PutOutcome;
 pub use workers::WorkerRow;

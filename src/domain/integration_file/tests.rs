@@ -58,8 +58,8 @@ fn reads_the_spec_example() {
     assert_eq!(
         f.secrets,
         vec![(
-            "connection.auth.secret".to_string(),
-            SecretRef::Env("ACME_KEY".into())
+            Field::ConnectionAuthSecret,
+            CredentialInput::Env("ACME_KEY".into())
         )]
     );
     assert_eq!(
@@ -130,7 +130,7 @@ fn credential_headers_are_refused() {
     );
     let errors = parse(&bad, &types()).unwrap_err();
     assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].path, "connection.headers.Authorization");
+    assert_eq!(errors[0].field, "connection.headers.Authorization");
 }
 
 /// A credential in the query would be stored in clear with the request: refused, with
@@ -151,7 +151,7 @@ fn credential_query_parameters_are_refused() {
         );
         let errors = parse(&bad, &types()).unwrap_err();
         assert_eq!(errors.len(), 1, "{name}: {errors:?}");
-        assert_eq!(errors[0].path, format!("source.query.{name}"));
+        assert_eq!(errors[0].field, format!("source.query.{name}"));
         assert!(
             errors[0].message.contains("in = \"query\""),
             "{}",
@@ -179,7 +179,7 @@ fn export_writes_prompt_for_secrets_and_reads_back_the_same() {
     assert!(text.contains("secret = \"prompt\""), "{text}");
     let again = parse(&text, &types()).unwrap();
     assert_eq!(again.spec, f.spec);
-    assert_eq!(again.secrets[0].1, SecretRef::Prompt);
+    assert_eq!(again.secrets[0].1, CredentialInput::Prompt);
 }
 
 #[test]
@@ -193,7 +193,7 @@ format = "xml"
 entity = "kpis"
 "#;
     let errors = parse(text, &types()).unwrap_err();
-    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    let paths: Vec<String> = errors.iter().map(|e| e.field.to_string()).collect();
     assert_eq!(paths, vec!["connection.path", "connection.format"]);
 }
 
@@ -239,5 +239,47 @@ fn the_sources_total_is_a_json_path() {
             .any(|e| e.to_string().starts_with("source.total")
                 && e.to_string().contains("\"$.total\"")),
         "{errors:?}"
+    );
+}
+
+/// Every problem of a file names its typed field, all of them at once, each with its
+/// line; schedule problems name the schedule's own field.
+#[test]
+fn problems_name_their_typed_fields() {
+    let bad = GOOD
+        .replace(
+            "base_url     = \"https://crm.example.com/api/v2\"",
+            "base_url     = \"crm.example.com\"",
+        )
+        .replace(
+            "kind = \"page\"\nparam = \"page\"",
+            "kind = \"offset\"\nparam = \"offset\"",
+        )
+        .replace("America/New_York", "Mars/Olympus")
+        .replace("name   = \"X-Api-Key\"\n", "")
+        .replace("\"Accept\" = \"application/json\"", "\"X-Token\" = \"t\"");
+    let errors = parse(&bad, &types()).unwrap_err();
+    let fields: Vec<Field> = errors.iter().map(|e| e.field.field).collect();
+    assert_eq!(
+        fields,
+        [
+            Field::ConnectionHeaders,
+            Field::ConnectionBaseUrl,
+            Field::ConnectionAuthName,
+            Field::SourcePaginationStopWhen,
+            Field::SourcePaginationLimitParam,
+            Field::SourcePaginationLimit,
+            Field::TaskScheduleTimezone,
+        ],
+        "{errors:#?}"
+    );
+    // An entry under a field keeps its own name, and every problem has its line.
+    assert_eq!(errors[0].field.entry.as_deref(), Some("X-Token"));
+    assert_eq!(errors[0].line, Some(10));
+    assert!(errors.iter().all(|e| e.line.is_some()), "{errors:#?}");
+    assert!(
+        errors[3].message.starts_with("unknown key"),
+        "{}",
+        errors[3]
     );
 }

@@ -1,21 +1,21 @@
-//! The wizard's forms and the integration file they make (the conversion schema it
-//! starts is in `schema`). The forms come from the
-//! catalog entry's `form` (a provider template without one uses its adapter's, with the
-//! preset as defaults); the file is validated with `integration_file::parse`, the same
-//! whole-file validation `syncdeck integration import` runs, and each error is shown
-//! beside the field it names.
+//! The wizard's forms and the integration draft they make (the conversion schema it
+//! starts is in `schema`). The forms come from the catalog entry's `form` (a provider
+//! template without one uses its adapter's, with the preset as defaults); each row sets
+//! one typed field of the draft. The rows are written as an integration file and read
+//! with `integration_file::parse`, the same whole-file validation `syncdeck integration
+//! import` runs, and each problem is shown under the row of the field it names.
 
 use std::collections::BTreeMap;
 
 use toml::{Table, Value};
 
 use crate::domain::catalog::{FormField, Preset};
-use crate::domain::integration_file::{self, IntegrationFile};
-use crate::domain::toml_walk::toml_to_json;
+use crate::domain::draft::{CredentialInput, Field as F, IntegrationDraft};
+use crate::domain::integration_file;
 use crate::domain::{CatalogEntry, TargetType};
 use crate::secrets::SecretString;
 
-use super::state::{Field, Kind, State};
+use super::state::{Field, Key, Kind, State};
 
 /// The choice of the Fields step that makes no conversion schema.
 pub const NO_TARGET: &str = "(none)";
@@ -37,39 +37,34 @@ const PAGINATIONS: [&str; 6] = [
 fn pagination_fields(preset: &Preset) -> Vec<Field> {
     let mut fields = vec![
         Field::new(
-            "source.pagination.kind",
+            F::SourcePaginationKind,
             "Pagination",
             Kind::Choice(strings(&PAGINATIONS)),
         ),
-        Field::new("source.pagination.param", "Parameter", Kind::Text)
+        Field::new(F::SourcePaginationParam, "Parameter", Kind::Text)
             .required()
             .help("the query parameter: page number, offset or cursor"),
         Field::new(
-            "source.pagination.stop_when",
+            F::SourcePaginationStopWhen,
             "Stop when (JSONPath)",
             Kind::Text,
         )
         .help("optional: stop when this is null or false, e.g. $.next_page"),
-        Field::new(
-            "source.pagination.limit_param",
-            "Limit parameter",
-            Kind::Text,
-        )
-        .required(),
-        Field::new("source.pagination.limit", "Page size", Kind::Number).required(),
-        Field::new("source.pagination.next", "Next (JSONPath)", Kind::Text)
+        Field::new(F::SourcePaginationLimitParam, "Limit parameter", Kind::Text).required(),
+        Field::new(F::SourcePaginationLimit, "Page size", Kind::Number).required(),
+        Field::new(F::SourcePaginationNext, "Next (JSONPath)", Kind::Text)
             .required()
             .help("where the response gives the next cursor or URL, e.g. $.links.next"),
     ];
     for f in &mut fields {
-        match f.key.as_str() {
-            "source.pagination.param" => f.set("page"),
-            "source.pagination.limit_param" => f.set("limit"),
-            "source.pagination.limit" => f.set("100"),
+        let Some(field) = f.key.field() else { continue };
+        match field {
+            F::SourcePaginationParam => f.set("page"),
+            F::SourcePaginationLimitParam => f.set("limit"),
+            F::SourcePaginationLimit => f.set("100"),
             _ => {}
         }
-        let name = f.key.trim_start_matches("source.pagination.");
-        let preset_value = preset.pagination.as_ref().and_then(|p| p.get(name));
+        let preset_value = preset.pagination.as_ref().and_then(|p| p.get(field.name()));
         match preset_value {
             Some(Value::String(s)) => f.set(s),
             Some(Value::Integer(i)) => f.set(&i.to_string()),
@@ -91,7 +86,7 @@ fn from_form(f: &FormField) -> Field {
         "choice" => Kind::Choice(f.choices.clone()),
         _ => Kind::Text,
     };
-    let mut field = Field::new(&f.key, &f.label, kind).help(&f.help);
+    let mut field = Field::new(f.key, &f.label, kind).help(&f.help);
     field.required = f.required;
     if let Some(d) = &f.default {
         field.set(d);
@@ -111,16 +106,15 @@ fn form_fields<'a>(entry: &'a CatalogEntry, types: &'a [CatalogEntry]) -> &'a [F
 }
 
 /// What a preset gives a form field as its default.
-fn preset_default(preset: &Preset, key: &str) -> Option<String> {
+fn preset_default(preset: &Preset, key: F) -> Option<String> {
     match key {
-        "connection.base_url" => preset.base_url.clone(),
-        "source.path" => preset.path.clone(),
-        "source.records" => preset.records.clone(),
-        "source.method" => preset.method.clone(),
-        "source.body" => preset.body.clone(),
+        F::ConnectionBaseUrl => preset.base_url.clone(),
+        F::SourcePath => preset.path.clone(),
+        F::SourceRecords => preset.records.clone(),
+        F::SourceMethod => preset.method.clone(),
+        F::SourceBody => preset.body.clone(),
         QUERY if !preset.query.is_empty() => Some(QUERY_PAIRS.text(&query_table(preset))),
-        "connection.auth.kind" => preset_auth(preset, "kind"),
-        "connection.auth.name" => preset_auth(preset, "name"),
+        F::ConnectionAuthKind | F::ConnectionAuthName => preset_auth(preset, key),
         _ => None,
     }
 }
@@ -134,12 +128,12 @@ fn query_table(preset: &Preset) -> Table {
         .collect()
 }
 
-/// A text value of the preset's `[connection.auth]`.
-fn preset_auth(preset: &Preset, name: &str) -> Option<String> {
+/// A text value of the preset's `[connection.auth]`: of the field `key` under it.
+fn preset_auth(preset: &Preset, key: F) -> Option<String> {
     preset
         .auth
         .as_ref()
-        .and_then(|a| a.get(name))
+        .and_then(|a| a.get(key.name()))
         .and_then(Value::as_str)
         .map(str::to_string)
 }
@@ -147,38 +141,38 @@ fn preset_auth(preset: &Preset, name: &str) -> Option<String> {
 /// The Connection step: name and environment, then the type's connection form.
 pub fn connection_form(entry: &CatalogEntry, types: &[CatalogEntry]) -> Vec<Field> {
     let mut fields = vec![
-        Field::new("name", "Name", Kind::Text)
+        Field::new(F::Name, "Name", Kind::Text)
             .required()
             .help("unique, e.g. Acme CRM contacts"),
         Field::new(
-            "environment",
+            F::Environment,
             "Environment",
             Kind::Choice(strings(&ENVIRONMENTS)),
         ),
     ];
     for f in form_fields(entry, types) {
-        if f.key == "source.records" {
+        if f.key == F::SourceRecords {
             continue; // asked on the Fields step, beside the discovered fields
         }
         let mut field = from_form(f);
-        if let Some(d) = preset_default(&entry.preset, &f.key) {
+        if let Some(d) = preset_default(&entry.preset, f.key) {
             field.set(&d);
         }
-        let is_auth_kind = f.key == "connection.auth.kind";
+        let is_auth_kind = f.key == F::ConnectionAuthKind;
         fields.push(field);
         if is_auth_kind {
             fields.push(
-                Field::new("connection.auth.username", "Username", Kind::Text)
+                Field::new(F::ConnectionAuthUsername, "Username", Kind::Text)
                     .required()
                     .help("basic auth only"),
             );
             let mut location = Field::new(
-                "connection.auth.in",
+                F::ConnectionAuthIn,
                 "API key sent in",
                 Kind::Choice(strings(&KEY_LOCATIONS)),
             )
             .help("a request header, or a query parameter of every request");
-            if let Some(l) = preset_auth(&entry.preset, "in") {
+            if let Some(l) = preset_auth(&entry.preset, F::ConnectionAuthIn) {
                 location.set(&l);
             }
             fields.push(location);
@@ -194,7 +188,7 @@ pub fn source_form(
     targets: &[TargetType],
 ) -> Vec<Field> {
     let p = &entry.preset;
-    let mut entity = Field::new("source.entity", "Entity", Kind::Text)
+    let mut entity = Field::new(F::SourceEntity, "Entity", Kind::Text)
         .required()
         .help("what the records are, e.g. contacts");
     if let Some(e) = &p.entity {
@@ -202,9 +196,9 @@ pub fn source_form(
     }
     let mut records = form_fields(entry, types)
         .iter()
-        .find(|f| f.key == "source.records")
+        .find(|f| f.key == F::SourceRecords)
         .map_or_else(
-            || Field::new("source.records", "Records (JSONPath)", Kind::Text),
+            || Field::new(F::SourceRecords, "Records (JSONPath)", Kind::Text),
             from_form,
         );
     if let Some(r) = &p.records {
@@ -212,29 +206,29 @@ pub fn source_form(
     }
     let mut choices = vec![NO_TARGET.to_string()];
     choices.extend(targets.iter().map(|t| t.name.clone()));
-    let mut target = Field::new("target", "Target type", Kind::Choice(choices))
+    let mut target = Field::new(Key::Target, "Target type", Kind::Choice(choices))
         .help("starts a conversion schema from matching field names");
     if let Some(t) = &p.target_type {
         target.set(t);
     }
-    let mut every = Field::new("task.schedule.every", "Every", Kind::Number).required();
+    let mut every = Field::new(F::TaskScheduleEvery, "Every", Kind::Number).required();
     every.set("15");
     let mut expression =
-        Field::new("task.schedule.expression", "Cron expression", Kind::Text).required();
+        Field::new(F::TaskScheduleExpression, "Cron expression", Kind::Text).required();
     expression.set("0 2 * * 1-5");
-    let mut timezone = Field::new("task.schedule.timezone", "Timezone", Kind::Text)
+    let mut timezone = Field::new(F::TaskScheduleTimezone, "Timezone", Kind::Text)
         .required()
         .help("IANA name, e.g. America/New_York");
     timezone.set("UTC");
     let mut fields = vec![entity, records];
     if entry.adapter == "rest_api" {
         fields.extend(pagination_fields(p));
-        let mut cursor_field = Field::new("source.cursor_field", "Incremental on", Kind::Text)
+        let mut cursor_field = Field::new(F::SourceCursorField, "Incremental on", Kind::Text)
             .help("optional: a source field that grows with each change, e.g. updated_at; a run then asks only for what changed since the last one");
         if let Some(c) = &p.cursor_field {
             cursor_field.set(c);
         }
-        let mut cursor_param = Field::new("source.cursor_param", "Cursor parameter", Kind::Text)
+        let mut cursor_param = Field::new(F::SourceCursorParam, "Cursor parameter", Kind::Text)
             .required()
             .help("the query parameter that carries the last cursor, e.g. updated_since");
         if let Some(c) = &p.cursor_param {
@@ -243,24 +237,24 @@ pub fn source_form(
         fields.extend([cursor_field, cursor_param]);
     }
     let retry = crate::domain::integration::RetryPolicy::default();
-    let mut retries = Field::new("task.retry.max_retries", "Retries", Kind::Number)
+    let mut retries = Field::new(F::TaskRetryMaxRetries, "Retries", Kind::Number)
         .help("a failed run is queued again this many times, then left failed; 0: never");
     retries.set(&retry.max_retries.to_string());
-    let mut delay = Field::new("task.retry.delay_secs", "Retry delay (s)", Kind::Number)
+    let mut delay = Field::new(F::TaskRetryDelaySecs, "Retry delay (s)", Kind::Number)
         .help("the wait before the first retry");
     delay.set(&retry.delay_secs.to_string());
-    let mut doubles = Field::new("task.retry.exponential", "Delay doubles", Kind::Bool)
+    let mut doubles = Field::new(F::TaskRetryExponential, "Delay doubles", Kind::Bool)
         .help("each retry waits twice as long as the one before");
     doubles.set(&retry.exponential.to_string());
     fields.extend([
         target,
         Field::new(
-            "task.schedule.kind",
+            F::TaskScheduleKind,
             "Schedule",
             Kind::Choice(strings(&SCHEDULES)),
         ),
         every,
-        Field::new("task.schedule.unit", "Unit", Kind::Choice(strings(&UNITS))),
+        Field::new(F::TaskScheduleUnit, "Unit", Kind::Choice(strings(&UNITS))),
         expression,
         timezone,
         retries,
@@ -274,31 +268,31 @@ pub fn source_form(
 pub fn preset_base(entry: &CatalogEntry) -> Table {
     let p = &entry.preset;
     let mut doc = Table::new();
-    let mut set = |key: &str, v: Option<Value>| {
+    let mut set = |key: F, v: Option<Value>| {
         if let Some(v) = v {
             set_path(&mut doc, key, v);
         }
     };
-    set("connection.base_url", p.base_url.clone().map(Value::String));
-    set("source.entity", p.entity.clone().map(Value::String));
-    set("source.method", p.method.clone().map(Value::String));
-    set("source.path", p.path.clone().map(Value::String));
-    set("source.body", p.body.clone().map(Value::String));
-    set("source.records", p.records.clone().map(Value::String));
+    set(F::ConnectionBaseUrl, p.base_url.clone().map(Value::String));
+    set(F::SourceEntity, p.entity.clone().map(Value::String));
+    set(F::SourceMethod, p.method.clone().map(Value::String));
+    set(F::SourcePath, p.path.clone().map(Value::String));
+    set(F::SourceBody, p.body.clone().map(Value::String));
+    set(F::SourceRecords, p.records.clone().map(Value::String));
     set(
-        "source.cursor_field",
+        F::SourceCursorField,
         p.cursor_field.clone().map(Value::String),
     );
     set(
-        "source.cursor_param",
+        F::SourceCursorParam,
         p.cursor_param.clone().map(Value::String),
     );
     if !p.query.is_empty() {
-        set("source.query", Some(Value::Table(query_table(p))));
+        set(F::SourceQuery, Some(Value::Table(query_table(p))));
     }
-    set("source.pagination", p.pagination.clone().map(Value::Table));
+    set(F::SourcePagination, p.pagination.clone().map(Value::Table));
     if let Some(auth) = &p.auth {
-        set("connection.auth", Some(Value::Table(auth.clone())));
+        set(F::ConnectionAuth, Some(Value::Table(auth.clone())));
     }
     doc
 }
@@ -310,8 +304,19 @@ pub fn stored_base(spec: &crate::domain::integration::IntegrationSpec) -> Table 
         .unwrap_or_default()
 }
 
-fn set_path(doc: &mut Table, key: &str, value: Value) {
-    let mut parts: Vec<&str> = key.split('.').collect();
+/// The value of the field `key` in a file.
+fn get_path(doc: &Table, key: F) -> Option<&Value> {
+    let mut parts = key.key().split('.');
+    let mut v = doc.get(parts.next()?)?;
+    for part in parts {
+        v = v.get(part)?;
+    }
+    Some(v)
+}
+
+/// Sets the field `key` in the file being built.
+fn set_path(doc: &mut Table, key: F, value: Value) {
+    let mut parts: Vec<&str> = key.key().split('.').collect();
     let Some(last) = parts.pop() else { return };
     let mut t = doc;
     for p in parts {
@@ -327,8 +332,8 @@ fn set_path(doc: &mut Table, key: &str, value: Value) {
     t.insert(last.to_string(), value);
 }
 
-fn remove_path(doc: &mut Table, key: &str) {
-    let mut parts: Vec<&str> = key.split('.').collect();
+fn remove_path(doc: &mut Table, key: F) {
+    let mut parts: Vec<&str> = key.key().split('.').collect();
     let Some(last) = parts.pop() else { return };
     let mut t = doc;
     for p in parts {
@@ -357,16 +362,25 @@ fn toml_value(field: &Field) -> Option<Value> {
     }
 }
 
-/// The integration file the wizard's input makes, with the typed secrets beside it.
+/// The draft the wizard's input makes (through the integration file it writes), with
+/// the typed secrets beside it.
 pub struct Built {
     pub text: String,
-    pub file: Option<IntegrationFile>,
-    /// Credential field (`connection.auth.secret`) → the typed value.
-    pub secrets: Vec<(String, SecretString)>,
-    /// Field key (or file key path where no field has it) → message.
-    pub errors: BTreeMap<String, String>,
+    pub draft: Option<IntegrationDraft>,
+    /// Credential field → the typed value.
+    pub secrets: Vec<(F, SecretString)>,
+    /// Row (or, where no row has it, the field) → message.
+    pub errors: BTreeMap<Key, String>,
     /// The conversion schema started for the target type, when one was.
     pub schema_note: Option<String>,
+}
+
+/// Rows whose value is not written as it is: the target type, the pairs, the schedule
+/// and the auth (each written by its own code).
+fn written_apart(key: F) -> bool {
+    matches!(key, HEADERS | QUERY)
+        || key.parent() == Some(F::TaskSchedule)
+        || key.parent() == Some(F::ConnectionAuth)
 }
 
 pub fn build(state: &State) -> Built {
@@ -375,7 +389,7 @@ pub fn build(state: &State) -> Built {
     let Some(entry) = &state.entry else {
         return Built {
             text: String::new(),
-            file: None,
+            draft: None,
             secrets,
             errors,
             schema_note: None,
@@ -385,20 +399,15 @@ pub fn build(state: &State) -> Built {
         Some(_) => state.base.clone(),
         None => preset_base(entry),
     };
-    doc.insert("type".into(), Value::String(entry.id.clone()));
+    set_path(&mut doc, F::Type, Value::String(entry.id.clone()));
     // An edited integration stays enabled or disabled as it was.
-    if !doc.contains_key("enabled") {
-        doc.insert("enabled".into(), Value::Boolean(true));
+    if !doc.contains_key(F::Enabled.key()) {
+        set_path(&mut doc, F::Enabled, Value::Boolean(true));
     }
-    let auth_kind = state.value("connection.auth.kind");
+    let auth_kind = state.value(F::ConnectionAuthKind);
     for field in state.connection.iter().chain(state.source.iter()) {
-        let key = field.key.as_str();
-        if key == "target"
-            || key == HEADERS
-            || key == QUERY
-            || key.starts_with("task.schedule.")
-            || key.starts_with("connection.auth.")
-        {
+        let Key::Field(key) = field.key else { continue };
+        if written_apart(key) {
             continue;
         }
         if !state.applies(field) {
@@ -418,20 +427,18 @@ pub fn build(state: &State) -> Built {
             Ok(table) if table.is_empty() => remove_path(&mut doc, key),
             Ok(table) => set_path(&mut doc, key, Value::Table(table)),
             Err(message) => {
-                errors.insert(key.to_string(), message);
+                errors.insert(key.into(), message);
             }
         }
     }
     // No requests given: no rate limit at all, not an empty one.
-    if doc
-        .get("connection")
-        .and_then(|c| c.get("rate_limit"))
+    if get_path(&doc, F::ConnectionRateLimit)
         .and_then(Value::as_table)
-        .is_some_and(|t| !t.contains_key("requests"))
+        .is_some_and(|t| !t.contains_key(F::ConnectionRateLimitRequests.name()))
     {
-        remove_path(&mut doc, "connection.rate_limit");
+        remove_path(&mut doc, F::ConnectionRateLimit);
     }
-    if state.field("connection.auth.kind").is_some() {
+    if state.field(F::ConnectionAuthKind).is_some() {
         write_auth(state, &mut doc, &auth_kind, &mut secrets);
     }
     let schema_note = super::schema::write_schema(state, entry, &mut doc, &mut errors);
@@ -443,161 +450,128 @@ pub fn build(state: &State) -> Built {
         .iter()
         .map(|t| (t.id.clone(), t.adapter.clone()))
         .collect();
-    let file = match integration_file::parse(&text, &known) {
-        Ok(f) => Some(f),
+    let draft = match integration_file::parse(&text, &known) {
+        Ok(mut d) => {
+            // Each secret is new where one was typed, and otherwise the stored one.
+            for (field, input) in &mut d.secrets {
+                *input = if secrets.iter().any(|(f, _)| f == field) {
+                    CredentialInput::New
+                } else {
+                    CredentialInput::Keep
+                };
+            }
+            Some(d)
+        }
         Err(found) => {
-            for e in found {
-                let key = field_for(state, &e.path, &e.message);
-                errors.entry(key).or_insert(e.message);
+            for p in found {
+                errors.entry(state.row_for(&p.field)).or_insert(p.message);
             }
             None
         }
     };
-    if let Some(f) = &file
-        && let Some(schema) = &f.spec.schema
+    if let Some(d) = &draft
+        && let Some(schema) = &d.spec.schema
     {
         super::schema::check_schema(state, schema, &mut errors);
     }
-    let name = state.value("name");
+    let name = state.value(F::Name);
     if state.editing.is_none() && state.taken.contains(&name) {
         errors.insert(
-            "name".into(),
+            F::Name.into(),
             format!("an integration named {name:?} exists already; choose another name"),
         );
     }
     Built {
         text,
-        file: if errors.is_empty() { file } else { None },
+        draft: if errors.is_empty() { draft } else { None },
         secrets,
         errors,
         schema_note,
     }
 }
 
-fn write_auth(
-    state: &State,
-    doc: &mut Table,
-    kind: &str,
-    secrets: &mut Vec<(String, SecretString)>,
-) {
-    let old: Table = match doc.get("connection").and_then(|c| c.get("auth")) {
+fn write_auth(state: &State, doc: &mut Table, kind: &str, secrets: &mut Vec<(F, SecretString)>) {
+    let old: Table = match get_path(doc, F::ConnectionAuth) {
         Some(Value::Table(t)) => t.clone(),
         _ => Table::new(),
     };
     let mut auth = Table::new();
-    auth.insert("kind".into(), Value::String(kind.to_string()));
+    let mut put = |field: F, v: Value| {
+        auth.insert(field.name().to_string(), v);
+    };
+    put(F::ConnectionAuthKind, Value::String(kind.to_string()));
     match kind {
         "api_key" => {
             let location = state
-                .field("connection.auth.in")
+                .field(F::ConnectionAuthIn)
                 .map(Field::value)
-                .or_else(|| old.get("in").and_then(Value::as_str).map(str::to_string))
+                .or_else(|| {
+                    old.get(F::ConnectionAuthIn.name())
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .unwrap_or_else(|| "header".to_string());
-            auth.insert("in".into(), Value::String(location));
-            if let Some(v) = state.field("connection.auth.name").and_then(toml_value) {
-                auth.insert("name".into(), v);
+            put(F::ConnectionAuthIn, Value::String(location));
+            if let Some(v) = state.field(F::ConnectionAuthName).and_then(toml_value) {
+                put(F::ConnectionAuthName, v);
             }
         }
         "basic" => {
-            if let Some(v) = state.field("connection.auth.username").and_then(toml_value) {
-                auth.insert("username".into(), v);
+            if let Some(v) = state.field(F::ConnectionAuthUsername).and_then(toml_value) {
+                put(F::ConnectionAuthUsername, v);
             }
         }
         _ => {}
     }
-    let secret_key = match kind {
-        "api_key" | "bearer" => Some("secret"),
-        "basic" => Some("password"),
+    let secret_field = match kind {
+        "api_key" | "bearer" => Some(F::ConnectionAuthSecret),
+        "basic" => Some(F::ConnectionAuthPassword),
         _ => None,
     };
-    if let Some(key) = secret_key {
-        let path = format!("connection.auth.{key}");
+    if let Some(field) = secret_field {
+        // The one secret row holds the secret of whichever kind is chosen.
         let typed = state
-            .field("connection.auth.secret")
+            .field(F::ConnectionAuthSecret)
             .and_then(|f| f.secret.value())
             .cloned();
         let stored = state
             .editing
             .as_ref()
-            .is_some_and(|e| e.stored_secrets.contains(&path));
+            .is_some_and(|e| e.stored_secrets.iter().any(|s| s == field.key()));
         if let Some(value) = typed {
-            secrets.push((path, value));
-            auth.insert(key.into(), Value::String("prompt".into()));
+            secrets.push((field, value));
+            put(field, Value::String("prompt".into()));
         } else if stored {
-            auth.insert(key.into(), Value::String("prompt".into()));
+            put(field, Value::String("prompt".into()));
         }
     }
-    set_path(doc, "connection.auth", Value::Table(auth));
+    set_path(doc, F::ConnectionAuth, Value::Table(auth));
 }
 
 fn write_schedule(state: &State, doc: &mut Table) {
     let mut s = Table::new();
-    let kind = state.value("task.schedule.kind");
-    s.insert("kind".into(), Value::String(kind.clone()));
-    let put = |s: &mut Table, name: &str, key: &str| {
-        if let Some(v) = state.field(key).and_then(toml_value) {
-            s.insert(name.into(), v);
-        }
+    let kind = state.value(F::TaskScheduleKind);
+    s.insert(
+        F::TaskScheduleKind.name().into(),
+        Value::String(kind.clone()),
+    );
+    let fields: &[F] = match kind.as_str() {
+        "interval" => &[F::TaskScheduleEvery, F::TaskScheduleUnit],
+        "cron" => &[F::TaskScheduleExpression, F::TaskScheduleTimezone],
+        _ => &[],
     };
-    match kind.as_str() {
-        "interval" => {
-            put(&mut s, "every", "task.schedule.every");
-            put(&mut s, "unit", "task.schedule.unit");
+    for key in fields {
+        if let Some(v) = state.field(*key).and_then(toml_value) {
+            s.insert(key.name().into(), v);
         }
-        "cron" => {
-            put(&mut s, "expression", "task.schedule.expression");
-            put(&mut s, "timezone", "task.schedule.timezone");
-        }
-        _ => {}
     }
-    set_path(doc, "task.schedule", Value::Table(s));
-}
-
-/// The field an error of the file belongs to: the field of that key, or of the key it
-/// is under; schedule errors to the schedule's fields; schema errors to the target.
-fn field_for(state: &State, path: &str, message: &str) -> String {
-    let has = |k: &str| state.field(k).is_some_and(|f| state.applies(f));
-    if path == "connection.auth.password" && has("connection.auth.secret") {
-        return "connection.auth.secret".into();
-    }
-    if path == "task.schedule" || path.starts_with("task.schedule.") {
-        let kind = state.value("task.schedule.kind");
-        let key = match kind.as_str() {
-            "interval" => "task.schedule.every",
-            _ if message.contains("timezone") => "task.schedule.timezone",
-            _ => "task.schedule.expression",
-        };
-        return key.into();
-    }
-    if path.starts_with("schema") {
-        return "target".into();
-    }
-    if has(path) {
-        return path.into();
-    }
-    let kind = format!("{path}.kind");
-    if has(&kind) {
-        return kind;
-    }
-    // The nearest enclosing field: `connection.auth` errors to the auth kind.
-    let mut p = path;
-    while let Some((parent, _)) = p.rsplit_once('.') {
-        if has(parent) {
-            return parent.into();
-        }
-        let kind = format!("{parent}.kind");
-        if has(&kind) {
-            return kind;
-        }
-        p = parent;
-    }
-    path.into()
+    set_path(doc, F::TaskSchedule, Value::Table(s));
 }
 
 /// The Headers field: `Name: value` pairs in one line, separated by `;`.
-const HEADERS: &str = "connection.headers";
+const HEADERS: F = F::ConnectionHeaders;
 /// The Query field: `name=value` pairs in one line, separated by `&`.
-const QUERY: &str = "source.query";
+const QUERY: F = F::SourceQuery;
 
 /// A one-line list of name/value pairs: the headers (`Name: value; Name: value`) or
 /// the query parameters (`name=value&name=value`).
@@ -695,61 +669,34 @@ impl Pairs {
 
 /// Fills the forms from a stored integration (secrets stay blank).
 pub fn fill_from_spec(state: &mut State, file: &Table) {
-    let get = |key: &str| -> Option<String> {
-        let mut v: &Value = file.get(key.split('.').next()?)?;
-        for part in key.split('.').skip(1) {
-            v = v.get(part)?;
-        }
-        match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Integer(i) => Some(i.to_string()),
-            Value::Boolean(b) => Some(b.to_string()),
-            _ => None,
-        }
-    };
     for field in state.connection.iter_mut().chain(state.source.iter_mut()) {
-        if field.is_secret() || field.key == "target" {
+        let Key::Field(key) = field.key else { continue };
+        if field.is_secret() {
             continue;
         }
-        let pairs = match field.key.as_str() {
-            HEADERS => Some(("connection", "headers", HEADER_PAIRS)),
-            QUERY => Some(("source", "query", QUERY_PAIRS)),
+        let pairs = match key {
+            HEADERS => Some(HEADER_PAIRS),
+            QUERY => Some(QUERY_PAIRS),
             _ => None,
         };
-        if let Some((table, key, pairs)) = pairs {
-            let found = file
-                .get(table)
-                .and_then(|t| t.get(key))
-                .and_then(Value::as_table);
+        if let Some(pairs) = pairs {
+            let found = get_path(file, key).and_then(Value::as_table);
             field.set(&found.map(|t| pairs.text(t)).unwrap_or_default());
             continue;
         }
-        if let Some(v) = get(&field.key) {
+        let text = match get_path(file, key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Integer(i)) => Some(i.to_string()),
+            Some(Value::Boolean(b)) => Some(b.to_string()),
+            _ => None,
+        };
+        if let Some(v) = text {
             field.set(&v);
         } else if matches!(field.kind, Kind::Text | Kind::Number)
-            && !field.key.starts_with("task.schedule.")
+            && key.parent() != Some(F::TaskSchedule)
         {
+            // The schedule's rows keep their defaults for the kinds not chosen.
             field.set("");
-        }
-    }
-    if let Some(Value::Table(s)) = file.get("task").and_then(|t| t.get("schedule")) {
-        let json = toml_to_json(&Value::Table(s.clone()));
-        if let Some(obj) = json.as_object() {
-            for (k, v) in obj {
-                let key = format!("task.schedule.{k}");
-                let text = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                if let Some(f) = state
-                    .connection
-                    .iter_mut()
-                    .chain(state.source.iter_mut())
-                    .find(|f| f.key == key)
-                {
-                    f.set(&text);
-                }
-            }
         }
     }
 }
@@ -777,11 +724,12 @@ mod tests {
     }
 
     /// A copy of the field `key` of either form.
-    fn field(s: &State, key: &str) -> Field {
+    fn field(s: &State, key: impl Into<Key>) -> Field {
         s.field(key).unwrap().clone()
     }
 
-    fn set(s: &mut State, key: &str, v: &str) {
+    fn set(s: &mut State, key: impl Into<Key>, v: &str) {
+        let key = key.into();
         let f = s
             .connection
             .iter_mut()
@@ -794,12 +742,12 @@ mod tests {
     /// A REST form filled to a valid file but for the secret (`api_key` in `key_name`).
     fn rest_form(key_name: &str) -> State {
         let mut s = state("rest_api");
-        set(&mut s, "name", "Acme");
-        set(&mut s, "connection.base_url", "http://127.0.0.1:9/api");
-        set(&mut s, "connection.auth.kind", "api_key");
-        set(&mut s, "connection.auth.name", key_name);
-        set(&mut s, "source.path", "/contacts");
-        set(&mut s, "source.entity", "contacts");
+        set(&mut s, F::Name, "Acme");
+        set(&mut s, F::ConnectionBaseUrl, "http://127.0.0.1:9/api");
+        set(&mut s, F::ConnectionAuthKind, "api_key");
+        set(&mut s, F::ConnectionAuthName, key_name);
+        set(&mut s, F::SourcePath, "/contacts");
+        set(&mut s, F::SourceEntity, "contacts");
         s
     }
 
@@ -818,7 +766,7 @@ mod tests {
         assert_eq!(
             empty
                 .errors
-                .get("connection.auth.secret")
+                .get(&F::ConnectionAuthSecret.into())
                 .map(String::as_str),
             Some("is required but missing"),
             "{:?}",
@@ -834,9 +782,9 @@ mod tests {
         );
         assert!(!built.text.contains("k3y-value-123"), "{}", built.text);
         assert_eq!(built.secrets.len(), 1);
-        assert_eq!(built.secrets[0].0, "connection.auth.secret");
+        assert_eq!(built.secrets[0].0, F::ConnectionAuthSecret);
         assert_eq!(built.secrets[0].1.expose(), "k3y-value-123");
-        let spec = built.file.unwrap().spec;
+        let spec = built.draft.unwrap().spec;
         assert_eq!(spec.name.as_str(), "Acme");
         assert_eq!(spec.source.path.as_deref(), Some("/contacts"));
     }
@@ -853,7 +801,7 @@ mod tests {
         let mut s = filled_rest();
         let plain = build(&s);
         assert!(plain.errors.is_empty(), "{:?}", plain.errors);
-        let spec = plain.file.unwrap().spec;
+        let spec = plain.draft.unwrap().spec;
         assert!(spec.connection.headers.is_empty());
         assert_eq!(spec.connection.rate_limit, None, "no requests: no limit");
         assert_eq!(
@@ -863,30 +811,30 @@ mod tests {
 
         set(
             &mut s,
-            "connection.headers",
+            F::ConnectionHeaders,
             "Accept: text/html; q=0.9;X-Trace:  wizard ",
         );
-        set(&mut s, "connection.rate_limit.requests", "100");
-        set(&mut s, "connection.rate_limit.per_secs", "60");
-        set(&mut s, "connection.auth.in", "query");
-        set(&mut s, "source.cursor_field", "updated_at");
+        set(&mut s, F::ConnectionRateLimitRequests, "100");
+        set(&mut s, F::ConnectionRateLimitPerSecs, "60");
+        set(&mut s, F::ConnectionAuthIn, "query");
+        set(&mut s, F::SourceCursorField, "updated_at");
         set(
             &mut s,
-            "source.query",
+            F::SourceQuery,
             "per_page=100&q=name = 'a & b'&fields=id,email",
         );
-        set(&mut s, "source.method", "POST");
-        set(&mut s, "source.body", r#"{"filter": {"active": true}}"#);
+        set(&mut s, F::SourceMethod, "POST");
+        set(&mut s, F::SourceBody, r#"{"filter": {"active": true}}"#);
         let missing = build(&s);
         assert!(
-            missing.errors["source.cursor_param"].contains("cursor_param"),
+            missing.errors[&F::SourceCursorParam.into()].contains("cursor_param"),
             "{:?}",
             missing.errors
         );
-        set(&mut s, "source.cursor_param", "updated_since");
+        set(&mut s, F::SourceCursorParam, "updated_since");
         let built = build(&s);
         assert!(built.errors.is_empty(), "{:?}", built.errors);
-        let spec = built.file.unwrap().spec;
+        let spec = built.draft.unwrap().spec;
         let headers: Vec<(&str, &str)> = spec
             .connection
             .headers
@@ -930,19 +878,19 @@ mod tests {
         fill_from_spec(&mut again, &file);
         for (key, value) in [
             (
-                "connection.headers",
+                F::ConnectionHeaders,
                 "Accept: text/html; q=0.9; X-Trace: wizard",
             ),
-            ("connection.rate_limit.requests", "100"),
-            ("connection.rate_limit.per_secs", "60"),
-            ("connection.auth.in", "query"),
-            ("source.cursor_field", "updated_at"),
-            ("source.cursor_param", "updated_since"),
+            (F::ConnectionRateLimitRequests, "100"),
+            (F::ConnectionRateLimitPerSecs, "60"),
+            (F::ConnectionAuthIn, "query"),
+            (F::SourceCursorField, "updated_at"),
+            (F::SourceCursorParam, "updated_since"),
             (
-                "source.query",
+                F::SourceQuery,
                 "fields=id,email&per_page=100&q=name = 'a & b'",
             ),
-            ("source.method", "POST"),
+            (F::SourceMethod, "POST"),
         ] {
             assert_eq!(again.value(key), value, "{key}");
         }
@@ -951,29 +899,33 @@ mod tests {
     #[test]
     fn the_retry_policy_reaches_the_file_and_comes_back_when_edited() {
         let mut s = filled_rest();
-        let retry = |s: &State| build(s).file.unwrap().spec.task.retry;
+        let retry = |s: &State| build(s).draft.unwrap().spec.task.retry;
         assert_eq!(
             retry(&s),
             crate::domain::integration::RetryPolicy::default()
         );
-        set(&mut s, "task.retry.max_retries", "5");
-        set(&mut s, "task.retry.delay_secs", "10");
-        set(&mut s, "task.retry.exponential", "false");
+        set(&mut s, F::TaskRetryMaxRetries, "5");
+        set(&mut s, F::TaskRetryDelaySecs, "10");
+        set(&mut s, F::TaskRetryExponential, "false");
         let r = retry(&s);
         assert_eq!((r.max_retries, r.delay_secs, r.exponential), (5, 10, false));
         let mut again = state("rest_api");
         let file: Table = build(&s).text.parse().unwrap();
         fill_from_spec(&mut again, &file);
-        assert_eq!(again.value("task.retry.max_retries"), "5");
-        assert_eq!(again.value("task.retry.delay_secs"), "10");
-        assert_eq!(again.value("task.retry.exponential"), "false");
+        assert_eq!(again.value(F::TaskRetryMaxRetries), "5");
+        assert_eq!(again.value(F::TaskRetryDelaySecs), "10");
+        assert_eq!(again.value(F::TaskRetryExponential), "false");
         // No retries: the delay is not asked.
-        set(&mut s, "task.retry.max_retries", "0");
-        let delay = field(&s, "task.retry.delay_secs");
+        set(&mut s, F::TaskRetryMaxRetries, "0");
+        let delay = field(&s, F::TaskRetryDelaySecs);
         assert!(!s.applies(&delay));
         assert_eq!(retry(&s).max_retries, 0);
-        set(&mut s, "task.retry.max_retries", "-1");
-        assert!(build(&s).errors.contains_key("task.retry.max_retries"));
+        set(&mut s, F::TaskRetryMaxRetries, "-1");
+        assert!(
+            build(&s)
+                .errors
+                .contains_key(&F::TaskRetryMaxRetries.into())
+        );
     }
 
     #[test]
@@ -985,59 +937,60 @@ mod tests {
             ("A: 1; A: 2", "given twice"),
             ("Authorization: Bearer abc", "[connection.auth]"),
         ] {
-            set(&mut s, "connection.headers", text);
+            set(&mut s, F::ConnectionHeaders, text);
             let built = build(&s);
-            let error = built.errors.get("connection.headers");
+            let error = built.errors.get(&F::ConnectionHeaders.into());
             assert!(
                 error.is_some_and(|e| e.contains(says)),
                 "{text:?}: {:?}",
                 built.errors
             );
-            assert!(built.file.is_none());
+            assert!(built.draft.is_none());
         }
         // A credential in the query is refused on the Query field.
-        set(&mut s, "connection.headers", "");
-        set(&mut s, "source.query", "per_page=10&api_key=abc123");
-        let error = &build(&s).errors["source.query"];
+        set(&mut s, F::ConnectionHeaders, "");
+        set(&mut s, F::SourceQuery, "per_page=10&api_key=abc123");
+        let error = &build(&s).errors[&F::SourceQuery.into()];
         assert!(error.contains("in = \"query\""), "{error}");
-        set(&mut s, "source.query", "");
+        set(&mut s, F::SourceQuery, "");
         // A body goes only with POST, and must be JSON.
-        set(&mut s, "connection.headers", "");
-        set(&mut s, "source.method", "POST");
-        set(&mut s, "source.body", "{not json");
-        assert!(build(&s).errors["source.body"].contains("not valid JSON"));
-        let body = field(&s, "source.body");
+        set(&mut s, F::ConnectionHeaders, "");
+        set(&mut s, F::SourceMethod, "POST");
+        set(&mut s, F::SourceBody, "{not json");
+        assert!(build(&s).errors[&F::SourceBody.into()].contains("not valid JSON"));
+        let body = field(&s, F::SourceBody);
         assert!(s.applies(&body));
-        set(&mut s, "source.method", "GET");
+        set(&mut s, F::SourceMethod, "GET");
         assert!(!s.applies(&body), "no body with GET");
         assert!(build(&s).errors.is_empty(), "{:?}", build(&s).errors);
         // The window is asked only once a number of requests is.
-        let window = field(&s, "connection.rate_limit.per_secs");
+        let window = field(&s, F::ConnectionRateLimitPerSecs);
         assert!(!s.applies(&window));
-        set(&mut s, "connection.rate_limit.requests", "5");
+        set(&mut s, F::ConnectionRateLimitRequests, "5");
         assert!(s.applies(&window));
     }
 
     #[test]
     fn errors_land_on_their_fields() {
         let mut s = state("rest_api");
-        set(&mut s, "connection.base_url", "ftp://x");
-        set(&mut s, "task.schedule.kind", "cron");
-        set(&mut s, "task.schedule.timezone", "Mars/Olympus");
-        set(&mut s, "source.records", "results");
+        set(&mut s, F::ConnectionBaseUrl, "ftp://x");
+        set(&mut s, F::TaskScheduleKind, "cron");
+        set(&mut s, F::TaskScheduleTimezone, "Mars/Olympus");
+        set(&mut s, F::SourceRecords, "results");
         let e = build(&s).errors;
         assert!(
-            e.get("name").is_some_and(|m| m.contains("missing")),
+            e.get(&F::Name.into())
+                .is_some_and(|m| m.contains("missing")),
             "{e:?}"
         );
         assert!(
-            e.get("connection.base_url")
+            e.get(&F::ConnectionBaseUrl.into())
                 .is_some_and(|m| m.contains("http")),
             "{e:?}"
         );
-        assert!(e.contains_key("task.schedule.timezone"), "{e:?}");
+        assert!(e.contains_key(&F::TaskScheduleTimezone.into()), "{e:?}");
         assert!(
-            e.get("source.records")
+            e.get(&F::SourceRecords.into())
                 .is_some_and(|m| m.contains("JSONPath")),
             "{e:?}"
         );
@@ -1046,18 +999,18 @@ mod tests {
     #[test]
     fn pagination_asks_only_what_its_kind_needs() {
         let mut s = state("rest_api");
-        set(&mut s, "source.pagination.kind", "cursor");
+        set(&mut s, F::SourcePaginationKind, "cursor");
         let e = build(&s).errors;
-        assert!(e.contains_key("source.pagination.next"), "{e:?}");
-        assert!(!e.contains_key("source.pagination.limit"), "{e:?}");
-        set(&mut s, "source.pagination.next", "$.paging.next");
-        set(&mut s, "source.pagination.param", "after");
+        assert!(e.contains_key(&F::SourcePaginationNext.into()), "{e:?}");
+        assert!(!e.contains_key(&F::SourcePaginationLimit.into()), "{e:?}");
+        set(&mut s, F::SourcePaginationNext, "$.paging.next");
+        set(&mut s, F::SourcePaginationParam, "after");
         let built = build(&s);
         assert!(
             !built
                 .errors
                 .keys()
-                .any(|k| k.starts_with("source.pagination"))
+                .any(|k| k.field().and_then(F::parent) == Some(F::SourcePagination))
         );
         assert!(
             built.text.contains("next = \"$.paging.next\""),
@@ -1067,23 +1020,23 @@ mod tests {
         assert!(!built.text.contains("limit_param"), "{}", built.text);
         // The preset's pagination is the template's default.
         let stripe = state("stripe_charges");
-        assert_eq!(stripe.value("source.pagination.kind"), "cursor");
-        assert_eq!(stripe.value("source.pagination.param"), "starting_after");
+        assert_eq!(stripe.value(F::SourcePaginationKind), "cursor");
+        assert_eq!(stripe.value(F::SourcePaginationParam), "starting_after");
     }
 
     #[test]
     fn a_template_without_a_form_uses_its_adapters_with_the_preset() {
         let s = state("github_issues");
-        assert_eq!(s.value("connection.base_url"), "https://api.github.com");
-        assert_eq!(s.value("connection.auth.kind"), "bearer");
-        assert_eq!(s.value("source.entity"), "issues");
-        assert_eq!(s.value("target"), "news");
-        assert_eq!(s.value("source.method"), "GET");
-        assert_eq!(s.value("source.query"), "per_page=100&state=all");
+        assert_eq!(s.value(F::ConnectionBaseUrl), "https://api.github.com");
+        assert_eq!(s.value(F::ConnectionAuthKind), "bearer");
+        assert_eq!(s.value(F::SourceEntity), "issues");
+        assert_eq!(s.value(Key::Target), "news");
+        assert_eq!(s.value(F::SourceMethod), "GET");
+        assert_eq!(s.value(F::SourceQuery), "per_page=100&state=all");
         // The preset's request reaches the file as it was.
         let ga4 = state("ga4_report");
-        assert_eq!(ga4.value("source.method"), "POST");
-        assert!(ga4.value("source.body").contains("dateRanges"));
+        assert_eq!(ga4.value(F::SourceMethod), "POST");
+        assert!(ga4.value(F::SourceBody).contains("dateRanges"));
         let built = build(&ga4);
         let file: Table = built.text.parse().unwrap();
         let source = file["source"].as_table().unwrap();

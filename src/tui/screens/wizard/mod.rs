@@ -1,8 +1,8 @@
 //! The connection wizard: Type → Connection → Fields → Review. The Connection form comes
-//! from the catalog entry's schema; the input becomes an integration file validated as
-//! `syncdeck integration import` validates one; `Ctrl-T` tests the connection and the
+//! from the catalog entry's schema; the input becomes an integration draft validated as
+//! `syncdeck integration import` validates a file; `Ctrl-T` tests the connection and the
 //! Fields step discovers the source's fields from a sample; `Enter` on the review saves
-//! it (credentials sealed, one transaction).
+//! it with `ops::integrations::save` (credentials sealed, audited, one transaction).
 
 pub mod form;
 pub mod review;
@@ -12,10 +12,13 @@ pub mod update;
 pub mod view;
 
 use crate::adapters::{Credentials, DiscoveredField};
+use crate::domain::draft::{Field, IntegrationDraft};
 use crate::domain::integration::IntegrationSpec;
 use crate::domain::{CatalogEntry, TargetType};
+use crate::ops::integrations::Intent;
+use crate::ops::{self, OpsError, Origin};
 use crate::secrets::SecretString;
-use crate::store::StoredIntegration;
+use crate::store::{SaveOutcome, StoredIntegration};
 use crate::tui::services::Services;
 
 pub use state::{State, Step, TestResult};
@@ -52,13 +55,21 @@ pub enum Msg {
     },
     Saved {
         name: String,
-        result: Result<Saved, String>,
+        result: Result<Saved, SaveError>,
     },
     /// Whether an integration of this name exists already.
     NameChecked {
         name: String,
         result: Result<bool, String>,
     },
+}
+
+/// Why a save did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveError {
+    /// Another integration has the name.
+    NameTaken,
+    Failed(String),
 }
 
 /// The integration a test or sample of an edited integration takes blank secrets from.
@@ -86,13 +97,12 @@ pub enum Command {
     },
     /// Whether the name is taken (checked on leaving the Connection step).
     CheckName { name: String },
-    /// Seals the typed secrets and saves, replacing integration `id` when editing (its
-    /// stored credentials in `keep` stay where nothing new was typed).
+    /// Saves the draft with its typed secrets; with `replace` (editing) over the
+    /// integration of its name, keeping the stored secrets left blank.
     Save {
-        id: Option<String>,
-        spec: Box<IntegrationSpec>,
-        secrets: Vec<(String, SecretString)>,
-        keep: Vec<String>,
+        draft: Box<IntegrationDraft>,
+        secrets: Vec<(Field, SecretString)>,
+        replace: bool,
     },
 }
 
@@ -187,21 +197,19 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             Msg::Sampled { seq, result }
         }
         Command::CheckName { name } => {
-            let result = store
-                .integration_id(&name)
+            let result = ops::integrations::name_problem(store, &name, Intent::Create)
                 .await
-                .map(|id| id.is_some())
+                .map(|problem| problem.is_some())
                 .map_err(|e| e.to_string());
             Msg::NameChecked { name, result }
         }
         Command::Save {
-            id,
-            spec,
+            draft,
             secrets,
-            keep,
+            replace,
         } => {
-            let name = spec.name.as_str().to_string();
-            let result = save(services, id, &spec, &secrets, &keep).await;
+            let name = draft.spec.name.as_str().to_string();
+            let result = save(services, &draft, &secrets, replace).await;
             Msg::Saved { name, result }
         }
     }
@@ -209,54 +217,30 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
 
 async fn save(
     services: &Services,
-    id: Option<String>,
-    spec: &IntegrationSpec,
-    secrets: &[(String, SecretString)],
-    keep: &[String],
-) -> Result<Saved, String> {
-    let store = &services.store;
-    let replace = id.is_some();
-    let id = id.unwrap_or_else(crate::domain::new_id);
-    let mut sealed = Vec::new();
-    for (field, value) in secrets {
-        let s = services
-            .engine
-            .seal_credential(&id, field, value)
-            .map_err(|e| format!("cannot encrypt {field}: {e}"))?;
-        sealed.push(s);
-    }
-    if replace {
-        let stored = store.credentials_of(&id).await.map_err(|e| e.to_string())?;
-        for c in stored {
-            if keep.contains(&c.field) && !sealed.iter().any(|s| s.field == c.field) {
-                sealed.push(c);
-            }
-        }
-    }
-    let outcome = store
-        .save_integration(&id, spec, &sealed, replace)
-        .await
-        .map_err(|e| e.to_string())?;
-    let name = spec.name.as_str();
-    let created = outcome == crate::store::SaveOutcome::Created;
-    let action = if created {
-        "integration.create"
+    draft: &IntegrationDraft,
+    secrets: &[(Field, SecretString)],
+    replace: bool,
+) -> Result<Saved, SaveError> {
+    let intent = if replace {
+        Intent::CreateOrReplace
     } else {
-        "integration.update"
+        Intent::Create
     };
-    store
-        .audit(action, name, "console wizard")
-        .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(
-        integration = name,
-        action,
-        "integration saved in the wizard"
-    );
-    let position = store
-        .integration_position(name)
-        .await
-        .map_err(|e| e.to_string())?
-        .and_then(|p| usize::try_from(p).ok());
-    Ok(Saved { created, position })
+    let saved = ops::integrations::save(
+        &services.store,
+        &services.engine,
+        draft,
+        secrets,
+        intent,
+        Origin::Console,
+    )
+    .await
+    .map_err(|e| match e {
+        OpsError::Conflict(_) => SaveError::NameTaken,
+        other => SaveError::Failed(other.to_string()),
+    })?;
+    Ok(Saved {
+        created: saved.outcome == SaveOutcome::Created,
+        position: saved.position,
+    })
 }

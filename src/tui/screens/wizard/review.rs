@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::integration::{IntegrationSpec, Pagination};
 
 use super::form::Built;
-use super::state::{Review, State};
+use super::state::{Key, Review, State};
+use crate::domain::draft::Field as F;
 
 fn pagination(p: &Pagination) -> String {
     let kind = serde_json::to_value(p)
@@ -53,8 +54,8 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
         }
         row("Auth", text);
         for key in auth.kind.secret_keys() {
-            let path = format!("connection.auth.{key}");
-            let typed = built.secrets.iter().find(|(p, _)| *p == path);
+            let field = F::ConnectionAuth.child(key);
+            let typed = built.secrets.iter().find(|(f, _)| Some(*f) == field);
             let shown = match typed {
                 Some((_, s)) => format!("{} (encrypted when saved)", s.masked()),
                 None => "•••• (stored, unchanged)".into(),
@@ -98,7 +99,7 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
         let param = s.cursor_param.as_deref().unwrap_or("?");
         row("Incremental", format!("on {cursor}, sent as ?{param}="));
     }
-    let target = state.value("target");
+    let target = state.value(Key::Target);
     row(
         "Target type",
         if target.is_empty() {

@@ -12,8 +12,10 @@ use crate::domain::catalog::Preset;
 use crate::domain::toml_walk::json_to_toml;
 use crate::domain::{CatalogEntry, TargetType};
 
+use crate::domain::draft::Field as F;
+
 use super::form::NO_TARGET;
-use super::state::State;
+use super::state::{Key, State};
 
 /// Keeps an edited integration's schema while its target stays; otherwise starts one
 /// for the chosen target type from the matching field names.
@@ -21,9 +23,9 @@ pub(super) fn write_schema(
     state: &State,
     entry: &CatalogEntry,
     doc: &mut Table,
-    errors: &mut BTreeMap<String, String>,
+    errors: &mut BTreeMap<Key, String>,
 ) -> Option<String> {
-    let target = state.value("target");
+    let target = state.value(Key::Target);
     if let Some(e) = &state.editing
         && e.schema.is_some()
         && e.schema_target.as_deref() == Some(target.as_str())
@@ -32,13 +34,13 @@ pub(super) fn write_schema(
             "the stored conversion schema into {target} is kept"
         ));
     }
-    doc.remove("schema");
+    doc.remove(F::Schema.key());
     if target == NO_TARGET || target.is_empty() {
         return None;
     }
     let Some(t) = state.targets.iter().find(|t| t.name == target) else {
         errors.insert(
-            "target".into(),
+            Key::Target,
             format!("target type {target:?} is not defined"),
         );
         return None;
@@ -47,8 +49,8 @@ pub(super) fn write_schema(
         super::state::Probe::Done(Ok(found)) => found.as_slice(),
         _ => &[],
     };
-    let name = state.value("name");
-    let entity = state.value("source.entity");
+    let name = state.value(F::Name);
+    let entity = state.value(F::SourceEntity);
     match starter_schema(&name, &entity, t, &entry.preset, discovered) {
         Some(schema) => {
             let n = schema
@@ -56,7 +58,7 @@ pub(super) fn write_schema(
                 .and_then(|m| m.as_array())
                 .map_or(0, Vec::len);
             if let Some(v) = json_to_toml(&schema) {
-                doc.insert("schema".into(), v);
+                doc.insert(F::Schema.key().into(), v);
             }
             Some(format!(
                 "a conversion schema into {target} starts with {n} field mapping{}; refine it in the mapper",
@@ -140,14 +142,14 @@ pub fn starter_schema(
 pub(super) fn check_schema(
     state: &State,
     schema: &serde_json::Value,
-    errors: &mut BTreeMap<String, String>,
+    errors: &mut BTreeMap<Key, String>,
 ) {
     let parsed =
         match crate::domain::conversion_schema::ConversionSchema::from_value(schema.clone()) {
             Ok(s) => s,
             Err(e) => {
                 errors.insert(
-                    "target".into(),
+                    Key::Target,
                     format!("the conversion schema is not valid: {e}"),
                 );
                 return;
@@ -160,7 +162,7 @@ pub(super) fn check_schema(
     if let Err(found) = crate::mapping::CompiledSchema::compile(&parsed, target) {
         let text: Vec<String> = found.iter().map(ToString::to_string).collect();
         errors.insert(
-            "target".into(),
+            Key::Target,
             format!("the conversion schema: {}", text.join("; ")),
         );
     }

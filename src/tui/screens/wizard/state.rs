@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::adapters::DiscoveredField;
+use crate::domain::draft::{Field as F, FieldPath};
 use crate::domain::{CatalogEntry, TargetType};
 use crate::secrets::SecretString;
 use crate::tui::widgets::line_input::LineInput;
@@ -110,11 +111,53 @@ impl SecretInput {
     }
 }
 
-/// One input of a form. `key` is its path in the integration file (`connection.base_url`),
-/// or a wizard key (`target`, `task.schedule.every`) the file is built from.
+/// What a form row sets: a field of the integration, or the target type its
+/// conversion schema is started for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    Field(F),
+    Target,
+}
+
+impl Key {
+    const TARGET: &'static str = "target";
+
+    /// The row key of its spelling (`connection.base_url`, `target`).
+    pub fn parse(text: &str) -> Option<Key> {
+        if text == Self::TARGET {
+            Some(Key::Target)
+        } else {
+            F::parse(text).map(Key::Field)
+        }
+    }
+
+    pub fn field(self) -> Option<F> {
+        match self {
+            Key::Field(f) => Some(f),
+            Key::Target => None,
+        }
+    }
+}
+
+impl From<F> for Key {
+    fn from(f: F) -> Self {
+        Key::Field(f)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Field(field) => f.write_str(field.key()),
+            Key::Target => f.write_str(Self::TARGET),
+        }
+    }
+}
+
+/// One input of a form: the field of the integration it sets (or the target type).
 #[derive(Debug, Clone)]
 pub struct Field {
-    pub key: String,
+    pub key: Key,
     pub label: String,
     pub kind: Kind,
     pub required: bool,
@@ -132,9 +175,9 @@ pub struct Field {
 }
 
 impl Field {
-    pub fn new(key: &str, label: &str, kind: Kind) -> Field {
+    pub fn new(key: impl Into<Key>, label: &str, kind: Kind) -> Field {
         Field {
-            key: key.to_string(),
+            key: key.into(),
             label: label.to_string(),
             kind,
             required: false,
@@ -245,8 +288,9 @@ pub struct State {
     pub source: Vec<Field>,
     /// Focused field (index into the step's form).
     pub focus: usize,
-    /// Errors from validating the integration file, by key (field key, or file path).
-    pub errors: BTreeMap<String, String>,
+    /// Errors from validating the draft, by the row they show under (or, for those
+    /// of no row, the field they name: shown on the review).
+    pub errors: BTreeMap<Key, String>,
     /// Errors of a save that failed, shown on the review.
     pub save_error: Option<String>,
     /// The forward move was tried with errors: every error of the step shows.
@@ -284,44 +328,80 @@ impl State {
         }
     }
 
-    pub fn field(&self, key: &str) -> Option<&Field> {
+    pub fn field(&self, key: impl Into<Key>) -> Option<&Field> {
+        let key = key.into();
         self.connection
             .iter()
             .chain(self.source.iter())
             .find(|f| f.key == key)
     }
 
-    pub fn value(&self, key: &str) -> String {
+    pub fn value(&self, key: impl Into<Key>) -> String {
         self.field(key).map(Field::value).unwrap_or_default()
     }
 
     /// Whether a field applies given the others (the secret only with an auth kind that
     /// has one, the interval's fields only for an interval schedule …).
     pub fn applies(&self, field: &Field) -> bool {
-        let auth = self.value("connection.auth.kind");
-        let schedule = self.value("task.schedule.kind");
-        let paging = self.value("source.pagination.kind");
-        match field.key.as_str() {
-            "connection.auth.name" | "connection.auth.in" => auth == "api_key",
-            "connection.rate_limit.per_secs" => !self
-                .value("connection.rate_limit.requests")
-                .trim()
-                .is_empty(),
-            "source.cursor_param" => !self.value("source.cursor_field").trim().is_empty(),
-            "source.body" => self.value("source.method") == "POST",
-            "task.retry.delay_secs" | "task.retry.exponential" => {
-                let retries = self.value("task.retry.max_retries");
+        let auth = self.value(F::ConnectionAuthKind);
+        let schedule = self.value(F::TaskScheduleKind);
+        let paging = self.value(F::SourcePaginationKind);
+        let Key::Field(key) = field.key else {
+            return true;
+        };
+        match key {
+            F::ConnectionAuthName | F::ConnectionAuthIn => auth == "api_key",
+            F::ConnectionRateLimitPerSecs => {
+                !self.value(F::ConnectionRateLimitRequests).trim().is_empty()
+            }
+            F::SourceCursorParam => !self.value(F::SourceCursorField).trim().is_empty(),
+            F::SourceBody => self.value(F::SourceMethod) == "POST",
+            F::TaskRetryDelaySecs | F::TaskRetryExponential => {
+                let retries = self.value(F::TaskRetryMaxRetries);
                 !matches!(retries.trim(), "" | "0")
             }
-            "connection.auth.secret" => matches!(auth.as_str(), "api_key" | "bearer" | "basic"),
-            "connection.auth.username" => auth == "basic",
-            "task.schedule.every" | "task.schedule.unit" => schedule == "interval",
-            "source.pagination.param" => matches!(paging.as_str(), "page" | "offset" | "cursor"),
-            "source.pagination.stop_when" => paging == "page",
-            "source.pagination.limit_param" | "source.pagination.limit" => paging == "offset",
-            "source.pagination.next" => matches!(paging.as_str(), "cursor" | "next_url"),
-            "task.schedule.expression" | "task.schedule.timezone" => schedule == "cron",
+            F::ConnectionAuthSecret => matches!(auth.as_str(), "api_key" | "bearer" | "basic"),
+            F::ConnectionAuthUsername => auth == "basic",
+            F::TaskScheduleEvery | F::TaskScheduleUnit => schedule == "interval",
+            F::SourcePaginationParam => matches!(paging.as_str(), "page" | "offset" | "cursor"),
+            F::SourcePaginationStopWhen => paging == "page",
+            F::SourcePaginationLimitParam | F::SourcePaginationLimit => paging == "offset",
+            F::SourcePaginationNext => matches!(paging.as_str(), "cursor" | "next_url"),
+            F::TaskScheduleExpression | F::TaskScheduleTimezone => schedule == "cron",
             _ => true,
+        }
+    }
+
+    /// Whether a row of this key is shown.
+    fn has_row(&self, key: Key) -> bool {
+        self.field(key).is_some_and(|f| self.applies(f))
+    }
+
+    /// The row a problem shows under: the row of its field; the password under the
+    /// one secret row; the schema's under the target type; otherwise the row of the
+    /// nearest enclosing field, or of that field's `kind`. A problem of no row keeps
+    /// its own field (the review lists it).
+    pub fn row_for(&self, path: &FieldPath) -> Key {
+        let mut field = match path.field {
+            F::ConnectionAuthPassword if self.has_row(F::ConnectionAuthSecret.into()) => {
+                F::ConnectionAuthSecret
+            }
+            F::Schema | F::SchemaFile => return Key::Target,
+            f => f,
+        };
+        loop {
+            if self.has_row(field.into()) {
+                return field.into();
+            }
+            if let Some(kind) = field.child("kind")
+                && self.has_row(kind.into())
+            {
+                return kind.into();
+            }
+            match field.parent() {
+                Some(parent) if parent != F::Document => field = parent,
+                _ => return path.field.into(),
+            }
         }
     }
 
@@ -343,11 +423,11 @@ impl State {
     }
 
     /// Errors that belong to no field of any form (shown on the review).
-    pub fn general_errors(&self) -> Vec<(&str, &str)> {
+    pub fn general_errors(&self) -> Vec<(Key, &str)> {
         self.errors
             .iter()
-            .filter(|(k, _)| self.field(k).is_none_or(|f| !self.applies(f)))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .filter(|(k, _)| !self.has_row(**k))
+            .map(|(k, v)| (*k, v.as_str()))
             .collect()
     }
 
@@ -361,7 +441,7 @@ impl State {
 
     /// The secret field's label for the current auth kind.
     pub fn secret_label(&self) -> &'static str {
-        match self.value("connection.auth.kind").as_str() {
+        match self.value(F::ConnectionAuthKind).as_str() {
             "basic" => "Password",
             "bearer" => "Bearer token",
             _ => "API key",

@@ -4,14 +4,15 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::adapters::Credentials;
+use crate::domain::draft::Field as F;
 use crate::domain::integration::IntegrationSpec;
 use crate::tui::app::{Ctx, Nav, Out};
 use crate::tui::keymap::{Action, Keymap, Scope};
 use crate::tui::widgets::line_input::InputEvent;
 
 use super::form::{self, NO_TARGET};
-use super::state::{Editing, Kind, Probe, State, Step};
-use super::{Command, Msg, StoredRef};
+use super::state::{Editing, Key, Kind, Probe, State, Step};
+use super::{Command, Msg, SaveError, StoredRef};
 
 /// Opens the wizard for a new integration; with `type_id` (the catalog's `Enter`) that
 /// type is chosen and the wizard starts on the Connection step.
@@ -59,17 +60,23 @@ fn choose_type(state: &mut State, index: usize, out: &mut Out) {
     }
     let same = state.entry.as_ref().is_some_and(|e| e.id == entry.id);
     if !same {
-        let name = state.field("name").map(|f| f.text.clone());
-        let env = state.value("environment");
+        let name = state.field(F::Name).map(|f| f.text.clone());
+        let env = state.value(F::Environment);
         state.connection = form::connection_form(&entry, &state.types);
         state.source = form::source_form(&entry, &state.types, &state.targets);
-        if let Some(f) = state.connection.iter_mut().find(|f| f.key == "name")
+        if let Some(f) = state
+            .connection
+            .iter_mut()
+            .find(|f| f.key == F::Name.into())
             && let Some(n) = name
         {
             f.text = n;
         }
         if !env.is_empty()
-            && let Some(f) = state.connection.iter_mut().find(|f| f.key == "environment")
+            && let Some(f) = state
+                .connection
+                .iter_mut()
+                .find(|f| f.key == F::Environment.into())
         {
             f.set(&env);
         }
@@ -128,9 +135,9 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                 form::fill_from_spec(state, &base);
                 let target = schema_target.unwrap_or_else(|| NO_TARGET.to_string());
                 for f in state.connection.iter_mut().chain(state.source.iter_mut()) {
-                    match f.key.as_str() {
-                        "name" => f.locked = true,
-                        "target" => f.set(&target),
+                    match f.key {
+                        Key::Field(F::Name) => f.locked = true,
+                        Key::Target => f.set(&target),
                         _ => {}
                     }
                 }
@@ -188,7 +195,7 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                 if state.step == Step::Review {
                     enter_review(state, ctx);
                 }
-                if state.errors.contains_key("name") {
+                if state.errors.contains_key(&F::Name.into()) {
                     out.error("that name is taken: go back (esc) to the Connection step and choose another");
                 }
             }
@@ -208,17 +215,17 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     });
                 }
                 Err(e) => {
-                    let taken = e.contains("exists already");
-                    if taken && !state.taken.contains(&name) {
-                        state.taken.push(name.clone());
-                        revalidate(state);
-                    }
-                    let e = if taken {
-                        format!(
-                            "an integration named {name:?} exists already; go back (esc) to the Connection step and choose another name"
-                        )
-                    } else {
-                        e
+                    let e = match e {
+                        SaveError::NameTaken => {
+                            if !state.taken.contains(&name) {
+                                state.taken.push(name.clone());
+                                revalidate(state);
+                            }
+                            format!(
+                                "an integration named {name:?} exists already; go back (esc) to the Connection step and choose another name"
+                            )
+                        }
+                        SaveError::Failed(e) => e,
                     };
                     out.error(format!("cannot save {name}: {e}"));
                     state.save_error = Some(e);
@@ -233,15 +240,16 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
 fn probe_spec(state: &State) -> Result<(IntegrationSpec, Credentials), String> {
     let mut s = state.clone();
     for f in s.connection.iter_mut().chain(s.source.iter_mut()) {
-        match f.key.as_str() {
-            "name" if f.text.text().trim().is_empty() => f.text.set("unsaved"),
-            "source.entity" if f.text.text().trim().is_empty() => f.text.set("records"),
-            "target" => f.set(NO_TARGET),
+        let blank = f.text.text().trim().is_empty();
+        match f.key {
+            Key::Field(F::Name) if blank => f.text.set("unsaved"),
+            Key::Field(F::SourceEntity) if blank => f.text.set("records"),
+            Key::Target => f.set(NO_TARGET),
             _ => {}
         }
     }
     let built = form::build(&s);
-    let Some(file) = built.file else {
+    let Some(draft) = built.draft else {
         let first = built
             .errors
             .iter()
@@ -251,13 +259,13 @@ fn probe_spec(state: &State) -> Result<(IntegrationSpec, Credentials), String> {
         return Err(format!("fix the form first ({first})"));
     };
     let mut credentials = Credentials::default();
-    for (path, value) in built.secrets {
-        match path.as_str() {
-            "connection.auth.password" => credentials.password = Some(value),
+    for (field, value) in built.secrets {
+        match field {
+            F::ConnectionAuthPassword => credentials.password = Some(value),
             _ => credentials.secret = Some(value),
         }
     }
-    Ok((file.spec, credentials))
+    Ok((draft.spec, credentials))
 }
 
 fn stored_ref(state: &State) -> Option<StoredRef> {
@@ -297,7 +305,7 @@ fn sample_key(state: &State) -> String {
         key.push_str(&f.secret.len().to_string());
         key.push('\u{1f}');
     }
-    key.push_str(&state.value("source.records"));
+    key.push_str(&state.value(F::SourceRecords));
     key
 }
 
@@ -368,7 +376,7 @@ fn next(state: &mut State, ctx: &Ctx, out: &mut Out) {
     state.reveal = false;
     if step == Step::Connection && state.editing.is_none() {
         out.command(Command::CheckName {
-            name: state.value("name"),
+            name: state.value(F::Name),
         });
     }
     match state.step {
@@ -387,9 +395,9 @@ fn enter_review(state: &mut State, ctx: &Ctx) {
     state.errors = built.errors.clone();
     state.save_error = None;
     state.review = built
-        .file
+        .draft
         .as_ref()
-        .map(|f| super::review::review(state, &built, &f.spec, ctx.now_ms));
+        .map(|d| super::review::review(state, &built, &d.spec, ctx.now_ms));
 }
 
 fn back(state: &mut State, out: &mut Out) {
@@ -410,29 +418,15 @@ fn save(state: &mut State, out: &mut Out) {
     }
     let built = form::build(state);
     state.errors = built.errors.clone();
-    let Some(file) = built.file else {
+    let Some(draft) = built.draft else {
         out.error("the integration has errors; they are listed on this page");
         return;
     };
-    let keep: Vec<String> = file
-        .spec
-        .connection
-        .auth
-        .as_ref()
-        .map(|a| {
-            a.kind
-                .secret_keys()
-                .iter()
-                .map(|k| format!("connection.auth.{k}"))
-                .collect()
-        })
-        .unwrap_or_default();
     state.saving = true;
     out.command(Command::Save {
-        id: state.editing.as_ref().map(|e| e.id.clone()),
-        spec: Box::new(file.spec),
+        draft: Box::new(draft),
         secrets: built.secrets,
-        keep,
+        replace: state.editing.is_some(),
     });
 }
 

@@ -13,6 +13,7 @@ use crate::tui::format::fit;
 use crate::tui::view::ViewCtx;
 
 use super::state::{Field, Kind, Probe, State, Step};
+use crate::domain::draft::Field as F;
 
 /// Smaller than this (the whole terminal), the wizard says how big it must be.
 pub const MIN_WIDTH: u16 = 60;
@@ -190,7 +191,7 @@ fn label_width(state: &State, step: Step) -> usize {
 }
 
 fn label(state: &State, f: &Field) -> String {
-    let mut l = if f.key == "connection.auth.secret" {
+    let mut l = if f.key == F::ConnectionAuthSecret.into() {
         state.secret_label().to_string()
     } else {
         f.label.clone()
@@ -248,7 +249,7 @@ fn form_lines<'a>(
             }
         } else if focused && !f.help.is_empty() {
             lines.push(under(format!("hint: {}", f.help), t.dim));
-        } else if focused && f.key == "connection.auth.secret" && stored_secret(state) {
+        } else if focused && f.key == F::ConnectionAuthSecret.into() && stored_secret(state) {
             lines.push(under(
                 "stored; leave blank to keep it, type to replace it".into(),
                 t.dim,
