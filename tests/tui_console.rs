@@ -287,6 +287,7 @@ impl Console {
     fn names(&self) -> Vec<&str> {
         self.app
             .integrations
+            .list
             .items
             .iter()
             .map(|i| i.name.as_str())
@@ -390,7 +391,7 @@ async fn snapshot_too_small() {
 #[tokio::test]
 async fn filter_narrows_the_list_live_and_esc_clears_it() {
     let mut c = Console::new(80, 24, true).await;
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     c.type_text("/").await;
     assert!(c.app.integrations.editing_filter());
     c.type_text("bill").await;
@@ -398,22 +399,22 @@ async fn filter_narrows_the_list_live_and_esc_clears_it() {
     for _ in 0..4 {
         c.key(KeyCode::Backspace).await;
     }
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     c.type_text("FILE").await;
     assert_eq!(c.names(), ["Quarterly KPI files"]);
     c.key(KeyCode::Enter).await;
     assert!(!c.app.integrations.editing_filter());
     assert_eq!(c.app.integrations.filter, "FILE");
-    assert_eq!(c.app.integrations.total, 1);
+    assert_eq!(c.app.integrations.list.total, 1);
     // Esc on the list clears a kept filter.
     c.key(KeyCode::Esc).await;
     assert_eq!(c.app.integrations.filter, "");
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     // Esc while typing throws the text away.
     c.type_text("/zzz").await;
-    assert_eq!(c.app.integrations.total, 0);
+    assert_eq!(c.app.integrations.list.total, 0);
     c.key(KeyCode::Esc).await;
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     // The filter is the store's: it matches the type too.
     c.type_text("/hubspot").await;
     assert_eq!(c.names(), ["Marketing leads"]);
@@ -427,7 +428,7 @@ async fn commands_switch_screens_and_quit() {
     assert_eq!(c.app.screen, ScreenId::Catalog);
     assert!(c.app.catalog.loaded);
     assert_eq!(
-        c.app.catalog.entries.len(),
+        c.app.catalog.list.items.len(),
         syncdeck::assets::catalog().unwrap().len()
     );
     // Tab completes a unique prefix.
@@ -463,7 +464,7 @@ async fn help_opens_with_question_mark_and_keys_still_quit() {
     assert!(c.app.help);
     // Keys other than close are swallowed while help is open.
     c.type_text("j").await;
-    assert_eq!(c.app.integrations.selected, 0);
+    assert_eq!(c.app.integrations.list.selected, 0);
     c.type_text("?").await;
     assert!(!c.app.help);
     c.ctrl('c').await;
@@ -474,7 +475,7 @@ async fn help_opens_with_question_mark_and_keys_still_quit() {
 async fn moving_and_details_follow_the_selection() {
     let mut c = Console::new(80, 24, true).await;
     c.type_text("G").await;
-    assert_eq!(c.app.integrations.selected, 3);
+    assert_eq!(c.app.integrations.list.selected, 3);
     c.type_text("k").await;
     c.key(KeyCode::Enter).await;
     let d = c.app.integrations.details.as_ref().unwrap();
@@ -485,7 +486,7 @@ async fn moving_and_details_follow_the_selection() {
     c.key(KeyCode::Esc).await;
     assert!(c.app.integrations.details.is_none());
     c.type_text("g").await;
-    assert_eq!(c.app.integrations.selected, 0);
+    assert_eq!(c.app.integrations.list.selected, 0);
 }
 
 #[tokio::test]
@@ -497,12 +498,12 @@ async fn the_list_pages_from_the_store() {
         add(&store, &text, &[]).await;
     }
     let mut c = Console::with_store(store, dir, 80, 24).await;
-    let s = &c.app.integrations;
+    let s = &c.app.integrations.list;
     assert_eq!(s.total, 230);
     assert!(s.items.len() < 230, "the whole table was loaded");
     assert_eq!(s.row(0).unwrap().name, "sync 000");
     c.type_text("G").await;
-    let s = &c.app.integrations;
+    let s = &c.app.integrations.list;
     assert_eq!(s.selected, 229);
     assert_eq!(s.selected_row().unwrap().name, "sync 229");
     assert!(s.items.len() < 230);
@@ -512,7 +513,7 @@ async fn the_list_pages_from_the_store() {
     }
     c.key(KeyCode::PageUp).await;
     c.key(KeyCode::PageUp).await;
-    assert_eq!(c.app.integrations.selected, 229 - 36);
+    assert_eq!(c.app.integrations.list.selected, 229 - 36);
     c.type_text("g").await;
     assert_eq!(c.app.integrations.selected_row().unwrap().name, "sync 000");
     // One step at a time across a page boundary.
@@ -544,7 +545,7 @@ async fn stale_pages_are_dropped() {
     for a in answers {
         c.send(a).await;
     }
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
 }
 
 #[tokio::test]
@@ -560,9 +561,9 @@ async fn a_failing_store_shows_an_error_and_the_console_stays_usable() {
         flash.text
     );
     // What was loaded stays on screen and keys still work.
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     c.type_text("j").await;
-    assert_eq!(c.app.integrations.selected, 1);
+    assert_eq!(c.app.integrations.list.selected, 1);
     c.command("catalog").await;
     assert_eq!(c.app.screen, ScreenId::Catalog);
     assert!(c.app.catalog.error.is_some());
@@ -878,7 +879,8 @@ async fn snapshot_monitor() {
         let names: Vec<&str> = c
             .app
             .monitor
-            .rows
+            .list
+            .items
             .iter()
             .map(|r| r.integration_name.as_str())
             .collect();
@@ -1022,15 +1024,15 @@ async fn snapshot_executions_history() {
         let mut c = Console::with_runs(w, h).await;
         c.command("executions").await;
         assert_eq!(c.app.screen, ScreenId::Executions);
-        assert_eq!(c.app.executions.total, 10);
+        assert_eq!(c.app.executions.list.total, 10);
         insta::assert_snapshot!(format!("executions_{w}x{h}"), c.draw().backend());
         c.type_text("/acme").await;
         c.key(KeyCode::Enter).await;
-        assert_eq!(c.app.executions.total, 6);
+        assert_eq!(c.app.executions.list.total, 6);
         // s cycles the status filter: queued, running, success…
         c.type_text("sss").await;
         assert_eq!(c.app.executions.status, Some(ExecutionStatus::Success));
-        assert_eq!(c.app.executions.total, 3);
+        assert_eq!(c.app.executions.list.total, 3);
         insta::assert_snapshot!(format!("executions_filtered_{w}x{h}"), c.draw().backend());
         // Enter opens the same execution view; Esc comes back to the history.
         c.key(KeyCode::Enter).await;
@@ -1046,14 +1048,14 @@ async fn snapshot_executions_history() {
         assert_eq!(c.app.screen, ScreenId::Executions);
         c.key(KeyCode::Esc).await;
         assert!(!c.app.executions.has_filters());
-        assert_eq!(c.app.executions.total, 10);
+        assert_eq!(c.app.executions.list.total, 10);
         // t narrows to a time window: the last hour, then 24 hours.
         c.type_text("t").await;
-        assert_eq!(c.app.executions.total, 4);
+        assert_eq!(c.app.executions.list.total, 4);
         c.type_text("t").await;
-        assert_eq!(c.app.executions.total, 7);
+        assert_eq!(c.app.executions.list.total, 7);
         c.key(KeyCode::Esc).await;
-        assert_eq!(c.app.executions.total, 10);
+        assert_eq!(c.app.executions.list.total, 10);
     }
 }
 
@@ -1320,7 +1322,7 @@ async fn retrying_a_failed_execution_queues_a_retry_that_names_it() {
     c.key(KeyCode::Esc).await;
     c.key(KeyCode::Esc).await;
     c.command("monitor").await;
-    for _ in 0..c.app.monitor.rows.len() {
+    for _ in 0..c.app.monitor.list.items.len() {
         if c.app.monitor.selected_row().map(|r| r.id.as_str()) == Some(retry.as_str()) {
             break;
         }
@@ -1357,7 +1359,7 @@ async fn run_now_queues_a_manual_run_from_the_integrations_list() {
     // M opens the monitor, which shows it.
     c.type_text("M").await;
     assert_eq!(c.app.screen, ScreenId::Monitor);
-    assert_eq!(c.app.monitor.rows[0].id, runs[0].id);
+    assert_eq!(c.app.monitor.list.items[0].id, runs[0].id);
 }
 
 #[tokio::test]
@@ -1484,7 +1486,7 @@ async fn the_rate_history_is_bounded_and_forgets_finished_runs() {
     c.tick(1_000).await;
     // Finished: still shown, no new samples; gone from the list after a day.
     assert_eq!(c.app.monitor.rate_history(RUN_ACME).len(), SAMPLES);
-    assert!(c.app.monitor.rows.iter().any(|r| r.id == RUN_ACME));
+    assert!(c.app.monitor.list.items.iter().any(|r| r.id == RUN_ACME));
 }
 
 #[tokio::test]
@@ -1595,7 +1597,7 @@ async fn p_pauses_and_resumes_the_task() {
     let mut c = Console::new(80, 24, true).await;
     c.type_text("/bill").await;
     c.key(KeyCode::Enter).await;
-    assert!(!c.app.integrations.items[0].paused);
+    assert!(!c.app.integrations.list.items[0].paused);
     c.type_text("p").await;
     let stored = c
         .store
@@ -1604,7 +1606,7 @@ async fn p_pauses_and_resumes_the_task() {
         .unwrap()
         .unwrap();
     assert!(stored.paused);
-    assert!(c.app.integrations.items[0].paused);
+    assert!(c.app.integrations.list.items[0].paused);
     assert!(
         c.app
             .flash
@@ -1654,7 +1656,7 @@ async fn d_asks_in_red_and_deletes_only_on_yes() {
     c.type_text("d").await;
     c.type_text("n").await;
     assert!(c.app.integrations.confirm_delete.is_none());
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     assert!(
         c.app
             .flash
@@ -1665,7 +1667,7 @@ async fn d_asks_in_red_and_deletes_only_on_yes() {
     );
     c.type_text("d").await;
     c.type_text("y").await;
-    assert_eq!(c.app.integrations.total, 3);
+    assert_eq!(c.app.integrations.list.total, 3);
     assert!(
         c.store
             .get_integration("Acme CRM contacts")
@@ -1761,13 +1763,13 @@ async fn the_executions_history_pages_and_filters_in_the_store() {
     .await;
     let mut c = Console::with_store(store, dir, 80, 24).await;
     c.command("executions").await;
-    let s = &c.app.executions;
+    let s = &c.app.executions.list;
     assert_eq!(s.total, 1_500);
-    assert!(s.rows.len() < 1_500, "the whole history was loaded");
+    assert!(s.items.len() < 1_500, "the whole history was loaded");
     assert_eq!(s.selected_row().unwrap().id, "e01499");
     // The oldest execution is reachable: the window follows the selection.
     c.type_text("G").await;
-    let s = &c.app.executions;
+    let s = &c.app.executions.list;
     assert_eq!(s.selected, 1_499);
     assert_eq!(s.selected_row().unwrap().id, "e00000");
     for i in s.scroll..s.scroll + 18 {
@@ -1781,19 +1783,19 @@ async fn the_executions_history_pages_and_filters_in_the_store() {
     // The filters are the store's: the counts are of all 1,500 executions.
     c.type_text("/market").await;
     c.key(KeyCode::Enter).await;
-    assert_eq!(c.app.executions.total, 500);
-    assert_eq!(c.app.executions.selected, 0);
+    assert_eq!(c.app.executions.list.total, 500);
+    assert_eq!(c.app.executions.list.selected, 0);
     c.type_text("ss").await; // queued, then running
-    assert_eq!(c.app.executions.total, 0);
+    assert_eq!(c.app.executions.list.total, 0);
     c.key(KeyCode::Esc).await;
     c.type_text("sss").await; // success
-    assert_eq!(c.app.executions.total, 1_000);
+    assert_eq!(c.app.executions.list.total, 1_000);
     // The last 24 hours: executions queued 0..1,440 minutes ago.
     c.type_text("tt").await;
     let s = &c.app.executions;
     assert_eq!(s.within_ms, Some(DAY));
     let expected = (60..1_500).filter(|n| n % 3 != 0).count();
-    assert_eq!(s.total, expected);
+    assert_eq!(s.list.total, expected);
     insta::assert_snapshot!("executions_paged_filtered_80x24", c.draw().backend());
 }
 
@@ -1854,7 +1856,7 @@ async fn r_runs_a_sync_and_the_monitor_shows_it_succeed_with_its_counts() {
     assert_eq!(status, Some(ExecutionStatus::Success));
     c.type_text("M").await;
     assert_eq!(c.app.screen, ScreenId::Monitor);
-    let row = c.app.monitor.rows[0].clone();
+    let row = c.app.monitor.list.items[0].clone();
     assert_eq!(row.status, ExecutionStatus::Success);
     assert_eq!(
         (row.fetched, row.created, row.updated, row.failed),
@@ -1897,7 +1899,7 @@ async fn c_cancels_a_running_sync_from_its_execution_view() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     c.type_text("M").await;
-    assert_eq!(c.app.monitor.rows[0].status, ExecutionStatus::Running);
+    assert_eq!(c.app.monitor.list.items[0].status, ExecutionStatus::Running);
     c.key(KeyCode::Enter).await;
     c.type_text("c").await;
     assert!(c.app.execution.confirm_cancel);

@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::{Action, Keymap, Scope};
+pub use super::out::{Ctx, FlashLevel, Nav};
 use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
 use super::theme::Theme;
 use super::widgets::line_input::{InputEvent, LineInput};
@@ -64,12 +65,6 @@ pub enum ScreenId {
     Mapper,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlashLevel {
-    Info,
-    Error,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flash {
     pub level: FlashLevel,
@@ -77,90 +72,13 @@ pub struct Flash {
     pub until_ms: i64,
 }
 
-/// Moving between screens, asked for by a screen's update and done by the app.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Nav {
-    OpenExecution(String),
-    /// The wizard saved `name`: the integrations list, with it selected.
-    WizardDone {
-        name: String,
-        position: Option<usize>,
-    },
-    /// The wizard was left without saving.
-    WizardClosed,
-    /// The field mapper of the integration with this name.
-    OpenMapper(String),
-}
-
-/// What a screen's update hands back: commands to run, at most one flash message, and
-/// where to go next.
-#[derive(Debug, Default)]
-pub struct Out {
-    pub commands: Vec<Command>,
-    pub flash: Option<(FlashLevel, String)>,
-    pub nav: Option<Nav>,
-}
-
-impl Out {
-    pub fn command(&mut self, c: impl Into<Command>) {
-        self.commands.push(c.into());
-    }
-    pub fn error(&mut self, text: impl Into<String>) {
-        self.flash = Some((FlashLevel::Error, text.into()));
-    }
-    pub fn info(&mut self, text: impl Into<String>) {
-        self.flash = Some((FlashLevel::Info, text.into()));
-    }
-}
-
-impl From<integrations::Command> for Command {
-    fn from(c: integrations::Command) -> Self {
-        Command::Integrations(c)
-    }
-}
-
-impl From<catalog::Command> for Command {
-    fn from(c: catalog::Command) -> Self {
-        Command::Catalog(c)
-    }
-}
-
-impl From<monitor::Command> for Command {
-    fn from(c: monitor::Command) -> Self {
-        Command::Monitor(c)
-    }
-}
-
-impl From<executions::Command> for Command {
-    fn from(c: executions::Command) -> Self {
-        Command::Executions(c)
-    }
-}
+/// What the app's own handling and the wizard hand back: the app's commands.
+pub type Out = super::out::Out<Command>;
 
 impl From<wizard::Command> for Command {
     fn from(c: wizard::Command) -> Self {
         Command::Wizard(c)
     }
-}
-
-impl From<execution::Command> for Command {
-    fn from(c: execution::Command) -> Self {
-        Command::Execution(c)
-    }
-}
-
-impl From<mapper::Command> for Command {
-    fn from(c: mapper::Command) -> Self {
-        Command::Mapper(c)
-    }
-}
-
-/// What the screens' updates may read besides their own state.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx {
-    pub now_ms: i64,
-    pub width: u16,
-    pub height: u16,
 }
 
 /// The commands of `:` mode: name, aliases, help.
@@ -262,7 +180,9 @@ impl App {
         };
         let mut out = Out::default();
         let ctx = app.ctx();
-        integrations::update::load(&mut app.integrations, &ctx, &mut out);
+        out.absorb(
+            integrations::update::load(&mut app.integrations, &ctx).map(Command::Integrations),
+        );
         out.command(Command::Workers);
         (app, out.commands)
     }
@@ -324,10 +244,20 @@ impl App {
                 self.width = w;
                 self.height = h;
                 let ctx = self.ctx();
-                integrations::update::on_resize(&mut self.integrations, &ctx, &mut out);
-                catalog::update::on_resize(&mut self.catalog, &ctx);
-                monitor::update::on_resize(&mut self.monitor, &ctx);
-                executions::update::on_resize(&mut self.executions, &ctx, &mut out);
+                out.absorb(
+                    integrations::update::on_resize(&mut self.integrations, &ctx)
+                        .map(Command::Integrations),
+                );
+                out.absorb(
+                    catalog::update::on_resize(&mut self.catalog, &ctx).map(Command::Catalog),
+                );
+                out.absorb(
+                    monitor::update::on_resize(&mut self.monitor, &ctx).map(Command::Monitor),
+                );
+                out.absorb(
+                    executions::update::on_resize(&mut self.executions, &ctx)
+                        .map(Command::Executions),
+                );
             }
             Msg::Tick(now) => {
                 changed = now.timestamp() != self.now.timestamp();
@@ -344,16 +274,27 @@ impl App {
                 let ctx = self.ctx();
                 match self.screen {
                     ScreenId::Integrations => {
-                        integrations::update::on_tick(&mut self.integrations, &ctx, &mut out);
+                        out.absorb(
+                            integrations::update::on_tick(&mut self.integrations, &ctx)
+                                .map(Command::Integrations),
+                        );
                     }
                     ScreenId::Monitor => {
-                        monitor::update::on_tick(&mut self.monitor, &ctx, &mut out);
+                        out.absorb(
+                            monitor::update::on_tick(&mut self.monitor, &ctx).map(Command::Monitor),
+                        );
                     }
                     ScreenId::Executions => {
-                        executions::update::on_tick(&mut self.executions, &ctx, &mut out);
+                        out.absorb(
+                            executions::update::on_tick(&mut self.executions, &ctx)
+                                .map(Command::Executions),
+                        );
                     }
                     ScreenId::Execution => {
-                        execution::update::on_tick(&mut self.execution, &ctx, &mut out);
+                        out.absorb(
+                            execution::update::on_tick(&mut self.execution, &ctx)
+                                .map(Command::Execution),
+                        );
                     }
                     ScreenId::Wizard => changed |= wizard::update::busy(&self.wizard),
                     ScreenId::Catalog | ScreenId::Mapper => {}
@@ -361,23 +302,35 @@ impl App {
             }
             Msg::Integrations(m) => {
                 let ctx = self.ctx();
-                integrations::update::on_msg(&mut self.integrations, m, &ctx, &mut out);
+                out.absorb(
+                    integrations::update::on_msg(&mut self.integrations, m, &ctx)
+                        .map(Command::Integrations),
+                );
             }
             Msg::Catalog(m) => {
                 let ctx = self.ctx();
-                catalog::update::on_msg(&mut self.catalog, m, &ctx, &mut out);
+                out.absorb(
+                    catalog::update::on_msg(&mut self.catalog, m, &ctx).map(Command::Catalog),
+                );
             }
             Msg::Monitor(m) => {
                 let ctx = self.ctx();
-                monitor::update::on_msg(&mut self.monitor, m, &ctx, &mut out);
+                out.absorb(
+                    monitor::update::on_msg(&mut self.monitor, m, &ctx).map(Command::Monitor),
+                );
             }
             Msg::Executions(m) => {
                 let ctx = self.ctx();
-                executions::update::on_msg(&mut self.executions, m, &ctx, &mut out);
+                out.absorb(
+                    executions::update::on_msg(&mut self.executions, m, &ctx)
+                        .map(Command::Executions),
+                );
             }
             Msg::Execution(m) => {
                 let ctx = self.ctx();
-                execution::update::on_msg(&mut self.execution, m, &ctx, &mut out);
+                out.absorb(
+                    execution::update::on_msg(&mut self.execution, m, &ctx).map(Command::Execution),
+                );
             }
             Msg::Wizard(m) => {
                 let ctx = self.ctx();
@@ -385,7 +338,7 @@ impl App {
             }
             Msg::Mapper(m) => {
                 let ctx = self.ctx();
-                mapper::update::on_msg(&mut self.mapper, m, &ctx, &mut out);
+                out.absorb(mapper::update::on_msg(&mut self.mapper, m, &ctx).map(Command::Mapper));
             }
             Msg::Workers(result) => match result {
                 Ok(names) => {
@@ -405,6 +358,7 @@ impl App {
         if let Some(nav) = out.nav.take() {
             self.navigate(nav, &mut out);
         }
+        self.quit |= out.quit;
         if let Some((level, text)) = out.flash.take() {
             self.flash = Some(Flash {
                 level,
@@ -484,28 +438,44 @@ impl App {
         }
         match self.screen {
             ScreenId::Integrations if self.integrations.confirm_delete.is_some() => {
-                integrations::update::on_confirm_key(&mut self.integrations, &key, out);
+                out.absorb(
+                    integrations::update::on_confirm_key(&mut self.integrations, &key)
+                        .map(Command::Integrations),
+                );
                 return;
             }
             ScreenId::Integrations if self.integrations.editing_filter() => {
-                integrations::update::on_filter_key(&mut self.integrations, &key, &ctx, out);
+                out.absorb(
+                    integrations::update::on_filter_key(&mut self.integrations, &key, &ctx)
+                        .map(Command::Integrations),
+                );
                 return;
             }
             ScreenId::Executions if self.executions.editing_filter() => {
-                executions::update::on_filter_key(&mut self.executions, &key, &ctx, out);
+                out.absorb(
+                    executions::update::on_filter_key(&mut self.executions, &key, &ctx)
+                        .map(Command::Executions),
+                );
                 return;
             }
             ScreenId::Execution if self.execution.confirm_cancel => {
-                execution::update::on_confirm_key(&mut self.execution, &key, out);
+                out.absorb(
+                    execution::update::on_confirm_key(&mut self.execution, &key)
+                        .map(Command::Execution),
+                );
                 return;
             }
             ScreenId::Execution if self.execution.editing_search() => {
-                execution::update::on_search_key(&mut self.execution, &key, &ctx, out);
+                out.absorb(
+                    execution::update::on_search_key(&mut self.execution, &key, &ctx)
+                        .map(Command::Execution),
+                );
                 return;
             }
             ScreenId::Mapper if self.mapper.captures_keys() => {
-                let exit = mapper::update::on_input_key(&mut self.mapper, &key, &ctx, out);
-                self.exit_mapper(exit, out);
+                out.absorb(
+                    mapper::update::on_input_key(&mut self.mapper, &key, &ctx).map(Command::Mapper),
+                );
                 return;
             }
             _ => {}
@@ -522,9 +492,10 @@ impl App {
         }
         match action {
             Action::Quit if self.screen == ScreenId::Mapper => {
-                let exit =
-                    mapper::update::ask_exit(&mut self.mapper, mapper::state::Exit::Quit, out);
-                self.exit_mapper(exit, out);
+                out.absorb(
+                    mapper::update::ask_exit(&mut self.mapper, mapper::state::Exit::Quit)
+                        .map(Command::Mapper),
+                );
             }
             Action::Quit => self.quit = true,
             Action::Help => self.open_help(),
@@ -535,16 +506,28 @@ impl App {
             }
             _ => match self.screen {
                 ScreenId::Integrations => {
-                    integrations::update::on_action(&mut self.integrations, action, &ctx, out);
+                    out.absorb(
+                        integrations::update::on_action(&mut self.integrations, action, &ctx)
+                            .map(Command::Integrations),
+                    );
                 }
                 ScreenId::Catalog => {
-                    catalog::update::on_action(&mut self.catalog, action, &ctx, out);
+                    out.absorb(
+                        catalog::update::on_action(&mut self.catalog, action, &ctx)
+                            .map(Command::Catalog),
+                    );
                 }
                 ScreenId::Monitor => {
-                    monitor::update::on_action(&mut self.monitor, action, &ctx, out);
+                    out.absorb(
+                        monitor::update::on_action(&mut self.monitor, action, &ctx)
+                            .map(Command::Monitor),
+                    );
                 }
                 ScreenId::Executions => {
-                    executions::update::on_action(&mut self.executions, action, &ctx, out);
+                    out.absorb(
+                        executions::update::on_action(&mut self.executions, action, &ctx)
+                            .map(Command::Executions),
+                    );
                 }
                 ScreenId::Wizard => {}
                 ScreenId::Execution => {
@@ -553,12 +536,17 @@ impl App {
                             self.screen = self.execution_back;
                         }
                     } else {
-                        execution::update::on_action(&mut self.execution, action, &ctx, out);
+                        out.absorb(
+                            execution::update::on_action(&mut self.execution, action, &ctx)
+                                .map(Command::Execution),
+                        );
                     }
                 }
                 ScreenId::Mapper => {
-                    let exit = mapper::update::on_action(&mut self.mapper, action, &ctx, out);
-                    self.exit_mapper(exit, out);
+                    out.absorb(
+                        mapper::update::on_action(&mut self.mapper, action, &ctx)
+                            .map(Command::Mapper),
+                    );
                 }
             },
         }
@@ -569,19 +557,19 @@ impl App {
         let ctx = self.ctx();
         self.screen = screen;
         match screen {
-            ScreenId::Integrations => integrations::update::load(&mut self.integrations, &ctx, out),
-            ScreenId::Catalog => catalog::update::enter(&mut self.catalog, out),
-            ScreenId::Monitor => monitor::update::load(&mut self.monitor, &ctx, out),
-            ScreenId::Executions => executions::update::load(&mut self.executions, &ctx, out),
+            ScreenId::Integrations => out.absorb(
+                integrations::update::load(&mut self.integrations, &ctx).map(Command::Integrations),
+            ),
+            ScreenId::Catalog => {
+                out.absorb(catalog::update::enter(&mut self.catalog).map(Command::Catalog))
+            }
+            ScreenId::Monitor => {
+                out.absorb(monitor::update::load(&mut self.monitor, &ctx).map(Command::Monitor))
+            }
+            ScreenId::Executions => out.absorb(
+                executions::update::load(&mut self.executions, &ctx).map(Command::Executions),
+            ),
             ScreenId::Execution | ScreenId::Wizard | ScreenId::Mapper => {}
-        }
-    }
-
-    fn exit_mapper(&mut self, exit: Option<mapper::state::Exit>, out: &mut Out) {
-        match exit {
-            Some(mapper::state::Exit::Leave) => self.show(ScreenId::Integrations, out),
-            Some(mapper::state::Exit::Quit) => self.quit = true,
-            None => {}
         }
     }
 
@@ -593,23 +581,28 @@ impl App {
                 }
                 self.screen = ScreenId::Execution;
                 let ctx = self.ctx();
-                execution::update::open(&mut self.execution, &id, &ctx, out);
+                out.absorb(
+                    execution::update::open(&mut self.execution, &id, &ctx).map(Command::Execution),
+                );
             }
             Nav::WizardDone { name, position } => {
                 self.screen = ScreenId::Integrations;
                 let ctx = self.ctx();
-                integrations::update::select_saved(
-                    &mut self.integrations,
-                    &name,
-                    position,
-                    &ctx,
-                    out,
+                out.absorb(
+                    integrations::update::select_saved(
+                        &mut self.integrations,
+                        &name,
+                        position,
+                        &ctx,
+                    )
+                    .map(Command::Integrations),
                 );
             }
             Nav::WizardClosed => self.show(self.wizard_back, out),
+            Nav::Integrations => self.show(ScreenId::Integrations, out),
             Nav::OpenMapper(name) => {
                 self.screen = ScreenId::Mapper;
-                mapper::update::open(&mut self.mapper, &name, out);
+                out.absorb(mapper::update::open(&mut self.mapper, &name).map(Command::Mapper));
             }
         }
     }
@@ -651,7 +644,7 @@ impl App {
         match (action, self.screen) {
             (Action::Edit, _) => {
                 let Some((name, _)) = self.integrations.target() else {
-                    if self.integrations.total > 0 {
+                    if self.integrations.list.total > 0 {
                         out.info("still loading this row; try again in a moment");
                     }
                     return;

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod format;
 pub mod keymap;
 pub mod layout;
+pub mod out;
 mod runtime;
 pub mod screens;
 pub mod services;
