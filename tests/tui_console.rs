@@ -301,6 +301,12 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 async fn snapshot_integrations_list() {
     for (w, h) in SIZES {
         let c = Console::new(w, h, true).await;
+        // The first integration by name is selected: its row, in the selection's
+        // background, shows its name and status.
+        let selected = selected_line(&c);
+        assert!(selected.contains("Acme CRM conta"), "{selected}");
+        assert!(selected.contains("active"), "{selected}");
+        assert!(c.screen_text().contains("Integrations [4]"));
         insta::assert_snapshot!(format!("integrations_{w}x{h}"), c.draw().backend());
         if (w, h) == (80, 24) {
             common::screenshot::keep("integrations", &c.draw());
@@ -327,6 +333,10 @@ async fn snapshot_integration_details() {
 async fn snapshot_empty_list() {
     for (w, h) in SIZES {
         let c = Console::new(w, h, false).await;
+        // An empty store says so and names the ways to add an integration.
+        let text = c.screen_text();
+        assert!(text.contains("No integrations yet"), "{text}");
+        assert!(text.contains("to add one with the wizard"), "{text}");
         insta::assert_snapshot!(format!("integrations_empty_{w}x{h}"), c.draw().backend());
     }
 }
@@ -336,6 +346,11 @@ async fn snapshot_filter() {
     for (w, h) in SIZES {
         let mut c = Console::new(w, h, true).await;
         c.type_text("/lead").await;
+        // The store filters while the filter is typed: only the match is listed.
+        assert_eq!(c.names(), ["Marketing leads"]);
+        let text = c.screen_text();
+        assert!(text.contains("Integrations [1] /lead"), "{text}");
+        assert!(!text.contains("Billing charges"), "{text}");
         insta::assert_snapshot!(format!("integrations_filter_{w}x{h}"), c.draw().backend());
     }
 }
@@ -345,6 +360,14 @@ async fn snapshot_catalog() {
     for (w, h) in SIZES {
         let mut c = Console::new(w, h, true).await;
         c.command("catalog").await;
+        // Every type of the catalog, under its category's heading.
+        let text = c.screen_text();
+        assert!(text.contains("Catalog [8]"), "{text}");
+        assert!(text.contains(" CRM "), "{text}");
+        assert!(
+            text.contains("Salesforce SOQL query [superadmin]"),
+            "{text}"
+        );
         insta::assert_snapshot!(format!("catalog_{w}x{h}"), c.draw().backend());
         if (w, h) == (80, 24) {
             common::screenshot::keep("catalog", &c.draw());
@@ -354,6 +377,16 @@ async fn snapshot_catalog() {
             c.key(KeyCode::Down).await;
         }
         c.key(KeyCode::Enter).await;
+        // The selected type's details, with who may connect it.
+        assert_eq!(
+            c.app.catalog.selected_entry().map(|e| e.name.as_str()),
+            Some("Salesforce SOQL query")
+        );
+        let text = c.screen_text();
+        assert!(
+            text.contains("Only superadmins can connect this type."),
+            "{text}"
+        );
         insta::assert_snapshot!(format!("catalog_details_{w}x{h}"), c.draw().backend());
     }
 }
@@ -363,6 +396,12 @@ async fn snapshot_help() {
     for (w, h) in SIZES {
         let mut c = Console::new(w, h, true).await;
         c.type_text("?").await;
+        // The keys of the screen it was opened on, then those that work everywhere.
+        assert!(c.app.help);
+        let text = c.screen_text();
+        assert!(text.contains("Integrations"), "{text}");
+        assert!(text.contains("Filter by name"), "{text}");
+        assert!(text.contains("Everywhere"), "{text}");
         insta::assert_snapshot!(format!("help_{w}x{h}"), c.draw().backend());
     }
 }
@@ -372,9 +411,19 @@ async fn snapshot_command_mode() {
     for (w, h) in SIZES {
         let mut c = Console::new(w, h, true).await;
         c.type_text(":cat").await;
+        // The command line shows what is typed and the command it completes to.
+        assert_eq!(
+            c.app.command_line.as_ref().map(|l| l.text().to_string()),
+            Some("cat".to_string())
+        );
+        assert!(c.screen_text().contains(":cat"));
         insta::assert_snapshot!(format!("command_mode_{w}x{h}"), c.draw().backend());
         c.key(KeyCode::Esc).await;
         c.command("deploy now").await;
+        // An unknown command is named, with the valid ones.
+        let text = c.screen_text();
+        assert!(text.contains("unknown command \"deploy\""), "{text}");
+        assert_eq!(c.app.screen, ScreenId::Integrations);
         insta::assert_snapshot!(format!("command_unknown_{w}x{h}"), c.draw().backend());
     }
 }
@@ -384,6 +433,11 @@ async fn snapshot_too_small() {
     let mut c = Console::new(80, 24, true).await;
     for (w, h) in [(39, 12), (60, 9), (20, 5)] {
         c.resize(w, h).await;
+        // The notice names the size it has and the size it needs.
+        let text = c.screen_text();
+        assert!(text.contains("Terminal too small"), "{text}");
+        assert!(text.contains(&format!("{w}×{h} now")), "{text}");
+        assert!(text.contains("needs 40×10"), "{text}");
         insta::assert_snapshot!(format!("too_small_{w}x{h}"), c.draw().backend());
     }
 }
@@ -637,6 +691,72 @@ async fn any_size_draws_without_panicking() {
     }
     assert_eq!(c.app.screen, ScreenId::Catalog);
     assert!(c.app.catalog.show_details);
+}
+
+/// The monitor's selected row draws every cell on the selection's background in a colour
+/// that reads on it: the progress, trend and ETA colours (cyan, grey) give way to the
+/// selection's own; without colour the whole row is reversed.
+#[tokio::test]
+async fn the_monitor_selected_row_reads_on_the_selection() {
+    use ratatui::style::{Color, Modifier};
+    let mut c = Console::with_runs(80, 24).await;
+    c.command("monitor").await;
+    for n in 0..3 {
+        set_rate(&c.store, RUN_BILLING, 830 + n * 90, 60.0 + 10.0 * n as f64).await;
+        c.tick(1_000).await;
+    }
+    assert_eq!(
+        c.app
+            .monitor
+            .selected_row()
+            .map(|r| r.integration_name.as_str()),
+        Some("Billing charges")
+    );
+    let selected = c.app.theme.selected;
+    let t = c.draw();
+    let buf = t.backend().buffer();
+    let y = (1..24)
+        .find(|&y| buf[(1, y)].bg == selected.bg.unwrap())
+        .unwrap();
+    assert!(row_text(&t, y).contains("Billing charges"));
+    for x in 1..79 {
+        let cell = &buf[(x, y)];
+        assert_eq!(Some(cell.bg), selected.bg, "column {x}");
+        assert!(
+            ![Color::Cyan, Color::DarkGray, Color::Green, Color::Red].contains(&cell.fg),
+            "column {x} ({:?}) is {:?} on {:?}",
+            cell.symbol(),
+            cell.fg,
+            cell.bg
+        );
+    }
+    // The trend's bars, drawn in cyan elsewhere, take the selection's foreground.
+    let row = row_text(&t, y);
+    let bar = row.chars().position(|ch| "▁▂▃▄▅▆▇█".contains(ch)).unwrap();
+    assert_eq!(Some(buf[(u16::try_from(bar).unwrap(), y)].fg), selected.fg);
+    c.app.theme = Theme::load(None, true).unwrap();
+    let t = c.draw();
+    let buf = t.backend().buffer();
+    for x in 1..79 {
+        let cell = &buf[(x, y)];
+        assert!(cell.modifier.contains(Modifier::REVERSED), "column {x}");
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (Color::Reset, Color::Reset),
+            "column {x}"
+        );
+    }
+}
+
+/// The text of the first row of the body drawn in the selection's background.
+fn selected_line(c: &Console) -> String {
+    let t = c.draw();
+    let buf = t.backend().buffer();
+    let bg = c.app.theme.selected.bg.unwrap();
+    let y = (1..buf.area.height)
+        .find(|&y| buf[(1, y)].bg == bg)
+        .expect("a row in the selection's background");
+    row_text(&t, y)
 }
 
 fn row_text(terminal: &Terminal<TestBackend>, y: u16) -> String {
