@@ -5,6 +5,7 @@
 use chrono::{DateTime, FixedOffset};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::command_line::{COMMANDS, complete};
 use super::keymap::{Action, Keymap, Scope};
 pub use super::out::{Ctx, FlashLevel, Nav};
 use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
@@ -80,21 +81,6 @@ impl From<wizard::Command> for Command {
         Command::Wizard(c)
     }
 }
-
-/// The commands of `:` mode: name, aliases, help.
-pub const COMMANDS: &[(&str, &[&str], &str)] = &[
-    ("integrations", &["int", "i"], "the integrations list"),
-    ("monitor", &["mon"], "running and recent executions"),
-    (
-        "executions",
-        &["exec", "history"],
-        "the history of all executions",
-    ),
-    ("catalog", &["cat"], "the catalog of integration types"),
-    ("help", &["h", "?"], "the keys of this screen"),
-    ("quit", &["q", "q!", "exit"], "quit syncdeck"),
-    ("new", &[], "a new integration (the wizard)"),
-];
 
 /// Everything the app needs to start.
 pub struct AppInit {
@@ -662,7 +648,7 @@ impl App {
     }
 
     fn help_max_scroll(&self) -> u16 {
-        let v = super::view::ViewCtx {
+        let v = super::view_ctx::ViewCtx {
             theme: &self.theme,
             keymap: &self.keymap,
             now_ms: self.now.timestamp_millis(),
@@ -711,34 +697,5 @@ impl App {
                 ));
             }
         }
-    }
-}
-
-/// The command the typed text is the start of, if exactly one (by name or alias).
-pub fn complete(text: &str) -> Option<&'static str> {
-    if text.is_empty() {
-        return None;
-    }
-    let mut matches = COMMANDS.iter().filter(|(name, aliases, _)| {
-        name.starts_with(text) || aliases.iter().any(|a| a.starts_with(text) && a.len() > 1)
-    });
-    let first = matches.next()?;
-    match matches.next() {
-        None => Some(first.0),
-        Some(_) => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn completion_needs_a_unique_prefix() {
-        assert_eq!(complete("ca"), Some("catalog"));
-        assert_eq!(complete("int"), Some("integrations"));
-        assert_eq!(complete("qu"), Some("quit"));
-        assert_eq!(complete(""), None);
-        assert_eq!(complete("x"), None);
     }
 }

@@ -3,6 +3,7 @@
 //! run as async tasks whose results come back as messages (see `runtime`).
 
 pub mod app;
+pub mod command_line;
 pub mod commands;
 pub mod format;
 pub mod keymap;
@@ -13,6 +14,7 @@ pub mod screens;
 pub mod services;
 pub mod theme;
 pub mod view;
+pub mod view_ctx;
 pub mod widgets;
 
 use std::io::IsTerminal;

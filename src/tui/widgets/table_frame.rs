@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 /// Draws the bordered block with `title` over `area`; the area inside it, or `None` when
 /// nothing fits inside.

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use crate::domain::catalog::Availability;
 use crate::domain::{CatalogEntry, Visibility};
 use crate::tui::format::fit;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 use crate::tui::widgets::table_frame;
 
 use super::state::{ListLine, State, marks};

@@ -15,7 +15,7 @@ use crate::tui::format::{
     phase, short_id,
 };
 use crate::tui::layout::centered;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 use super::log::match_ranges;
 use super::state::State;

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row};
 use crate::domain::ExecutionStatus;
 use crate::store::ExecutionRow;
 use crate::tui::format::{age, count, duration, execution_status, fit, short_id};
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 use crate::tui::widgets::table_frame;
 
 use super::state::State;

@@ -11,7 +11,7 @@ use crate::domain::{ExecutionStatus, IntegrationSummary};
 use crate::tui::format::{
     age, duration, execution_status, execution_style, fit, fit_line, integration_style,
 };
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 use crate::tui::widgets::table_frame;
 
 use super::state::{Details, DetailsState, State};

@@ -12,7 +12,7 @@ use crate::tui::format::{
     SPINNER, count, duration, execution_status, fit, fit_line, gauge, of_total, origin, phase,
     short_id, sparkline,
 };
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 use crate::tui::widgets::table_frame;
 
 use super::state::State;
