@@ -166,8 +166,9 @@ impl App {
         };
         let mut out = Out::default();
         let ctx = app.ctx();
-        out.absorb(
-            integrations::update::load(&mut app.integrations, &ctx).map(Command::Integrations),
+        out.absorb_from(
+            integrations::update::load(&mut app.integrations, &ctx),
+            Command::Integrations,
         );
         out.command(Command::Workers);
         (app, out.commands)
@@ -230,19 +231,21 @@ impl App {
                 self.width = w;
                 self.height = h;
                 let ctx = self.ctx();
-                out.absorb(
-                    integrations::update::on_resize(&mut self.integrations, &ctx)
-                        .map(Command::Integrations),
+                out.absorb_from(
+                    integrations::update::on_resize(&mut self.integrations, &ctx),
+                    Command::Integrations,
                 );
-                out.absorb(
-                    catalog::update::on_resize(&mut self.catalog, &ctx).map(Command::Catalog),
+                out.absorb_from(
+                    catalog::update::on_resize(&mut self.catalog, &ctx),
+                    Command::Catalog,
                 );
-                out.absorb(
-                    monitor::update::on_resize(&mut self.monitor, &ctx).map(Command::Monitor),
+                out.absorb_from(
+                    monitor::update::on_resize(&mut self.monitor, &ctx),
+                    Command::Monitor,
                 );
-                out.absorb(
-                    executions::update::on_resize(&mut self.executions, &ctx)
-                        .map(Command::Executions),
+                out.absorb_from(
+                    executions::update::on_resize(&mut self.executions, &ctx),
+                    Command::Executions,
                 );
             }
             Msg::Tick(now) => {
@@ -260,26 +263,27 @@ impl App {
                 let ctx = self.ctx();
                 match self.screen {
                     ScreenId::Integrations => {
-                        out.absorb(
-                            integrations::update::on_tick(&mut self.integrations, &ctx)
-                                .map(Command::Integrations),
+                        out.absorb_from(
+                            integrations::update::on_tick(&mut self.integrations, &ctx),
+                            Command::Integrations,
                         );
                     }
                     ScreenId::Monitor => {
-                        out.absorb(
-                            monitor::update::on_tick(&mut self.monitor, &ctx).map(Command::Monitor),
+                        out.absorb_from(
+                            monitor::update::on_tick(&mut self.monitor, &ctx),
+                            Command::Monitor,
                         );
                     }
                     ScreenId::Executions => {
-                        out.absorb(
-                            executions::update::on_tick(&mut self.executions, &ctx)
-                                .map(Command::Executions),
+                        out.absorb_from(
+                            executions::update::on_tick(&mut self.executions, &ctx),
+                            Command::Executions,
                         );
                     }
                     ScreenId::Execution => {
-                        out.absorb(
-                            execution::update::on_tick(&mut self.execution, &ctx)
-                                .map(Command::Execution),
+                        out.absorb_from(
+                            execution::update::on_tick(&mut self.execution, &ctx),
+                            Command::Execution,
                         );
                     }
                     ScreenId::Wizard => changed |= wizard::update::busy(&self.wizard),
@@ -288,34 +292,37 @@ impl App {
             }
             Msg::Integrations(m) => {
                 let ctx = self.ctx();
-                out.absorb(
-                    integrations::update::on_msg(&mut self.integrations, m, &ctx)
-                        .map(Command::Integrations),
+                out.absorb_from(
+                    integrations::update::on_msg(&mut self.integrations, m, &ctx),
+                    Command::Integrations,
                 );
             }
             Msg::Catalog(m) => {
                 let ctx = self.ctx();
-                out.absorb(
-                    catalog::update::on_msg(&mut self.catalog, m, &ctx).map(Command::Catalog),
+                out.absorb_from(
+                    catalog::update::on_msg(&mut self.catalog, m, &ctx),
+                    Command::Catalog,
                 );
             }
             Msg::Monitor(m) => {
                 let ctx = self.ctx();
-                out.absorb(
-                    monitor::update::on_msg(&mut self.monitor, m, &ctx).map(Command::Monitor),
+                out.absorb_from(
+                    monitor::update::on_msg(&mut self.monitor, m, &ctx),
+                    Command::Monitor,
                 );
             }
             Msg::Executions(m) => {
                 let ctx = self.ctx();
-                out.absorb(
-                    executions::update::on_msg(&mut self.executions, m, &ctx)
-                        .map(Command::Executions),
+                out.absorb_from(
+                    executions::update::on_msg(&mut self.executions, m, &ctx),
+                    Command::Executions,
                 );
             }
             Msg::Execution(m) => {
                 let ctx = self.ctx();
-                out.absorb(
-                    execution::update::on_msg(&mut self.execution, m, &ctx).map(Command::Execution),
+                out.absorb_from(
+                    execution::update::on_msg(&mut self.execution, m, &ctx),
+                    Command::Execution,
                 );
             }
             Msg::Wizard(m) => {
@@ -324,7 +331,10 @@ impl App {
             }
             Msg::Mapper(m) => {
                 let ctx = self.ctx();
-                out.absorb(mapper::update::on_msg(&mut self.mapper, m, &ctx).map(Command::Mapper));
+                out.absorb_from(
+                    mapper::update::on_msg(&mut self.mapper, m, &ctx),
+                    Command::Mapper,
+                );
             }
             Msg::Workers(result) => match result {
                 Ok(names) => {
@@ -424,43 +434,44 @@ impl App {
         }
         match self.screen {
             ScreenId::Integrations if self.integrations.confirm_delete.is_some() => {
-                out.absorb(
-                    integrations::update::on_confirm_key(&mut self.integrations, &key)
-                        .map(Command::Integrations),
+                out.absorb_from(
+                    integrations::update::on_confirm_key(&mut self.integrations, &key),
+                    Command::Integrations,
                 );
                 return;
             }
             ScreenId::Integrations if self.integrations.editing_filter() => {
-                out.absorb(
-                    integrations::update::on_filter_key(&mut self.integrations, &key, &ctx)
-                        .map(Command::Integrations),
+                out.absorb_from(
+                    integrations::update::on_filter_key(&mut self.integrations, &key, &ctx),
+                    Command::Integrations,
                 );
                 return;
             }
             ScreenId::Executions if self.executions.editing_filter() => {
-                out.absorb(
-                    executions::update::on_filter_key(&mut self.executions, &key, &ctx)
-                        .map(Command::Executions),
+                out.absorb_from(
+                    executions::update::on_filter_key(&mut self.executions, &key, &ctx),
+                    Command::Executions,
                 );
                 return;
             }
             ScreenId::Execution if self.execution.confirm_cancel => {
-                out.absorb(
-                    execution::update::on_confirm_key(&mut self.execution, &key)
-                        .map(Command::Execution),
+                out.absorb_from(
+                    execution::update::on_confirm_key(&mut self.execution, &key),
+                    Command::Execution,
                 );
                 return;
             }
             ScreenId::Execution if self.execution.editing_search() => {
-                out.absorb(
-                    execution::update::on_search_key(&mut self.execution, &key, &ctx)
-                        .map(Command::Execution),
+                out.absorb_from(
+                    execution::update::on_search_key(&mut self.execution, &key, &ctx),
+                    Command::Execution,
                 );
                 return;
             }
             ScreenId::Mapper if self.mapper.captures_keys() => {
-                out.absorb(
-                    mapper::update::on_input_key(&mut self.mapper, &key, &ctx).map(Command::Mapper),
+                out.absorb_from(
+                    mapper::update::on_input_key(&mut self.mapper, &key, &ctx),
+                    Command::Mapper,
                 );
                 return;
             }
@@ -478,9 +489,9 @@ impl App {
         }
         match action {
             Action::Quit if self.screen == ScreenId::Mapper => {
-                out.absorb(
-                    mapper::update::ask_exit(&mut self.mapper, mapper::state::Exit::Quit)
-                        .map(Command::Mapper),
+                out.absorb_from(
+                    mapper::update::ask_exit(&mut self.mapper, mapper::state::Exit::Quit),
+                    Command::Mapper,
                 );
             }
             Action::Quit => self.quit = true,
@@ -492,27 +503,27 @@ impl App {
             }
             _ => match self.screen {
                 ScreenId::Integrations => {
-                    out.absorb(
-                        integrations::update::on_action(&mut self.integrations, action, &ctx)
-                            .map(Command::Integrations),
+                    out.absorb_from(
+                        integrations::update::on_action(&mut self.integrations, action, &ctx),
+                        Command::Integrations,
                     );
                 }
                 ScreenId::Catalog => {
-                    out.absorb(
-                        catalog::update::on_action(&mut self.catalog, action, &ctx)
-                            .map(Command::Catalog),
+                    out.absorb_from(
+                        catalog::update::on_action(&mut self.catalog, action, &ctx),
+                        Command::Catalog,
                     );
                 }
                 ScreenId::Monitor => {
-                    out.absorb(
-                        monitor::update::on_action(&mut self.monitor, action, &ctx)
-                            .map(Command::Monitor),
+                    out.absorb_from(
+                        monitor::update::on_action(&mut self.monitor, action, &ctx),
+                        Command::Monitor,
                     );
                 }
                 ScreenId::Executions => {
-                    out.absorb(
-                        executions::update::on_action(&mut self.executions, action, &ctx)
-                            .map(Command::Executions),
+                    out.absorb_from(
+                        executions::update::on_action(&mut self.executions, action, &ctx),
+                        Command::Executions,
                     );
                 }
                 ScreenId::Wizard => {}
@@ -522,16 +533,16 @@ impl App {
                             self.screen = self.execution_back;
                         }
                     } else {
-                        out.absorb(
-                            execution::update::on_action(&mut self.execution, action, &ctx)
-                                .map(Command::Execution),
+                        out.absorb_from(
+                            execution::update::on_action(&mut self.execution, action, &ctx),
+                            Command::Execution,
                         );
                     }
                 }
                 ScreenId::Mapper => {
-                    out.absorb(
-                        mapper::update::on_action(&mut self.mapper, action, &ctx)
-                            .map(Command::Mapper),
+                    out.absorb_from(
+                        mapper::update::on_action(&mut self.mapper, action, &ctx),
+                        Command::Mapper,
                     );
                 }
             },
@@ -543,17 +554,20 @@ impl App {
         let ctx = self.ctx();
         self.screen = screen;
         match screen {
-            ScreenId::Integrations => out.absorb(
-                integrations::update::load(&mut self.integrations, &ctx).map(Command::Integrations),
+            ScreenId::Integrations => out.absorb_from(
+                integrations::update::load(&mut self.integrations, &ctx),
+                Command::Integrations,
             ),
             ScreenId::Catalog => {
-                out.absorb(catalog::update::enter(&mut self.catalog).map(Command::Catalog))
+                out.absorb_from(catalog::update::enter(&mut self.catalog), Command::Catalog)
             }
-            ScreenId::Monitor => {
-                out.absorb(monitor::update::load(&mut self.monitor, &ctx).map(Command::Monitor))
-            }
-            ScreenId::Executions => out.absorb(
-                executions::update::load(&mut self.executions, &ctx).map(Command::Executions),
+            ScreenId::Monitor => out.absorb_from(
+                monitor::update::load(&mut self.monitor, &ctx),
+                Command::Monitor,
+            ),
+            ScreenId::Executions => out.absorb_from(
+                executions::update::load(&mut self.executions, &ctx),
+                Command::Executions,
             ),
             ScreenId::Execution | ScreenId::Wizard | ScreenId::Mapper => {}
         }
@@ -567,28 +581,32 @@ impl App {
                 }
                 self.screen = ScreenId::Execution;
                 let ctx = self.ctx();
-                out.absorb(
-                    execution::update::open(&mut self.execution, &id, &ctx).map(Command::Execution),
+                out.absorb_from(
+                    execution::update::open(&mut self.execution, &id, &ctx),
+                    Command::Execution,
                 );
             }
             Nav::WizardDone { name, position } => {
                 self.screen = ScreenId::Integrations;
                 let ctx = self.ctx();
-                out.absorb(
+                out.absorb_from(
                     integrations::update::select_saved(
                         &mut self.integrations,
                         &name,
                         position,
                         &ctx,
-                    )
-                    .map(Command::Integrations),
+                    ),
+                    Command::Integrations,
                 );
             }
             Nav::WizardClosed => self.show(self.wizard_back, out),
             Nav::Integrations => self.show(ScreenId::Integrations, out),
             Nav::OpenMapper(name) => {
                 self.screen = ScreenId::Mapper;
-                out.absorb(mapper::update::open(&mut self.mapper, &name).map(Command::Mapper));
+                out.absorb_from(
+                    mapper::update::open(&mut self.mapper, &name),
+                    Command::Mapper,
+                );
             }
         }
     }

@@ -79,6 +79,12 @@ impl<C> Out<C> {
         }
     }
 
+    /// Adds what a screen asked for after what this one did, its commands turned into
+    /// these by `f` (the app's variant for that screen).
+    pub fn absorb_from<D>(&mut self, screen: Out<D>, f: impl FnMut(D) -> C) {
+        self.absorb(screen.map(f));
+    }
+
     /// Adds what `later` asked for after what this one did: its commands run after these,
     /// and its flash message and navigation, if any, replace these.
     pub fn absorb(&mut self, later: Out<C>) {

@@ -181,6 +181,12 @@ impl<T> PagedList<T> {
         }
     }
 
+    /// Whether the list is due to be read again: no request waits, and the last one is
+    /// at least `every_ms` old at `now_ms`.
+    pub fn due(&self, now_ms: i64, every_ms: i64) -> bool {
+        self.pending.is_none() && now_ms.saturating_sub(self.last_load_ms) >= every_ms
+    }
+
     /// A request when rows on screen are neither loaded nor asked for.
     pub fn ensure_loaded(&mut self, rows: usize, limit: usize, now_ms: i64) -> Option<PageRequest> {
         let loaded = (self.offset, self.items.len());
@@ -328,10 +334,12 @@ mod tests {
         assert!(next.offset <= list.scroll && list.scroll + 10 <= next.offset + next.limit);
         assert_eq!(list.ensure_loaded(10, 30, 5), None, "already asked for");
         assert_eq!(list.last_load_ms, 5);
+        assert!(!list.due(1_000, 100), "not while a request waits");
         // Its answer puts the rows on screen in place without asking again.
         let asked = list.answered(next.seq).expect("the newest answer");
         list.set_page(page(next.offset, next.limit, 100));
         assert_eq!(list.after_page(asked, 10, 30, 6), None);
         assert_eq!(list.selected_row(), Some(&40));
+        assert!(!list.due(104, 100) && list.due(105, 100));
     }
 }

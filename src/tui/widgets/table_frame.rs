@@ -9,6 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
+use crate::tui::screens::paging::PagedList;
 use crate::tui::view_ctx::ViewCtx;
 
 /// Draws the bordered block with `title` over `area`; the area inside it, or `None` when
@@ -21,6 +22,29 @@ pub fn open<'a>(v: &ViewCtx, frame: &mut Frame, area: Rect, title: Vec<Span<'a>>
     let inner = block.inner(area);
     frame.render_widget(block, area);
     (inner.width > 0 && inner.height > 0).then_some(inner)
+}
+
+/// The frame of a list paged in the store: `title`, marked "…" while a newer page is on
+/// its way, then the not-loaded notice (`loading`, or `failed` and `error`) until the
+/// first page arrives. The area inside once there are rows to draw.
+pub fn paged<'a, T>(
+    v: &ViewCtx,
+    frame: &mut Frame,
+    area: Rect,
+    mut title: Vec<Span<'a>>,
+    list: &PagedList<T>,
+    (loading, failed): (&str, &str),
+    error: Option<&str>,
+) -> Option<Rect> {
+    if list.pending.is_some() && list.loaded {
+        title.push(Span::styled("… ", v.theme.dim));
+    }
+    let inner = open(v, frame, area, title)?;
+    if !list.loaded {
+        not_loaded(v, frame, inner, loading, failed, error);
+        return None;
+    }
+    Some(inner)
 }
 
 /// Text in place of the rows (the empty state), wrapped at word boundaries.

@@ -118,8 +118,7 @@ pub fn on_filter_key(state: &mut State, key: &KeyEvent, ctx: &Ctx) -> Out {
 
 pub fn on_tick(state: &mut State, ctx: &Ctx) -> Out {
     let mut out = Out::default();
-    let list = &state.list;
-    if list.pending.is_none() && ctx.now_ms.saturating_sub(list.last_load_ms) >= REFRESH_MS {
+    if state.list.due(ctx.now_ms, REFRESH_MS) {
         request(state, ctx, &mut out);
     }
     out

@@ -38,18 +38,11 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
             t.prompt,
         ));
     }
-    if list.pending.is_some() && list.loaded {
-        title.push(Span::styled("… ", t.dim));
-    }
-    let Some(inner) = table_frame::open(v, frame, area, title) else {
+    let notices = ("Loading executions…", "Cannot load the executions");
+    let error = state.error.as_deref();
+    let Some(inner) = table_frame::paged(v, frame, area, title, list, notices, error) else {
         return;
     };
-    if !list.loaded {
-        let error = state.error.as_deref();
-        let (loading, failed) = ("Loading executions…", "Cannot load the executions");
-        table_frame::not_loaded(v, frame, inner, loading, failed, error);
-        return;
-    }
     if list.total == 0 {
         let line = if !state.has_filters() {
             Line::styled(

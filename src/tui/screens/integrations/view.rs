@@ -93,18 +93,11 @@ fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     if !state.filter.is_empty() {
         title.push(Span::styled(format!("/{} ", state.filter), t.prompt));
     }
-    if list.pending.is_some() && list.loaded {
-        title.push(Span::styled("… ", t.dim));
-    }
-    let Some(inner) = table_frame::open(v, frame, area, title) else {
+    let notices = ("Loading integrations…", "Cannot load the integrations");
+    let error = state.error.as_deref();
+    let Some(inner) = table_frame::paged(v, frame, area, title, list, notices, error) else {
         return;
     };
-    if !list.loaded {
-        let error = state.error.as_deref();
-        let (loading, failed) = ("Loading integrations…", "Cannot load the integrations");
-        table_frame::not_loaded(v, frame, inner, loading, failed, error);
-        return;
-    }
     if list.total == 0 {
         let lines = if state.filter.is_empty() {
             vec![
