@@ -99,14 +99,14 @@ fn log_lines(first_id: i64, n: usize) -> Vec<LogLine> {
 fn monitor_app(width: u16, height: u16) -> App {
     let mut app = app(width, height);
     app.screen = ScreenId::Monitor;
-    let seq = app.monitor.seq;
+    let seq = app.monitor.list.seq;
     let rows: Vec<ExecutionRow> = (0..1_000).map(row).collect();
     app.update(Msg::Monitor(monitor::Msg::Loaded {
         seq,
         result: Ok(rows),
     }));
     assert_eq!(
-        app.monitor.rows.len(),
+        app.monitor.list.items.len(),
         1_000,
         "every running execution shown"
     );

@@ -18,7 +18,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use syncdeck::mapping::CompiledSchema;
-use syncdeck::tui::app::{Out, ScreenId};
+use syncdeck::tui::app::ScreenId;
 use syncdeck::tui::keymap::Keymap;
 use syncdeck::tui::screens::mapper::{self, state::PreviewState};
 use syncdeck::tui::theme::Theme;
@@ -91,8 +91,7 @@ fn app(samples: usize) -> App {
     let records: Vec<_> = data.contacts.into_iter().take(samples).collect();
 
     app.screen = ScreenId::Mapper;
-    let mut out = Out::default();
-    mapper::update::open(&mut app.mapper, NAME, &mut out);
+    let _ = mapper::update::open(&mut app.mapper, NAME);
     let opened = mapper::Opened {
         entity: spec.source.entity.clone(),
         schema: spec.schema.clone(),

@@ -287,6 +287,7 @@ impl Console {
     fn names(&self) -> Vec<&str> {
         self.app
             .integrations
+            .list
             .items
             .iter()
             .map(|i| i.name.as_str())
@@ -300,6 +301,12 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 async fn snapshot_integrations_list() {
     for (w, h) in SIZES {
         let c = Console::new(w, h, true).await;
+        // The first integration by name is selected: its row, in the selection's
+        // background, shows its name and status.
+        let selected = selected_line(&c);
+        assert!(selected.contains("Acme CRM conta"), "{selected}");
+        assert!(selected.contains("active"), "{selected}");
+        assert!(c.screen_text().contains("Integrations [4]"));
         insta::assert_snapshot!(format!("integrations_{w}x{h}"), c.draw().backend());
         if (w, h) == (80, 24) {
             common::screenshot::keep("integrations", &c.draw());
@@ -326,6 +333,10 @@ async fn snapshot_integration_details() {
 async fn snapshot_empty_list() {
     for (w, h) in SIZES {
         let c = Console::new(w, h, false).await;
+        // An empty store says so and names the ways to add an integration.
+        let text = c.screen_text();
+        assert!(text.contains("No integrations yet"), "{text}");
+        assert!(text.contains("to add one with the wizard"), "{text}");
         insta::assert_snapshot!(format!("integrations_empty_{w}x{h}"), c.draw().backend());
     }
 }
@@ -335,6 +346,11 @@ async fn snapshot_filter() {
     for (w, h) in SIZES {
         let mut c = Console::new(w, h, true).await;
         c.type_text("/lead").await;
+        // The store filters while the filter is typed: only the match is listed.
+        assert_eq!(c.names(), ["Marketing leads"]);
+        let text = c.screen_text();
+        assert!(text.contains("Integrations [1] /lead"), "{text}");
+        assert!(!text.contains("Billing charges"), "{text}");
         insta::assert_snapshot!(format!("integrations_filter_{w}x{h}"), c.draw().backend());
     }
 }
@@ -344,6 +360,14 @@ async fn snapshot_catalog() {
     for (w, h) in SIZES {
         let mut c = Console::new(w, h, true).await;
         c.command("catalog").await;
+        // Every type of the catalog, under its category's heading.
+        let text = c.screen_text();
+        assert!(text.contains("Catalog [8]"), "{text}");
+        assert!(text.contains(" CRM "), "{text}");
+        assert!(
+            text.contains("Salesforce SOQL query [superadmin]"),
+            "{text}"
+        );
         insta::assert_snapshot!(format!("catalog_{w}x{h}"), c.draw().backend());
         if (w, h) == (80, 24) {
             common::screenshot::keep("catalog", &c.draw());
@@ -353,6 +377,16 @@ async fn snapshot_catalog() {
             c.key(KeyCode::Down).await;
         }
         c.key(KeyCode::Enter).await;
+        // The selected type's details, with who may connect it.
+        assert_eq!(
+            c.app.catalog.selected_entry().map(|e| e.name.as_str()),
+            Some("Salesforce SOQL query")
+        );
+        let text = c.screen_text();
+        assert!(
+            text.contains("Only superadmins can connect this type."),
+            "{text}"
+        );
         insta::assert_snapshot!(format!("catalog_details_{w}x{h}"), c.draw().backend());
     }
 }
@@ -362,6 +396,12 @@ async fn snapshot_help() {
     for (w, h) in SIZES {
         let mut c = Console::new(w, h, true).await;
         c.type_text("?").await;
+        // The keys of the screen it was opened on, then those that work everywhere.
+        assert!(c.app.help);
+        let text = c.screen_text();
+        assert!(text.contains("Integrations"), "{text}");
+        assert!(text.contains("Filter by name"), "{text}");
+        assert!(text.contains("Everywhere"), "{text}");
         insta::assert_snapshot!(format!("help_{w}x{h}"), c.draw().backend());
     }
 }
@@ -371,9 +411,19 @@ async fn snapshot_command_mode() {
     for (w, h) in SIZES {
         let mut c = Console::new(w, h, true).await;
         c.type_text(":cat").await;
+        // The command line shows what is typed and the command it completes to.
+        assert_eq!(
+            c.app.command_line.as_ref().map(|l| l.text().to_string()),
+            Some("cat".to_string())
+        );
+        assert!(c.screen_text().contains(":cat"));
         insta::assert_snapshot!(format!("command_mode_{w}x{h}"), c.draw().backend());
         c.key(KeyCode::Esc).await;
         c.command("deploy now").await;
+        // An unknown command is named, with the valid ones.
+        let text = c.screen_text();
+        assert!(text.contains("unknown command \"deploy\""), "{text}");
+        assert_eq!(c.app.screen, ScreenId::Integrations);
         insta::assert_snapshot!(format!("command_unknown_{w}x{h}"), c.draw().backend());
     }
 }
@@ -383,6 +433,11 @@ async fn snapshot_too_small() {
     let mut c = Console::new(80, 24, true).await;
     for (w, h) in [(39, 12), (60, 9), (20, 5)] {
         c.resize(w, h).await;
+        // The notice names the size it has and the size it needs.
+        let text = c.screen_text();
+        assert!(text.contains("Terminal too small"), "{text}");
+        assert!(text.contains(&format!("{w}×{h} now")), "{text}");
+        assert!(text.contains("needs 40×10"), "{text}");
         insta::assert_snapshot!(format!("too_small_{w}x{h}"), c.draw().backend());
     }
 }
@@ -390,7 +445,7 @@ async fn snapshot_too_small() {
 #[tokio::test]
 async fn filter_narrows_the_list_live_and_esc_clears_it() {
     let mut c = Console::new(80, 24, true).await;
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     c.type_text("/").await;
     assert!(c.app.integrations.editing_filter());
     c.type_text("bill").await;
@@ -398,22 +453,22 @@ async fn filter_narrows_the_list_live_and_esc_clears_it() {
     for _ in 0..4 {
         c.key(KeyCode::Backspace).await;
     }
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     c.type_text("FILE").await;
     assert_eq!(c.names(), ["Quarterly KPI files"]);
     c.key(KeyCode::Enter).await;
     assert!(!c.app.integrations.editing_filter());
     assert_eq!(c.app.integrations.filter, "FILE");
-    assert_eq!(c.app.integrations.total, 1);
+    assert_eq!(c.app.integrations.list.total, 1);
     // Esc on the list clears a kept filter.
     c.key(KeyCode::Esc).await;
     assert_eq!(c.app.integrations.filter, "");
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     // Esc while typing throws the text away.
     c.type_text("/zzz").await;
-    assert_eq!(c.app.integrations.total, 0);
+    assert_eq!(c.app.integrations.list.total, 0);
     c.key(KeyCode::Esc).await;
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     // The filter is the store's: it matches the type too.
     c.type_text("/hubspot").await;
     assert_eq!(c.names(), ["Marketing leads"]);
@@ -427,7 +482,7 @@ async fn commands_switch_screens_and_quit() {
     assert_eq!(c.app.screen, ScreenId::Catalog);
     assert!(c.app.catalog.loaded);
     assert_eq!(
-        c.app.catalog.entries.len(),
+        c.app.catalog.list.items.len(),
         syncdeck::assets::catalog().unwrap().len()
     );
     // Tab completes a unique prefix.
@@ -463,7 +518,7 @@ async fn help_opens_with_question_mark_and_keys_still_quit() {
     assert!(c.app.help);
     // Keys other than close are swallowed while help is open.
     c.type_text("j").await;
-    assert_eq!(c.app.integrations.selected, 0);
+    assert_eq!(c.app.integrations.list.selected, 0);
     c.type_text("?").await;
     assert!(!c.app.help);
     c.ctrl('c').await;
@@ -474,7 +529,7 @@ async fn help_opens_with_question_mark_and_keys_still_quit() {
 async fn moving_and_details_follow_the_selection() {
     let mut c = Console::new(80, 24, true).await;
     c.type_text("G").await;
-    assert_eq!(c.app.integrations.selected, 3);
+    assert_eq!(c.app.integrations.list.selected, 3);
     c.type_text("k").await;
     c.key(KeyCode::Enter).await;
     let d = c.app.integrations.details.as_ref().unwrap();
@@ -485,7 +540,7 @@ async fn moving_and_details_follow_the_selection() {
     c.key(KeyCode::Esc).await;
     assert!(c.app.integrations.details.is_none());
     c.type_text("g").await;
-    assert_eq!(c.app.integrations.selected, 0);
+    assert_eq!(c.app.integrations.list.selected, 0);
 }
 
 #[tokio::test]
@@ -497,12 +552,12 @@ async fn the_list_pages_from_the_store() {
         add(&store, &text, &[]).await;
     }
     let mut c = Console::with_store(store, dir, 80, 24).await;
-    let s = &c.app.integrations;
+    let s = &c.app.integrations.list;
     assert_eq!(s.total, 230);
     assert!(s.items.len() < 230, "the whole table was loaded");
     assert_eq!(s.row(0).unwrap().name, "sync 000");
     c.type_text("G").await;
-    let s = &c.app.integrations;
+    let s = &c.app.integrations.list;
     assert_eq!(s.selected, 229);
     assert_eq!(s.selected_row().unwrap().name, "sync 229");
     assert!(s.items.len() < 230);
@@ -512,7 +567,7 @@ async fn the_list_pages_from_the_store() {
     }
     c.key(KeyCode::PageUp).await;
     c.key(KeyCode::PageUp).await;
-    assert_eq!(c.app.integrations.selected, 229 - 36);
+    assert_eq!(c.app.integrations.list.selected, 229 - 36);
     c.type_text("g").await;
     assert_eq!(c.app.integrations.selected_row().unwrap().name, "sync 000");
     // One step at a time across a page boundary.
@@ -544,7 +599,7 @@ async fn stale_pages_are_dropped() {
     for a in answers {
         c.send(a).await;
     }
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
 }
 
 #[tokio::test]
@@ -560,9 +615,9 @@ async fn a_failing_store_shows_an_error_and_the_console_stays_usable() {
         flash.text
     );
     // What was loaded stays on screen and keys still work.
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     c.type_text("j").await;
-    assert_eq!(c.app.integrations.selected, 1);
+    assert_eq!(c.app.integrations.list.selected, 1);
     c.command("catalog").await;
     assert_eq!(c.app.screen, ScreenId::Catalog);
     assert!(c.app.catalog.error.is_some());
@@ -636,6 +691,72 @@ async fn any_size_draws_without_panicking() {
     }
     assert_eq!(c.app.screen, ScreenId::Catalog);
     assert!(c.app.catalog.show_details);
+}
+
+/// The monitor's selected row draws every cell on the selection's background in a colour
+/// that reads on it: the progress, trend and ETA colours (cyan, grey) give way to the
+/// selection's own; without colour the whole row is reversed.
+#[tokio::test]
+async fn the_monitor_selected_row_reads_on_the_selection() {
+    use ratatui::style::{Color, Modifier};
+    let mut c = Console::with_runs(80, 24).await;
+    c.command("monitor").await;
+    for n in 0..3 {
+        set_rate(&c.store, RUN_BILLING, 830 + n * 90, 60.0 + 10.0 * n as f64).await;
+        c.tick(1_000).await;
+    }
+    assert_eq!(
+        c.app
+            .monitor
+            .selected_row()
+            .map(|r| r.integration_name.as_str()),
+        Some("Billing charges")
+    );
+    let selected = c.app.theme.selected;
+    let t = c.draw();
+    let buf = t.backend().buffer();
+    let y = (1..24)
+        .find(|&y| buf[(1, y)].bg == selected.bg.unwrap())
+        .unwrap();
+    assert!(row_text(&t, y).contains("Billing charges"));
+    for x in 1..79 {
+        let cell = &buf[(x, y)];
+        assert_eq!(Some(cell.bg), selected.bg, "column {x}");
+        assert!(
+            ![Color::Cyan, Color::DarkGray, Color::Green, Color::Red].contains(&cell.fg),
+            "column {x} ({:?}) is {:?} on {:?}",
+            cell.symbol(),
+            cell.fg,
+            cell.bg
+        );
+    }
+    // The trend's bars, drawn in cyan elsewhere, take the selection's foreground.
+    let row = row_text(&t, y);
+    let bar = row.chars().position(|ch| "▁▂▃▄▅▆▇█".contains(ch)).unwrap();
+    assert_eq!(Some(buf[(u16::try_from(bar).unwrap(), y)].fg), selected.fg);
+    c.app.theme = Theme::load(None, true).unwrap();
+    let t = c.draw();
+    let buf = t.backend().buffer();
+    for x in 1..79 {
+        let cell = &buf[(x, y)];
+        assert!(cell.modifier.contains(Modifier::REVERSED), "column {x}");
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (Color::Reset, Color::Reset),
+            "column {x}"
+        );
+    }
+}
+
+/// The text of the first row of the body drawn in the selection's background.
+fn selected_line(c: &Console) -> String {
+    let t = c.draw();
+    let buf = t.backend().buffer();
+    let bg = c.app.theme.selected.bg.unwrap();
+    let y = (1..buf.area.height)
+        .find(|&y| buf[(1, y)].bg == bg)
+        .expect("a row in the selection's background");
+    row_text(&t, y)
 }
 
 fn row_text(terminal: &Terminal<TestBackend>, y: u16) -> String {
@@ -878,7 +999,8 @@ async fn snapshot_monitor() {
         let names: Vec<&str> = c
             .app
             .monitor
-            .rows
+            .list
+            .items
             .iter()
             .map(|r| r.integration_name.as_str())
             .collect();
@@ -1022,15 +1144,15 @@ async fn snapshot_executions_history() {
         let mut c = Console::with_runs(w, h).await;
         c.command("executions").await;
         assert_eq!(c.app.screen, ScreenId::Executions);
-        assert_eq!(c.app.executions.total, 10);
+        assert_eq!(c.app.executions.list.total, 10);
         insta::assert_snapshot!(format!("executions_{w}x{h}"), c.draw().backend());
         c.type_text("/acme").await;
         c.key(KeyCode::Enter).await;
-        assert_eq!(c.app.executions.total, 6);
+        assert_eq!(c.app.executions.list.total, 6);
         // s cycles the status filter: queued, running, success…
         c.type_text("sss").await;
         assert_eq!(c.app.executions.status, Some(ExecutionStatus::Success));
-        assert_eq!(c.app.executions.total, 3);
+        assert_eq!(c.app.executions.list.total, 3);
         insta::assert_snapshot!(format!("executions_filtered_{w}x{h}"), c.draw().backend());
         // Enter opens the same execution view; Esc comes back to the history.
         c.key(KeyCode::Enter).await;
@@ -1046,14 +1168,14 @@ async fn snapshot_executions_history() {
         assert_eq!(c.app.screen, ScreenId::Executions);
         c.key(KeyCode::Esc).await;
         assert!(!c.app.executions.has_filters());
-        assert_eq!(c.app.executions.total, 10);
+        assert_eq!(c.app.executions.list.total, 10);
         // t narrows to a time window: the last hour, then 24 hours.
         c.type_text("t").await;
-        assert_eq!(c.app.executions.total, 4);
+        assert_eq!(c.app.executions.list.total, 4);
         c.type_text("t").await;
-        assert_eq!(c.app.executions.total, 7);
+        assert_eq!(c.app.executions.list.total, 7);
         c.key(KeyCode::Esc).await;
-        assert_eq!(c.app.executions.total, 10);
+        assert_eq!(c.app.executions.list.total, 10);
     }
 }
 
@@ -1320,7 +1442,7 @@ async fn retrying_a_failed_execution_queues_a_retry_that_names_it() {
     c.key(KeyCode::Esc).await;
     c.key(KeyCode::Esc).await;
     c.command("monitor").await;
-    for _ in 0..c.app.monitor.rows.len() {
+    for _ in 0..c.app.monitor.list.items.len() {
         if c.app.monitor.selected_row().map(|r| r.id.as_str()) == Some(retry.as_str()) {
             break;
         }
@@ -1357,7 +1479,7 @@ async fn run_now_queues_a_manual_run_from_the_integrations_list() {
     // M opens the monitor, which shows it.
     c.type_text("M").await;
     assert_eq!(c.app.screen, ScreenId::Monitor);
-    assert_eq!(c.app.monitor.rows[0].id, runs[0].id);
+    assert_eq!(c.app.monitor.list.items[0].id, runs[0].id);
 }
 
 #[tokio::test]
@@ -1484,7 +1606,7 @@ async fn the_rate_history_is_bounded_and_forgets_finished_runs() {
     c.tick(1_000).await;
     // Finished: still shown, no new samples; gone from the list after a day.
     assert_eq!(c.app.monitor.rate_history(RUN_ACME).len(), SAMPLES);
-    assert!(c.app.monitor.rows.iter().any(|r| r.id == RUN_ACME));
+    assert!(c.app.monitor.list.items.iter().any(|r| r.id == RUN_ACME));
 }
 
 #[tokio::test]
@@ -1595,7 +1717,7 @@ async fn p_pauses_and_resumes_the_task() {
     let mut c = Console::new(80, 24, true).await;
     c.type_text("/bill").await;
     c.key(KeyCode::Enter).await;
-    assert!(!c.app.integrations.items[0].paused);
+    assert!(!c.app.integrations.list.items[0].paused);
     c.type_text("p").await;
     let stored = c
         .store
@@ -1604,7 +1726,7 @@ async fn p_pauses_and_resumes_the_task() {
         .unwrap()
         .unwrap();
     assert!(stored.paused);
-    assert!(c.app.integrations.items[0].paused);
+    assert!(c.app.integrations.list.items[0].paused);
     assert!(
         c.app
             .flash
@@ -1654,7 +1776,7 @@ async fn d_asks_in_red_and_deletes_only_on_yes() {
     c.type_text("d").await;
     c.type_text("n").await;
     assert!(c.app.integrations.confirm_delete.is_none());
-    assert_eq!(c.app.integrations.total, 4);
+    assert_eq!(c.app.integrations.list.total, 4);
     assert!(
         c.app
             .flash
@@ -1665,7 +1787,7 @@ async fn d_asks_in_red_and_deletes_only_on_yes() {
     );
     c.type_text("d").await;
     c.type_text("y").await;
-    assert_eq!(c.app.integrations.total, 3);
+    assert_eq!(c.app.integrations.list.total, 3);
     assert!(
         c.store
             .get_integration("Acme CRM contacts")
@@ -1761,13 +1883,13 @@ async fn the_executions_history_pages_and_filters_in_the_store() {
     .await;
     let mut c = Console::with_store(store, dir, 80, 24).await;
     c.command("executions").await;
-    let s = &c.app.executions;
+    let s = &c.app.executions.list;
     assert_eq!(s.total, 1_500);
-    assert!(s.rows.len() < 1_500, "the whole history was loaded");
+    assert!(s.items.len() < 1_500, "the whole history was loaded");
     assert_eq!(s.selected_row().unwrap().id, "e01499");
     // The oldest execution is reachable: the window follows the selection.
     c.type_text("G").await;
-    let s = &c.app.executions;
+    let s = &c.app.executions.list;
     assert_eq!(s.selected, 1_499);
     assert_eq!(s.selected_row().unwrap().id, "e00000");
     for i in s.scroll..s.scroll + 18 {
@@ -1781,19 +1903,19 @@ async fn the_executions_history_pages_and_filters_in_the_store() {
     // The filters are the store's: the counts are of all 1,500 executions.
     c.type_text("/market").await;
     c.key(KeyCode::Enter).await;
-    assert_eq!(c.app.executions.total, 500);
-    assert_eq!(c.app.executions.selected, 0);
+    assert_eq!(c.app.executions.list.total, 500);
+    assert_eq!(c.app.executions.list.selected, 0);
     c.type_text("ss").await; // queued, then running
-    assert_eq!(c.app.executions.total, 0);
+    assert_eq!(c.app.executions.list.total, 0);
     c.key(KeyCode::Esc).await;
     c.type_text("sss").await; // success
-    assert_eq!(c.app.executions.total, 1_000);
+    assert_eq!(c.app.executions.list.total, 1_000);
     // The last 24 hours: executions queued 0..1,440 minutes ago.
     c.type_text("tt").await;
     let s = &c.app.executions;
     assert_eq!(s.within_ms, Some(DAY));
     let expected = (60..1_500).filter(|n| n % 3 != 0).count();
-    assert_eq!(s.total, expected);
+    assert_eq!(s.list.total, expected);
     insta::assert_snapshot!("executions_paged_filtered_80x24", c.draw().backend());
 }
 
@@ -1854,7 +1976,7 @@ async fn r_runs_a_sync_and_the_monitor_shows_it_succeed_with_its_counts() {
     assert_eq!(status, Some(ExecutionStatus::Success));
     c.type_text("M").await;
     assert_eq!(c.app.screen, ScreenId::Monitor);
-    let row = c.app.monitor.rows[0].clone();
+    let row = c.app.monitor.list.items[0].clone();
     assert_eq!(row.status, ExecutionStatus::Success);
     assert_eq!(
         (row.fetched, row.created, row.updated, row.failed),
@@ -1897,7 +2019,7 @@ async fn c_cancels_a_running_sync_from_its_execution_view() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     c.type_text("M").await;
-    assert_eq!(c.app.monitor.rows[0].status, ExecutionStatus::Running);
+    assert_eq!(c.app.monitor.list.items[0].status, ExecutionStatus::Running);
     c.key(KeyCode::Enter).await;
     c.type_text("c").await;
     assert!(c.app.execution.confirm_cancel);

@@ -223,6 +223,21 @@ async fn snapshot_rule_editor_with_an_invalid_expression() {
         let mut c = Console::new(w, h).await;
         c.open_mapper().await;
         invalid_expression(&mut c).await;
+        // The error is shown in the rule editor, under the step, and in the preview.
+        let editor = c.app.mapper.editor.as_ref();
+        assert!(
+            editor.is_some_and(|ed| ed.error.is_none()),
+            "the rule is complete"
+        );
+        let text = c.screen_text();
+        assert!(
+            text.contains("✗ transformations[2] `custom`: jq syntax error"),
+            "{text}"
+        );
+        assert!(
+            text.contains("The schema does not compile (1 error)"),
+            "{text}"
+        );
         insta::assert_snapshot!(format!("rule_editor_invalid_{w}x{h}"), c.draw().backend());
         c.extra.shutdown().await;
     }

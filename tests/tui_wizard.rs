@@ -679,7 +679,8 @@ async fn the_catalog_starts_the_wizard_with_its_type() {
     let index = c
         .app
         .catalog
-        .entries
+        .list
+        .items
         .iter()
         .position(|e| e.id == "github_issues")
         .unwrap();
@@ -738,7 +739,7 @@ async fn cancelling_asks_before_discarding_input() {
     c.key(KeyCode::Esc).await;
     c.type_text("y").await;
     assert_eq!(c.app.screen, ScreenId::Integrations);
-    assert_eq!(c.app.integrations.total, 0);
+    assert_eq!(c.app.integrations.list.total, 0);
     // Keys typed into the wizard never reached the list (q did not quit, ? typed).
     c.type_text("n").await;
     c.key(KeyCode::Enter).await;
@@ -843,7 +844,7 @@ async fn a_taken_name_is_refused_on_save_and_the_input_stays() {
         c.key(KeyCode::Enter).await;
         if attempt == 0 {
             assert_eq!(c.app.screen, ScreenId::Integrations);
-            assert_eq!(c.app.integrations.total, 1);
+            assert_eq!(c.app.integrations.list.total, 1);
         }
     }
     // Checked on leaving the Connection step: the review cannot save, and the name
@@ -862,7 +863,7 @@ async fn a_taken_name_is_refused_on_save_and_the_input_stays() {
     c.key(KeyCode::Enter).await;
     c.key(KeyCode::Enter).await;
     assert_eq!(c.app.screen, ScreenId::Integrations);
-    assert_eq!(c.app.integrations.total, 2);
+    assert_eq!(c.app.integrations.list.total, 2);
     assert_eq!(
         c.app.integrations.selected_row().unwrap().name,
         "Quarterly KPIs 2"

@@ -5,7 +5,9 @@
 use chrono::{DateTime, FixedOffset};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::command_line::{COMMANDS, complete};
 use super::keymap::{Action, Keymap, Scope};
+pub use super::out::{Ctx, FlashLevel, Nav};
 use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
 use super::theme::Theme;
 use super::widgets::line_input::{InputEvent, LineInput};
@@ -64,12 +66,6 @@ pub enum ScreenId {
     Mapper,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlashLevel {
-    Info,
-    Error,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flash {
     pub level: FlashLevel,
@@ -77,106 +73,14 @@ pub struct Flash {
     pub until_ms: i64,
 }
 
-/// Moving between screens, asked for by a screen's update and done by the app.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Nav {
-    OpenExecution(String),
-    /// The wizard saved `name`: the integrations list, with it selected.
-    WizardDone {
-        name: String,
-        position: Option<usize>,
-    },
-    /// The wizard was left without saving.
-    WizardClosed,
-    /// The field mapper of the integration with this name.
-    OpenMapper(String),
-}
-
-/// What a screen's update hands back: commands to run, at most one flash message, and
-/// where to go next.
-#[derive(Debug, Default)]
-pub struct Out {
-    pub commands: Vec<Command>,
-    pub flash: Option<(FlashLevel, String)>,
-    pub nav: Option<Nav>,
-}
-
-impl Out {
-    pub fn command(&mut self, c: impl Into<Command>) {
-        self.commands.push(c.into());
-    }
-    pub fn error(&mut self, text: impl Into<String>) {
-        self.flash = Some((FlashLevel::Error, text.into()));
-    }
-    pub fn info(&mut self, text: impl Into<String>) {
-        self.flash = Some((FlashLevel::Info, text.into()));
-    }
-}
-
-impl From<integrations::Command> for Command {
-    fn from(c: integrations::Command) -> Self {
-        Command::Integrations(c)
-    }
-}
-
-impl From<catalog::Command> for Command {
-    fn from(c: catalog::Command) -> Self {
-        Command::Catalog(c)
-    }
-}
-
-impl From<monitor::Command> for Command {
-    fn from(c: monitor::Command) -> Self {
-        Command::Monitor(c)
-    }
-}
-
-impl From<executions::Command> for Command {
-    fn from(c: executions::Command) -> Self {
-        Command::Executions(c)
-    }
-}
+/// What the app's own handling and the wizard hand back: the app's commands.
+pub type Out = super::out::Out<Command>;
 
 impl From<wizard::Command> for Command {
     fn from(c: wizard::Command) -> Self {
         Command::Wizard(c)
     }
 }
-
-impl From<execution::Command> for Command {
-    fn from(c: execution::Command) -> Self {
-        Command::Execution(c)
-    }
-}
-
-impl From<mapper::Command> for Command {
-    fn from(c: mapper::Command) -> Self {
-        Command::Mapper(c)
-    }
-}
-
-/// What the screens' updates may read besides their own state.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx {
-    pub now_ms: i64,
-    pub width: u16,
-    pub height: u16,
-}
-
-/// The commands of `:` mode: name, aliases, help.
-pub const COMMANDS: &[(&str, &[&str], &str)] = &[
-    ("integrations", &["int", "i"], "the integrations list"),
-    ("monitor", &["mon"], "running and recent executions"),
-    (
-        "executions",
-        &["exec", "history"],
-        "the history of all executions",
-    ),
-    ("catalog", &["cat"], "the catalog of integration types"),
-    ("help", &["h", "?"], "the keys of this screen"),
-    ("quit", &["q", "q!", "exit"], "quit syncdeck"),
-    ("new", &[], "a new integration (the wizard)"),
-];
 
 /// Everything the app needs to start.
 pub struct AppInit {
@@ -262,7 +166,10 @@ impl App {
         };
         let mut out = Out::default();
         let ctx = app.ctx();
-        integrations::update::load(&mut app.integrations, &ctx, &mut out);
+        out.absorb_from(
+            integrations::update::load(&mut app.integrations, &ctx),
+            Command::Integrations,
+        );
         out.command(Command::Workers);
         (app, out.commands)
     }
@@ -324,10 +231,22 @@ impl App {
                 self.width = w;
                 self.height = h;
                 let ctx = self.ctx();
-                integrations::update::on_resize(&mut self.integrations, &ctx, &mut out);
-                catalog::update::on_resize(&mut self.catalog, &ctx);
-                monitor::update::on_resize(&mut self.monitor, &ctx);
-                executions::update::on_resize(&mut self.executions, &ctx, &mut out);
+                out.absorb_from(
+                    integrations::update::on_resize(&mut self.integrations, &ctx),
+                    Command::Integrations,
+                );
+                out.absorb_from(
+                    catalog::update::on_resize(&mut self.catalog, &ctx),
+                    Command::Catalog,
+                );
+                out.absorb_from(
+                    monitor::update::on_resize(&mut self.monitor, &ctx),
+                    Command::Monitor,
+                );
+                out.absorb_from(
+                    executions::update::on_resize(&mut self.executions, &ctx),
+                    Command::Executions,
+                );
             }
             Msg::Tick(now) => {
                 changed = now.timestamp() != self.now.timestamp();
@@ -344,16 +263,28 @@ impl App {
                 let ctx = self.ctx();
                 match self.screen {
                     ScreenId::Integrations => {
-                        integrations::update::on_tick(&mut self.integrations, &ctx, &mut out);
+                        out.absorb_from(
+                            integrations::update::on_tick(&mut self.integrations, &ctx),
+                            Command::Integrations,
+                        );
                     }
                     ScreenId::Monitor => {
-                        monitor::update::on_tick(&mut self.monitor, &ctx, &mut out);
+                        out.absorb_from(
+                            monitor::update::on_tick(&mut self.monitor, &ctx),
+                            Command::Monitor,
+                        );
                     }
                     ScreenId::Executions => {
-                        executions::update::on_tick(&mut self.executions, &ctx, &mut out);
+                        out.absorb_from(
+                            executions::update::on_tick(&mut self.executions, &ctx),
+                            Command::Executions,
+                        );
                     }
                     ScreenId::Execution => {
-                        execution::update::on_tick(&mut self.execution, &ctx, &mut out);
+                        out.absorb_from(
+                            execution::update::on_tick(&mut self.execution, &ctx),
+                            Command::Execution,
+                        );
                     }
                     ScreenId::Wizard => changed |= wizard::update::busy(&self.wizard),
                     ScreenId::Catalog | ScreenId::Mapper => {}
@@ -361,23 +292,38 @@ impl App {
             }
             Msg::Integrations(m) => {
                 let ctx = self.ctx();
-                integrations::update::on_msg(&mut self.integrations, m, &ctx, &mut out);
+                out.absorb_from(
+                    integrations::update::on_msg(&mut self.integrations, m, &ctx),
+                    Command::Integrations,
+                );
             }
             Msg::Catalog(m) => {
                 let ctx = self.ctx();
-                catalog::update::on_msg(&mut self.catalog, m, &ctx, &mut out);
+                out.absorb_from(
+                    catalog::update::on_msg(&mut self.catalog, m, &ctx),
+                    Command::Catalog,
+                );
             }
             Msg::Monitor(m) => {
                 let ctx = self.ctx();
-                monitor::update::on_msg(&mut self.monitor, m, &ctx, &mut out);
+                out.absorb_from(
+                    monitor::update::on_msg(&mut self.monitor, m, &ctx),
+                    Command::Monitor,
+                );
             }
             Msg::Executions(m) => {
                 let ctx = self.ctx();
-                executions::update::on_msg(&mut self.executions, m, &ctx, &mut out);
+                out.absorb_from(
+                    executions::update::on_msg(&mut self.executions, m, &ctx),
+                    Command::Executions,
+                );
             }
             Msg::Execution(m) => {
                 let ctx = self.ctx();
-                execution::update::on_msg(&mut self.execution, m, &ctx, &mut out);
+                out.absorb_from(
+                    execution::update::on_msg(&mut self.execution, m, &ctx),
+                    Command::Execution,
+                );
             }
             Msg::Wizard(m) => {
                 let ctx = self.ctx();
@@ -385,7 +331,10 @@ impl App {
             }
             Msg::Mapper(m) => {
                 let ctx = self.ctx();
-                mapper::update::on_msg(&mut self.mapper, m, &ctx, &mut out);
+                out.absorb_from(
+                    mapper::update::on_msg(&mut self.mapper, m, &ctx),
+                    Command::Mapper,
+                );
             }
             Msg::Workers(result) => match result {
                 Ok(names) => {
@@ -405,6 +354,7 @@ impl App {
         if let Some(nav) = out.nav.take() {
             self.navigate(nav, &mut out);
         }
+        self.quit |= out.quit;
         if let Some((level, text)) = out.flash.take() {
             self.flash = Some(Flash {
                 level,
@@ -484,28 +434,45 @@ impl App {
         }
         match self.screen {
             ScreenId::Integrations if self.integrations.confirm_delete.is_some() => {
-                integrations::update::on_confirm_key(&mut self.integrations, &key, out);
+                out.absorb_from(
+                    integrations::update::on_confirm_key(&mut self.integrations, &key),
+                    Command::Integrations,
+                );
                 return;
             }
             ScreenId::Integrations if self.integrations.editing_filter() => {
-                integrations::update::on_filter_key(&mut self.integrations, &key, &ctx, out);
+                out.absorb_from(
+                    integrations::update::on_filter_key(&mut self.integrations, &key, &ctx),
+                    Command::Integrations,
+                );
                 return;
             }
             ScreenId::Executions if self.executions.editing_filter() => {
-                executions::update::on_filter_key(&mut self.executions, &key, &ctx, out);
+                out.absorb_from(
+                    executions::update::on_filter_key(&mut self.executions, &key, &ctx),
+                    Command::Executions,
+                );
                 return;
             }
             ScreenId::Execution if self.execution.confirm_cancel => {
-                execution::update::on_confirm_key(&mut self.execution, &key, out);
+                out.absorb_from(
+                    execution::update::on_confirm_key(&mut self.execution, &key),
+                    Command::Execution,
+                );
                 return;
             }
             ScreenId::Execution if self.execution.editing_search() => {
-                execution::update::on_search_key(&mut self.execution, &key, &ctx, out);
+                out.absorb_from(
+                    execution::update::on_search_key(&mut self.execution, &key, &ctx),
+                    Command::Execution,
+                );
                 return;
             }
             ScreenId::Mapper if self.mapper.captures_keys() => {
-                let exit = mapper::update::on_input_key(&mut self.mapper, &key, &ctx, out);
-                self.exit_mapper(exit, out);
+                out.absorb_from(
+                    mapper::update::on_input_key(&mut self.mapper, &key, &ctx),
+                    Command::Mapper,
+                );
                 return;
             }
             _ => {}
@@ -522,9 +489,10 @@ impl App {
         }
         match action {
             Action::Quit if self.screen == ScreenId::Mapper => {
-                let exit =
-                    mapper::update::ask_exit(&mut self.mapper, mapper::state::Exit::Quit, out);
-                self.exit_mapper(exit, out);
+                out.absorb_from(
+                    mapper::update::ask_exit(&mut self.mapper, mapper::state::Exit::Quit),
+                    Command::Mapper,
+                );
             }
             Action::Quit => self.quit = true,
             Action::Help => self.open_help(),
@@ -535,16 +503,28 @@ impl App {
             }
             _ => match self.screen {
                 ScreenId::Integrations => {
-                    integrations::update::on_action(&mut self.integrations, action, &ctx, out);
+                    out.absorb_from(
+                        integrations::update::on_action(&mut self.integrations, action, &ctx),
+                        Command::Integrations,
+                    );
                 }
                 ScreenId::Catalog => {
-                    catalog::update::on_action(&mut self.catalog, action, &ctx, out);
+                    out.absorb_from(
+                        catalog::update::on_action(&mut self.catalog, action, &ctx),
+                        Command::Catalog,
+                    );
                 }
                 ScreenId::Monitor => {
-                    monitor::update::on_action(&mut self.monitor, action, &ctx, out);
+                    out.absorb_from(
+                        monitor::update::on_action(&mut self.monitor, action, &ctx),
+                        Command::Monitor,
+                    );
                 }
                 ScreenId::Executions => {
-                    executions::update::on_action(&mut self.executions, action, &ctx, out);
+                    out.absorb_from(
+                        executions::update::on_action(&mut self.executions, action, &ctx),
+                        Command::Executions,
+                    );
                 }
                 ScreenId::Wizard => {}
                 ScreenId::Execution => {
@@ -553,12 +533,17 @@ impl App {
                             self.screen = self.execution_back;
                         }
                     } else {
-                        execution::update::on_action(&mut self.execution, action, &ctx, out);
+                        out.absorb_from(
+                            execution::update::on_action(&mut self.execution, action, &ctx),
+                            Command::Execution,
+                        );
                     }
                 }
                 ScreenId::Mapper => {
-                    let exit = mapper::update::on_action(&mut self.mapper, action, &ctx, out);
-                    self.exit_mapper(exit, out);
+                    out.absorb_from(
+                        mapper::update::on_action(&mut self.mapper, action, &ctx),
+                        Command::Mapper,
+                    );
                 }
             },
         }
@@ -569,19 +554,22 @@ impl App {
         let ctx = self.ctx();
         self.screen = screen;
         match screen {
-            ScreenId::Integrations => integrations::update::load(&mut self.integrations, &ctx, out),
-            ScreenId::Catalog => catalog::update::enter(&mut self.catalog, out),
-            ScreenId::Monitor => monitor::update::load(&mut self.monitor, &ctx, out),
-            ScreenId::Executions => executions::update::load(&mut self.executions, &ctx, out),
+            ScreenId::Integrations => out.absorb_from(
+                integrations::update::load(&mut self.integrations, &ctx),
+                Command::Integrations,
+            ),
+            ScreenId::Catalog => {
+                out.absorb_from(catalog::update::enter(&mut self.catalog), Command::Catalog)
+            }
+            ScreenId::Monitor => out.absorb_from(
+                monitor::update::load(&mut self.monitor, &ctx),
+                Command::Monitor,
+            ),
+            ScreenId::Executions => out.absorb_from(
+                executions::update::load(&mut self.executions, &ctx),
+                Command::Executions,
+            ),
             ScreenId::Execution | ScreenId::Wizard | ScreenId::Mapper => {}
-        }
-    }
-
-    fn exit_mapper(&mut self, exit: Option<mapper::state::Exit>, out: &mut Out) {
-        match exit {
-            Some(mapper::state::Exit::Leave) => self.show(ScreenId::Integrations, out),
-            Some(mapper::state::Exit::Quit) => self.quit = true,
-            None => {}
         }
     }
 
@@ -593,23 +581,32 @@ impl App {
                 }
                 self.screen = ScreenId::Execution;
                 let ctx = self.ctx();
-                execution::update::open(&mut self.execution, &id, &ctx, out);
+                out.absorb_from(
+                    execution::update::open(&mut self.execution, &id, &ctx),
+                    Command::Execution,
+                );
             }
             Nav::WizardDone { name, position } => {
                 self.screen = ScreenId::Integrations;
                 let ctx = self.ctx();
-                integrations::update::select_saved(
-                    &mut self.integrations,
-                    &name,
-                    position,
-                    &ctx,
-                    out,
+                out.absorb_from(
+                    integrations::update::select_saved(
+                        &mut self.integrations,
+                        &name,
+                        position,
+                        &ctx,
+                    ),
+                    Command::Integrations,
                 );
             }
             Nav::WizardClosed => self.show(self.wizard_back, out),
+            Nav::Integrations => self.show(ScreenId::Integrations, out),
             Nav::OpenMapper(name) => {
                 self.screen = ScreenId::Mapper;
-                mapper::update::open(&mut self.mapper, &name, out);
+                out.absorb_from(
+                    mapper::update::open(&mut self.mapper, &name),
+                    Command::Mapper,
+                );
             }
         }
     }
@@ -651,7 +648,7 @@ impl App {
         match (action, self.screen) {
             (Action::Edit, _) => {
                 let Some((name, _)) = self.integrations.target() else {
-                    if self.integrations.total > 0 {
+                    if self.integrations.list.total > 0 {
                         out.info("still loading this row; try again in a moment");
                     }
                     return;
@@ -669,7 +666,7 @@ impl App {
     }
 
     fn help_max_scroll(&self) -> u16 {
-        let v = super::view::ViewCtx {
+        let v = super::view_ctx::ViewCtx {
             theme: &self.theme,
             keymap: &self.keymap,
             now_ms: self.now.timestamp_millis(),
@@ -718,34 +715,5 @@ impl App {
                 ));
             }
         }
-    }
-}
-
-/// The command the typed text is the start of, if exactly one (by name or alias).
-pub fn complete(text: &str) -> Option<&'static str> {
-    if text.is_empty() {
-        return None;
-    }
-    let mut matches = COMMANDS.iter().filter(|(name, aliases, _)| {
-        name.starts_with(text) || aliases.iter().any(|a| a.starts_with(text) && a.len() > 1)
-    });
-    let first = matches.next()?;
-    match matches.next() {
-        None => Some(first.0),
-        Some(_) => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn completion_needs_a_unique_prefix() {
-        assert_eq!(complete("ca"), Some("catalog"));
-        assert_eq!(complete("int"), Some("integrations"));
-        assert_eq!(complete("qu"), Some("quit"));
-        assert_eq!(complete(""), None);
-        assert_eq!(complete("x"), None);
     }
 }

@@ -3,15 +3,18 @@
 //! run as async tasks whose results come back as messages (see `runtime`).
 
 pub mod app;
+pub mod command_line;
 pub mod commands;
 pub mod format;
 pub mod keymap;
 pub mod layout;
+pub mod out;
 mod runtime;
 pub mod screens;
 pub mod services;
 pub mod theme;
 pub mod view;
+pub mod view_ctx;
 pub mod widgets;
 
 use std::io::IsTerminal;

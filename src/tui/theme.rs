@@ -148,6 +148,25 @@ impl Theme {
         Self::from_texts(None, false).unwrap_or_else(|_| Self::plain())
     }
 
+    /// The style of one cell of a selected table row, given the cell's own: the
+    /// selection's background and modifiers, and the cell's colour only where it reads
+    /// on that background (a status in yellow keeps its meaning); every other colour
+    /// (cyan, green or grey on light blue) gives way to the selection's own foreground,
+    /// which is the terminal's colour when the theme names a background only.
+    pub fn on_selected(&self, cell: Style) -> Style {
+        let s = self.selected;
+        let Some(bg) = s.bg else {
+            // Without a background (NO_COLOR: reversed) the cells have no colours.
+            return cell.patch(s);
+        };
+        let own = s.fg.unwrap_or(Color::Reset);
+        let fg = match cell.fg {
+            Some(fg) if readable(fg, bg) && fg != own => fg,
+            _ => own,
+        };
+        cell.patch(s).fg(fg)
+    }
+
     fn plain() -> Theme {
         let s = Style::default();
         let r = Style::default().add_modifier(Modifier::REVERSED);
@@ -225,6 +244,51 @@ impl Theme {
     }
 }
 
+/// The least contrast (WCAG's ratio) a cell's colour keeps on the selected row.
+const MIN_CONTRAST: f32 = 2.0;
+
+/// The relative luminance of one of the 16 terminal colours, by the values the README's
+/// screenshots draw them in (a common dark-terminal palette); `None` for the terminal's
+/// own colour (unknown).
+fn luminance(c: Color) -> Option<f32> {
+    let (r, g, b) = match c {
+        Color::Black => (0x00, 0x00, 0x00),
+        Color::Red => (0xcd, 0x31, 0x31),
+        Color::Green => (0x0d, 0xbc, 0x79),
+        Color::Yellow => (0xe5, 0xe5, 0x10),
+        Color::Blue => (0x24, 0x72, 0xc8),
+        Color::Magenta => (0xbc, 0x3f, 0xbc),
+        Color::Cyan => (0x11, 0xa8, 0xcd),
+        Color::Gray => (0xe5, 0xe5, 0xe5),
+        Color::DarkGray => (0x66, 0x66, 0x66),
+        Color::LightRed => (0xf1, 0x4c, 0x4c),
+        Color::LightGreen => (0x23, 0xd1, 0x8b),
+        Color::LightYellow => (0xf5, 0xf5, 0x43),
+        Color::LightBlue => (0x3b, 0x8e, 0xea),
+        Color::LightMagenta => (0xd6, 0x70, 0xd6),
+        Color::LightCyan => (0x29, 0xb8, 0xdb),
+        Color::White => (0xff, 0xff, 0xff),
+        _ => return None,
+    };
+    let lin = |v: u8| {
+        let v = f32::from(v) / 255.0;
+        if v <= 0.039_28 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    Some(0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b))
+}
+
+/// Whether text in `fg` reads on `bg`: both known colours at least `MIN_CONTRAST` apart.
+fn readable(fg: Color, bg: Color) -> bool {
+    match (luminance(fg), luminance(bg)) {
+        (Some(a), Some(b)) => (a.max(b) + 0.05) / (a.min(b) + 0.05) >= MIN_CONTRAST,
+        _ => false,
+    }
+}
+
 fn to_style(name: &str, spec: &StyleSpec, no_color: bool) -> Result<Style, String> {
     let parse = |c: &Option<String>| -> Result<Option<Color>, String> {
         c.as_deref()
@@ -284,6 +348,40 @@ mod tests {
         assert_eq!(t.selected.bg, None);
         assert!(t.selected.add_modifier.contains(Modifier::REVERSED));
         assert!(t.error.add_modifier.contains(Modifier::BOLD));
+    }
+
+    #[test]
+    fn the_selected_row_keeps_only_colours_that_read_on_it() {
+        let t = Theme::from_texts(None, false).unwrap();
+        let on = |fg: Color| t.on_selected(Style::default().fg(fg));
+        // The builtin selection: black on light blue.
+        assert_eq!(on(Color::Cyan).bg, Some(Color::LightBlue));
+        for clash in [Color::Cyan, Color::DarkGray, Color::Blue, Color::LightBlue] {
+            assert_eq!(on(clash).fg, Some(Color::Black), "{clash:?}");
+        }
+        assert_eq!(on(Color::Yellow).fg, Some(Color::Yellow));
+        assert_eq!(t.on_selected(Style::default()).fg, Some(Color::Black));
+        // Every colour the theme draws text in ends up readable on the selection.
+        for style in [
+            t.ok, t.warn, t.error, t.info, t.dim, t.muted, t.label, t.badge,
+        ] {
+            let cell = t.on_selected(style);
+            let (fg, bg) = (cell.fg.unwrap(), cell.bg.unwrap());
+            assert!(readable(fg, bg), "{fg:?} on {bg:?}");
+        }
+        // A theme whose selection names a background only: the terminal's colour.
+        let bg_only = Theme::from_texts(
+            Some(("mine.toml", "[styles]\nselected = { bg = \"blue\" }")),
+            false,
+        )
+        .unwrap();
+        let cell = bg_only.on_selected(Style::default().fg(Color::Blue));
+        assert_eq!((cell.fg, cell.bg), (Some(Color::Reset), Some(Color::Blue)));
+        // Without colour: reversed, nothing else.
+        let no_color = Theme::from_texts(None, true).unwrap();
+        let cell = no_color.on_selected(no_color.info);
+        assert!(cell.add_modifier.contains(Modifier::REVERSED));
+        assert_eq!((cell.fg, cell.bg), (None, None));
     }
 
     #[test]

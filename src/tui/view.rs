@@ -4,22 +4,10 @@
 use ratatui::Frame;
 
 use super::app::{App, ScreenId};
-use super::keymap::Keymap;
 use super::layout;
 use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
-use super::theme::Theme;
+pub use super::view_ctx::ViewCtx;
 use super::widgets::{footer, header, help, status, too_small};
-
-/// What every view may read besides its own state.
-pub struct ViewCtx<'a> {
-    pub theme: &'a Theme,
-    pub keymap: &'a Keymap,
-    pub now_ms: i64,
-    /// The local offset, for times of day (log timestamps).
-    pub offset: chrono::FixedOffset,
-    /// Changing actions are hidden.
-    pub read_only: bool,
-}
 
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::tui::app::App;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 pub fn view(app: &App, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;

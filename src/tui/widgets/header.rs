@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::tui::app::App;
 use crate::tui::format::fit_left;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 pub fn view(app: &App, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;

@@ -6,10 +6,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::tui::app::COMMANDS;
+use crate::tui::command_line::COMMANDS;
 use crate::tui::keymap::{Keymap, Scope};
 use crate::tui::layout::centered;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 fn key_lines<'a>(keymap: &'a Keymap, scope: Scope, v: &ViewCtx, key_width: usize) -> Vec<Line<'a>> {
     let mut lines = vec![Line::styled(scope.title(), v.theme.heading)];

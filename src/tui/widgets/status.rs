@@ -6,8 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::app::{App, FlashLevel, ScreenId, complete};
-use crate::tui::view::ViewCtx;
+use crate::tui::app::{App, FlashLevel, ScreenId};
+use crate::tui::command_line::complete;
+use crate::tui::view_ctx::ViewCtx;
 
 use super::line_input;
 

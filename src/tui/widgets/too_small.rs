@@ -6,7 +6,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::layout::{MIN_HEIGHT, MIN_WIDTH};
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 pub fn view(v: &ViewCtx, frame: &mut Frame, area: Rect) {
     if area.width == 0 || area.height == 0 {

@@ -2,6 +2,7 @@
 //! the store returns them), the selection, and whether the details panel is open.
 
 use crate::domain::CatalogEntry;
+use crate::tui::screens::paging::PagedList;
 
 /// One line of the list: a category heading, or one of the two lines of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,15 +14,15 @@ pub enum ListLine {
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
-    pub entries: Vec<CatalogEntry>,
+    /// The entries, read whole, and the selected one. Its `scroll` is unused: the list
+    /// scrolls by lines (`scroll` below), an entry taking two and a heading one.
+    pub list: PagedList<CatalogEntry>,
     /// Computed when entries arrive, so drawing does no grouping.
     pub lines: Vec<ListLine>,
     /// Width of the name column: the longest name with its marks.
     pub name_width: usize,
     /// Width of the auth column.
     pub auth_width: usize,
-    /// Index into `entries`.
-    pub selected: usize,
     /// First line of `lines` on screen.
     pub scroll: usize,
     pub loading: bool,
@@ -32,7 +33,7 @@ pub struct State {
 
 impl State {
     pub fn selected_entry(&self) -> Option<&CatalogEntry> {
-        self.entries.get(self.selected)
+        self.list.selected_row()
     }
 
     /// The line where entry `index` starts.

@@ -1,11 +1,14 @@
 //! How the catalog screen answers keys and store results.
 
-use crate::tui::app::{Ctx, Out};
 use crate::tui::keymap::Action;
 use crate::tui::layout;
+use crate::tui::out::Ctx;
+use crate::tui::screens::paging;
 
 use super::state::{ListLine, State, marks};
 use super::{Command, Msg};
+
+type Out = crate::tui::out::Out<Command>;
 
 const MAX_NAME_WIDTH: usize = 40;
 const MAX_AUTH_WIDTH: usize = 32;
@@ -16,12 +19,15 @@ fn rows(ctx: &Ctx) -> usize {
 }
 
 /// Shows the screen: reads the catalog again (it is small and changes with upgrades).
-pub fn enter(state: &mut State, out: &mut Out) {
+pub fn enter(state: &mut State) -> Out {
+    let mut out = Out::default();
     state.loading = true;
     out.command(Command::Load);
+    out
 }
 
-pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
+pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     match msg {
         Msg::Loaded(Ok(entries)) => {
             state.loading = false;
@@ -51,8 +57,8 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                 .max()
                 .unwrap_or(0)
                 .min(MAX_AUTH_WIDTH);
-            state.entries = entries;
-            state.selected = state.selected.min(state.entries.len().saturating_sub(1));
+            state.list.set_all(entries);
+            state.list.selected = state.list.selected.min(state.list.total.saturating_sub(1));
             keep_visible(state, rows(ctx));
         }
         Msg::Loaded(Err(e)) => {
@@ -61,45 +67,39 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             state.error = Some(e);
         }
     }
+    out
 }
 
-pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
-    let len = state.entries.len();
+pub fn on_action(state: &mut State, action: Action, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     let rows = rows(ctx);
-    let last = len.saturating_sub(1);
     // A page of entries: each takes two lines, and headings take some more.
     let page = (rows / 3).max(1);
-    let selected = state.selected;
-    state.selected = match action {
-        Action::Up => selected.saturating_sub(1),
-        Action::Down => selected.saturating_add(1).min(last),
-        Action::PageUp => selected.saturating_sub(page),
-        Action::PageDown => selected.saturating_add(page).min(last),
-        Action::Top => 0,
-        Action::Bottom => last,
-        _ => selected,
-    };
+    let list = &mut state.list;
+    list.selected = paging::step(list.selected, action, list.total, page);
     match action {
-        Action::Select if len > 0 => state.show_details = true,
+        Action::Select if list.total > 0 => state.show_details = true,
         Action::Back => state.show_details = false,
-        Action::Refresh => enter(state, out),
+        Action::Refresh => out = enter(state),
         _ => {}
     }
     keep_visible(state, rows);
+    out
 }
 
-pub fn on_resize(state: &mut State, ctx: &Ctx) {
+pub fn on_resize(state: &mut State, ctx: &Ctx) -> Out {
     keep_visible(state, rows(ctx));
+    Out::default()
 }
 
 /// Scrolls so the selected entry's two lines, and its category heading when it is the
 /// first of its category, are on screen.
 fn keep_visible(state: &mut State, rows: usize) {
-    if state.entries.is_empty() {
+    if state.list.items.is_empty() {
         state.scroll = 0;
         return;
     }
-    let title = state.title_line(state.selected);
+    let title = state.title_line(state.list.selected);
     let top = if title > 0 && matches!(state.lines.get(title - 1), Some(ListLine::Heading(_))) {
         title - 1
     } else {

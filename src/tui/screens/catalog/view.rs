@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use crate::domain::catalog::Availability;
 use crate::domain::{CatalogEntry, Visibility};
 use crate::tui::format::fit;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
+use crate::tui::widgets::table_frame;
 
 use super::state::{ListLine, State, marks};
 
@@ -33,32 +34,22 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
 
 fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;
-    let title = Line::from(vec![
+    let entries = &state.list.items;
+    let title = vec![
         Span::styled(" Catalog ", t.title),
-        Span::styled(format!("[{}] ", state.entries.len()), t.label),
-    ]);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.border)
-        .title(title);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.width == 0 || inner.height == 0 {
+        Span::styled(format!("[{}] ", entries.len()), t.label),
+    ];
+    let Some(inner) = table_frame::open(v, frame, area, title) else {
         return;
-    }
+    };
     if !state.loaded {
-        let line = match &state.error {
-            Some(e) => Line::styled(format!("Cannot load the catalog: {e}"), t.error),
-            None => Line::styled("Loading the catalog…", t.dim),
-        };
-        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), inner);
+        let error = state.error.as_deref();
+        let (loading, failed) = ("Loading the catalog…", "Cannot load the catalog");
+        table_frame::not_loaded(v, frame, inner, loading, failed, error);
         return;
     }
-    if state.entries.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("The catalog is empty.", t.muted)),
-            inner,
-        );
+    if entries.is_empty() {
+        table_frame::notice(frame, inner, Line::styled("The catalog is empty.", t.muted));
         return;
     }
     let width = usize::from(inner.width);
@@ -68,17 +59,16 @@ fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         .skip(state.scroll)
         .take(usize::from(inner.height))
         .map(|line| match *line {
-            ListLine::Heading(i) => Line::styled(
-                fit(&format!(" {}", state.entries[i].category), width),
-                t.heading,
-            ),
-            ListLine::Title(i) => title_line(state, &state.entries[i], i, width, v),
+            ListLine::Heading(i) => {
+                Line::styled(fit(&format!(" {}", entries[i].category), width), t.heading)
+            }
+            ListLine::Title(i) => title_line(state, &entries[i], i, width, v),
             ListLine::Description(i) => {
                 let text = format!(
                     "    {}",
-                    fit(&state.entries[i].description, width.saturating_sub(4))
+                    fit(&entries[i].description, width.saturating_sub(4))
                 );
-                if i == state.selected {
+                if i == state.list.selected {
                     Line::styled(format!("{text:<width$}"), t.selected)
                 } else {
                     Line::styled(text, t.dim)
@@ -114,7 +104,7 @@ fn title_line<'a>(
         &entry.capabilities.join(", "),
         width.saturating_sub(2 + nw + 2 + aw + 2),
     );
-    if index == state.selected {
+    if index == state.list.selected {
         let text = format!("  {name}{mark_text}{:pad$}  {auth:<aw$}  {caps}", "");
         return Line::styled(format!("{text:<width$}"), t.selected);
     }

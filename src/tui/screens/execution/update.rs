@@ -3,17 +3,20 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::domain::{ExecutionStatus, LogLevel};
-use crate::tui::app::{Ctx, Out};
 use crate::tui::format::short_id;
 use crate::tui::keymap::Action;
+use crate::tui::out::Ctx;
 use crate::tui::widgets::line_input::{InputEvent, LineInput};
 
 use super::state::{LOG_CHUNK, POLL_MS, State};
 use super::{Command, Msg};
 
+type Out = crate::tui::out::Out<Command>;
+
 /// Opens an execution: everything about the previous one goes, the display choices
 /// (level, wrap, timestamps) stay.
-pub fn open(state: &mut State, id: &str, ctx: &Ctx, out: &mut Out) {
+pub fn open(state: &mut State, id: &str, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     *state = State {
         id: id.to_string(),
         min_level: state.min_level,
@@ -22,7 +25,8 @@ pub fn open(state: &mut State, id: &str, ctx: &Ctx, out: &mut Out) {
         generation: state.generation + 1,
         ..State::default()
     };
-    poll(state, ctx, out);
+    poll(state, ctx, &mut out);
+    out
 }
 
 fn load_logs(state: &mut State, out: &mut Out) {
@@ -50,10 +54,12 @@ fn poll(state: &mut State, ctx: &Ctx, out: &mut Out) {
     load_logs(state, out);
 }
 
-pub fn on_tick(state: &mut State, ctx: &Ctx, out: &mut Out) {
+pub fn on_tick(state: &mut State, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     if ctx.now_ms.saturating_sub(state.last_poll_ms) >= POLL_MS {
-        poll(state, ctx, out);
+        poll(state, ctx, &mut out);
     }
+    out
 }
 
 /// Log lines on screen.
@@ -129,7 +135,8 @@ fn set_level(state: &mut State, level: LogLevel, out: &mut Out) {
     load_logs(state, out);
 }
 
-pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
+pub fn on_action(state: &mut State, action: Action, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     let rows = rows(state, ctx);
     match action {
         Action::Up => {
@@ -162,14 +169,14 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
         }
         Action::Wrap => state.wrap = !state.wrap,
         Action::Timestamps => state.timestamps = !state.timestamps,
-        Action::LevelDebug => set_level(state, LogLevel::Debug, out),
-        Action::LevelInfo => set_level(state, LogLevel::Info, out),
-        Action::LevelWarn => set_level(state, LogLevel::Warn, out),
-        Action::LevelError => set_level(state, LogLevel::Error, out),
+        Action::LevelDebug => set_level(state, LogLevel::Debug, &mut out),
+        Action::LevelInfo => set_level(state, LogLevel::Info, &mut out),
+        Action::LevelWarn => set_level(state, LogLevel::Warn, &mut out),
+        Action::LevelError => set_level(state, LogLevel::Error, &mut out),
         Action::Search => state.search_input = Some(LineInput::default()),
-        Action::NextMatch => find(state, true, ctx, out),
-        Action::PrevMatch => find(state, false, ctx, out),
-        Action::Refresh => poll(state, ctx, out),
+        Action::NextMatch => find(state, true, ctx, &mut out),
+        Action::PrevMatch => find(state, false, ctx, &mut out),
+        Action::Refresh => poll(state, ctx, &mut out),
         Action::Cancel => match &state.row {
             None => out.info("still loading this execution; try again in a moment"),
             Some(r) if r.status.is_finished() => out.info(format!(
@@ -194,11 +201,13 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
         },
         _ => {}
     }
+    out
 }
 
 /// Keys while "cancel this execution?" is asked: `y` or Enter cancels, anything else
 /// keeps it running.
-pub fn on_confirm_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
+pub fn on_confirm_key(state: &mut State, key: &KeyEvent) -> Out {
+    let mut out = Out::default();
     state.confirm_cancel = false;
     if matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter) {
         out.command(Command::Cancel {
@@ -207,12 +216,14 @@ pub fn on_confirm_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
     } else {
         out.info("not cancelled");
     }
+    out
 }
 
 /// Keys while the search is typed; Enter jumps to a match.
-pub fn on_search_key(state: &mut State, key: &KeyEvent, ctx: &Ctx, out: &mut Out) {
+pub fn on_search_key(state: &mut State, key: &KeyEvent, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     let Some(input) = state.search_input.as_mut() else {
-        return;
+        return out;
     };
     match input.handle(key) {
         InputEvent::Submit => {
@@ -220,12 +231,13 @@ pub fn on_search_key(state: &mut State, key: &KeyEvent, ctx: &Ctx, out: &mut Out
             state.search_input = None;
             state.current_match = None;
             if !state.search.is_empty() {
-                find(state, true, ctx, out);
+                find(state, true, ctx, &mut out);
             }
         }
         InputEvent::Cancel => state.search_input = None,
         InputEvent::Changed | InputEvent::Unchanged => {}
     }
+    out
 }
 
 /// Esc: clears the search if there is one; returns whether it did.
@@ -238,11 +250,12 @@ pub fn back(state: &mut State) -> bool {
     false
 }
 
-pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
+pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     match msg {
         Msg::Loaded { id, result } => {
             if id != state.id {
-                return;
+                return out;
             }
             state.loading = false;
             match result {
@@ -252,7 +265,7 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     state.errors = loaded.errors;
                     // Finished: one more read, asked after this, gets the last lines.
                     if state.finished() {
-                        load_logs(state, out);
+                        load_logs(state, &mut out);
                     }
                 }
                 Err(e) => {
@@ -270,7 +283,7 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             result,
         } => {
             if id != state.id || generation != state.generation {
-                return;
+                return out;
             }
             state.logs_pending = false;
             match result {
@@ -284,13 +297,13 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     }
                     if full {
                         // Behind: read on at once rather than a tick later.
-                        load_logs(state, out);
+                        load_logs(state, &mut out);
                     } else if finished {
                         state.ended = true;
                     } else if state.finished() {
                         // The run ended while these lines were read: lines written
                         // meanwhile are read by one more request.
-                        load_logs(state, out);
+                        load_logs(state, &mut out);
                     }
                 }
                 Err(e) => out.error(format!(
@@ -302,14 +315,14 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
         Msg::CancelRequested { id, result } => match result {
             Ok(Some(ExecutionStatus::Cancelled)) => {
                 out.info(format!("execution {} cancelled", short_id(&id)));
-                poll(state, ctx, out);
+                poll(state, ctx, &mut out);
             }
             Ok(Some(ExecutionStatus::Running)) => {
                 out.info(format!(
                     "cancel requested: execution {} stops after its current batch",
                     short_id(&id)
                 ));
-                poll(state, ctx, out);
+                poll(state, ctx, &mut out);
             }
             Ok(Some(other)) => out.info(format!(
                 "execution {} already ended ({other})",
@@ -329,4 +342,5 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             Err(e) => out.error(format!("cannot queue a run of {integration}: {e}")),
         },
     }
+    out
 }

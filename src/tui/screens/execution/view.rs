@@ -15,7 +15,8 @@ use crate::tui::format::{
     phase, short_id,
 };
 use crate::tui::layout::centered;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
+use crate::tui::widgets::table_frame;
 
 use super::log::match_ranges;
 use super::state::State;
@@ -66,21 +67,12 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     if state.loading && state.row.is_none() {
         title.push(Span::styled("… ", t.dim));
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.border)
-        .title(Line::from(title));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.width == 0 || inner.height == 0 {
+    let Some(inner) = table_frame::open(v, frame, area, title) else {
         return;
-    }
+    };
     let Some(row) = &state.row else {
-        let line = match &state.error {
-            Some(e) => Line::styled(format!("Cannot read this execution: {e}"), t.error),
-            None => Line::styled("Loading the execution…", t.dim),
-        };
-        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), inner);
+        let (loading, failed) = ("Loading the execution…", "Cannot read this execution");
+        table_frame::not_loaded(v, frame, inner, loading, failed, state.error.as_deref());
         return;
     };
     let a = areas(area, state);

@@ -3,6 +3,7 @@
 
 use crate::domain::ExecutionStatus;
 use crate::store::{ExecutionQuery, ExecutionRow};
+use crate::tui::screens::paging::PagedList;
 use crate::tui::widgets::line_input::LineInput;
 
 /// Rows asked of the store at a time; more when the screen is taller than a third of it.
@@ -13,27 +14,16 @@ pub const REFRESH_MS: i64 = 2_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
-    /// The loaded window: rows `offset .. offset + rows.len()` of `total`.
-    pub rows: Vec<ExecutionRow>,
-    pub offset: usize,
-    /// How many executions pass the filters.
-    pub total: usize,
+    /// The loaded window of the executions that pass the filters (`list.total` of them),
+    /// and the selection.
+    pub list: PagedList<ExecutionRow>,
     /// Text the integration name must contain (any case).
     pub filter: String,
     pub filter_input: Option<LineInput>,
     pub status: Option<ExecutionStatus>,
     /// Only executions queued within this many ms of now.
     pub within_ms: Option<i64>,
-    /// Absolute index of the selected row.
-    pub selected: usize,
-    /// Absolute index of the first row on screen.
-    pub scroll: usize,
-    pub seq: u64,
-    /// The window asked for and not yet answered.
-    pub pending: Option<(usize, usize)>,
-    pub loaded: bool,
     pub error: Option<String>,
-    pub last_load_ms: i64,
 }
 
 impl State {
@@ -41,20 +31,8 @@ impl State {
         self.filter_input.is_some()
     }
 
-    /// The row at an absolute index, if it is in the loaded window.
-    pub fn row(&self, index: usize) -> Option<&ExecutionRow> {
-        index
-            .checked_sub(self.offset)
-            .and_then(|i| self.rows.get(i))
-    }
-
     pub fn selected_row(&self) -> Option<&ExecutionRow> {
-        self.row(self.selected)
-    }
-
-    /// Whether rows `from .. to` are all loaded.
-    pub fn covers(&self, from: usize, to: usize) -> bool {
-        crate::tui::screens::paging::covers(self.offset, self.rows.len(), from, to)
+        self.list.selected_row()
     }
 
     pub fn has_filters(&self) -> bool {

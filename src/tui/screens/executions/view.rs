@@ -1,25 +1,27 @@
 //! Draws the executions history. Pure.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Row};
 
 use crate::domain::ExecutionStatus;
 use crate::store::ExecutionRow;
 use crate::tui::format::{age, count, duration, execution_status, fit, short_id};
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
+use crate::tui::widgets::table_frame;
 
 use super::state::State;
 
 pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;
+    let list = &state.list;
     let mut title = vec![
         Span::styled(" Executions ", t.title),
         Span::styled(
             format!(
                 "[{}] ",
-                count(i64::try_from(state.total).unwrap_or(i64::MAX))
+                count(i64::try_from(list.total).unwrap_or(i64::MAX))
             ),
             t.label,
         ),
@@ -36,27 +38,12 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
             t.prompt,
         ));
     }
-    if state.pending.is_some() && state.loaded {
-        title.push(Span::styled("… ", t.dim));
-    }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.border)
-        .title(Line::from(title));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.width == 0 || inner.height == 0 {
+    let notices = ("Loading executions…", "Cannot load the executions");
+    let error = state.error.as_deref();
+    let Some(inner) = table_frame::paged(v, frame, area, title, list, notices, error) else {
         return;
-    }
-    if !state.loaded {
-        let line = match &state.error {
-            Some(e) => Line::styled(format!("Cannot load the executions: {e}"), t.error),
-            None => Line::styled("Loading executions…", t.dim),
-        };
-        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), inner);
-        return;
-    }
-    if state.total == 0 {
+    };
+    if list.total == 0 {
         let line = if !state.has_filters() {
             Line::styled(
                 "No executions yet. Press r on an integration to run it now.",
@@ -68,7 +55,7 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
                 t.muted,
             )
         };
-        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), inner);
+        table_frame::notice(frame, inner, line);
         return;
     }
     let wide = inner.width >= 120;
@@ -100,32 +87,17 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         ]);
         header.extend(["CREATED", "UPDATED", "ERROR"]);
     }
-    let widths: Vec<u16> = Layout::horizontal(constraints)
-        .spacing(1)
-        .split(inner)
-        .iter()
-        .map(|r| r.width)
-        .collect();
+    let widths = table_frame::widths(inner, constraints);
     let w = |i: usize| usize::from(widths.get(i).copied().unwrap_or(0));
-    let on_screen = usize::from(inner.height.saturating_sub(1));
-    let end = state.scroll.saturating_add(on_screen).min(state.total);
-    let rows: Vec<Row> = (state.scroll..end)
-        .map(|n| match state.row(n) {
-            Some(e) => {
-                let row = Row::new(cells(e, v, wide, &w));
-                if n == state.selected {
-                    row.style(t.selected)
-                } else {
-                    row
-                }
-            }
-            None => Row::new(vec![Cell::from(Span::styled("loading…", t.dim))]),
+    let on_screen = list.on_screen(table_frame::rows_on_screen(inner));
+    let selected = list.selected.checked_sub(on_screen.start);
+    let rows: Vec<Row> = on_screen
+        .map(|n| match list.row(n) {
+            Some(e) => Row::new(cells(e, v, wide, &w)),
+            None => table_frame::loading_row(v),
         })
         .collect();
-    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
-        .header(Row::new(header).style(t.table_header))
-        .column_spacing(1);
-    frame.render_widget(table, inner);
+    table_frame::table(v, frame, inner, header, &widths, rows, selected);
 }
 
 fn cells<'a>(

@@ -3,6 +3,7 @@
 
 use crate::domain::IntegrationSummary;
 use crate::store::{ExecutionRow, StoredIntegration};
+use crate::tui::screens::paging::PagedList;
 use crate::tui::widgets::line_input::LineInput;
 
 /// Rows asked of the store at a time; more when the screen is taller than a third of it.
@@ -20,25 +21,12 @@ pub struct State {
     pub filter: String,
     /// `Some` while the filter is being typed.
     pub filter_input: Option<LineInput>,
-    /// The loaded window: rows `offset .. offset + items.len()` of `total`.
-    pub items: Vec<IntegrationSummary>,
-    /// Each item's schedule in words, worked out once when the page arrives (a cron
-    /// description is too costly to redo on every frame).
+    /// The loaded window of the list and the selection.
+    pub list: PagedList<IntegrationSummary>,
+    /// Each loaded item's schedule in words, worked out once when the page arrives (a
+    /// cron description is too costly to redo on every frame).
     pub schedules: Vec<String>,
-    pub offset: usize,
-    pub total: usize,
-    /// Absolute index of the selected row.
-    pub selected: usize,
-    /// Absolute index of the first row on screen.
-    pub scroll: usize,
-    /// The sequence number of the newest page request; older answers are dropped.
-    pub seq: u64,
-    /// The window asked for and not yet answered.
-    pub pending: Option<(usize, usize)>,
-    /// At least one page arrived.
-    pub loaded: bool,
     pub error: Option<String>,
-    pub last_load_ms: i64,
     pub details: Option<DetailsState>,
     /// `Some(name)` while the delete of `name` waits for its confirmation.
     pub confirm_delete: Option<String>,
@@ -85,28 +73,16 @@ pub struct Details {
 }
 
 impl State {
-    /// The row at an absolute index, if it is in the loaded window.
-    pub fn row(&self, index: usize) -> Option<&IntegrationSummary> {
-        index
-            .checked_sub(self.offset)
-            .and_then(|i| self.items.get(i))
-    }
-
     /// The schedule in words of the row at an absolute index, if loaded.
     pub fn schedule_words(&self, index: usize) -> &str {
         index
-            .checked_sub(self.offset)
+            .checked_sub(self.list.offset)
             .and_then(|i| self.schedules.get(i))
             .map_or("", String::as_str)
     }
 
     pub fn selected_row(&self) -> Option<&IntegrationSummary> {
-        self.row(self.selected)
-    }
-
-    /// Whether rows `from .. to` are all loaded.
-    pub fn covers(&self, from: usize, to: usize) -> bool {
-        crate::tui::screens::paging::covers(self.offset, self.items.len(), from, to)
+        self.list.selected_row()
     }
 
     pub fn editing_filter(&self) -> bool {

@@ -3,14 +3,17 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::store::IntegrationQuery;
-use crate::tui::app::{Ctx, Nav, Out};
 use crate::tui::format::short_id;
 use crate::tui::keymap::Action;
 use crate::tui::layout;
+use crate::tui::out::{Ctx, Nav};
+use crate::tui::screens::paging::{self, PageRequest};
 use crate::tui::widgets::line_input::{InputEvent, LineInput};
 
 use super::state::{DetailsState, PAGE_SIZE, REFRESH_MS, State};
 use super::{Command, Msg};
+
+type Out = crate::tui::out::Out<Command>;
 
 /// Rows of the list on screen.
 fn rows(ctx: &Ctx) -> usize {
@@ -28,26 +31,31 @@ fn page_size(ctx: &Ctx) -> usize {
     PAGE_SIZE.max(rows(ctx) * 3)
 }
 
-/// Asks for the window around what is on screen, from the top of it.
-fn request(state: &mut State, ctx: &Ctx, out: &mut Out) {
-    let rows = rows(ctx);
-    let limit = page_size(ctx);
-    let offset = state.scroll.saturating_sub(limit.saturating_sub(rows) / 2);
-    state.seq += 1;
-    state.pending = Some((offset, offset + limit));
-    state.last_load_ms = ctx.now_ms;
+fn load_page(state: &State, r: PageRequest, out: &mut Out) {
     out.command(Command::LoadPage {
-        seq: state.seq,
+        seq: r.seq,
         query: IntegrationQuery {
             filter: state.filter.clone(),
-            offset: i64::try_from(offset).unwrap_or(i64::MAX),
-            limit: i64::try_from(limit).unwrap_or(i64::MAX),
+            offset: r.offset_i64(),
+            limit: r.limit_i64(),
         },
     });
 }
 
+/// Asks for the window around what is on screen, from the top of it.
+fn request(state: &mut State, ctx: &Ctx, out: &mut Out) {
+    let r = state.list.request(rows(ctx), page_size(ctx), ctx.now_ms);
+    load_page(state, r, out);
+}
+
 /// (Re)loads the rows on screen; used on start, on `:integrations` and on refresh.
-pub fn load(state: &mut State, ctx: &Ctx, out: &mut Out) {
+pub fn load(state: &mut State, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
+    reload(state, ctx, &mut out);
+    out
+}
+
+fn reload(state: &mut State, ctx: &Ctx, out: &mut Out) {
     request(state, ctx, out);
     if let Some(d) = state.details.as_mut() {
         d.loading = true;
@@ -60,61 +68,27 @@ pub fn load(state: &mut State, ctx: &Ctx, out: &mut Out) {
 
 /// Loads rows on screen that are neither loaded nor asked for.
 fn ensure_loaded(state: &mut State, ctx: &Ctx, out: &mut Out) {
-    let loaded = (state.offset, state.items.len());
-    if crate::tui::screens::paging::must_request(
-        state.scroll,
-        rows(ctx),
-        state.total,
-        loaded,
-        state.pending,
-    ) {
-        request(state, ctx, out);
+    if let Some(r) = state
+        .list
+        .ensure_loaded(rows(ctx), page_size(ctx), ctx.now_ms)
+    {
+        load_page(state, r, out);
     }
 }
 
-/// Keeps `selected` within `0..len` and on screen.
-fn keep_visible(selected: &mut usize, scroll: &mut usize, len: usize, rows: usize) {
-    *selected = (*selected).min(len.saturating_sub(1));
-    let rows = rows.max(1);
-    if *selected < *scroll {
-        *scroll = *selected;
-    } else if *selected >= *scroll + rows {
-        *scroll = *selected + 1 - rows;
-    }
-    // No blank rows at the end when the list could fill the screen.
-    *scroll = (*scroll).min(len.saturating_sub(rows));
-}
-
-fn moved(selected: usize, action: Action, len: usize, page: usize) -> usize {
-    match action {
-        Action::Up => selected.saturating_sub(1),
-        Action::Down => selected.saturating_add(1),
-        Action::PageUp => selected.saturating_sub(page),
-        Action::PageDown => selected.saturating_add(page),
-        Action::Top => 0,
-        Action::Bottom => len.saturating_sub(1),
-        _ => selected,
-    }
-    .min(len.saturating_sub(1))
-}
-
-pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
+pub fn on_action(state: &mut State, action: Action, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     if state.details.is_some() {
-        on_details_action(state, action, ctx, out);
-        return;
+        on_details_action(state, action, ctx, &mut out);
+    } else {
+        on_list_action(state, action, ctx, &mut out);
     }
-    let rows = rows(ctx);
+    out
+}
+
+fn on_list_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
     match action {
-        Action::Up
-        | Action::Down
-        | Action::PageUp
-        | Action::PageDown
-        | Action::Top
-        | Action::Bottom => {
-            state.selected = moved(state.selected, action, state.total, rows);
-            keep_visible(&mut state.selected, &mut state.scroll, state.total, rows);
-            ensure_loaded(state, ctx, out);
-        }
+        _ if state.list.step(action, rows(ctx)) => ensure_loaded(state, ctx, out),
         Action::Select => match state.selected_row() {
             Some(row) => {
                 let name = row.name.clone();
@@ -126,19 +100,19 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
                 });
                 out.command(Command::LoadDetails { name });
             }
-            None if state.total == 0 => {}
+            None if state.list.total == 0 => {}
             None => out.info("still loading this row; try again in a moment"),
         },
         Action::RunNow => match state.selected_row() {
             Some(row) => out.command(Command::QueueRun {
                 name: row.name.clone(),
             }),
-            None if state.total == 0 => {}
+            None if state.list.total == 0 => {}
             None => out.info("still loading this row; try again in a moment"),
         },
         Action::Filter => state.filter_input = Some(LineInput::new(&state.filter)),
         Action::Back if !state.filter.is_empty() => set_filter(state, "", ctx, out),
-        Action::Refresh => load(state, ctx, out),
+        Action::Refresh => reload(state, ctx, out),
         Action::TestConnection | Action::Pause | Action::Delete | Action::Mapper => {
             on_integration_action(state, action, out);
         }
@@ -149,7 +123,7 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
 /// `t`, `p` and `d`, on the list's selected row or the open details.
 fn on_integration_action(state: &mut State, action: Action, out: &mut Out) {
     let Some((name, paused)) = state.target() else {
-        if state.total > 0 {
+        if state.list.total > 0 {
             out.info("still loading this row; try again in a moment");
         }
         return;
@@ -175,34 +149,30 @@ fn on_integration_action(state: &mut State, action: Action, out: &mut Out) {
 }
 
 /// After the wizard saved `name`: the whole list (no filter, no details) with it selected.
-pub fn select_saved(
-    state: &mut State,
-    name: &str,
-    position: Option<usize>,
-    ctx: &Ctx,
-    out: &mut Out,
-) {
+pub fn select_saved(state: &mut State, name: &str, position: Option<usize>, ctx: &Ctx) -> Out {
     state.filter.clear();
     state.filter_input = None;
     state.details = None;
     if let Some(index) = position {
-        state.selected = index;
-        state.scroll = index.saturating_sub(rows(ctx) / 2);
+        state.list.selected = index;
+        state.list.scroll = index.saturating_sub(rows(ctx) / 2);
     }
     state.tests.remove(name);
-    load(state, ctx, out);
+    load(state, ctx)
 }
 
 /// Keys while a delete waits for its confirmation: `y` deletes, anything else keeps.
-pub fn on_confirm_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
+pub fn on_confirm_key(state: &mut State, key: &KeyEvent) -> Out {
+    let mut out = Out::default();
     let Some(name) = state.confirm_delete.take() else {
-        return;
+        return out;
     };
     if matches!(key.code, KeyCode::Char('y' | 'Y')) {
         out.command(Command::Delete { name });
     } else {
         out.info(format!("kept {name}"));
     }
+    out
 }
 
 fn on_details_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
@@ -234,8 +204,8 @@ fn on_details_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out
         | Action::PageDown
         | Action::Top
         | Action::Bottom => {
-            d.selected = moved(d.selected, action, len, rows);
-            keep_visible(&mut d.selected, &mut d.scroll, len, rows);
+            d.selected = paging::step(d.selected, action, len, rows);
+            paging::keep_visible(&mut d.selected, &mut d.scroll, len, rows);
         }
         Action::TestConnection | Action::Pause | Action::Delete | Action::Mapper => {
             on_integration_action(state, action, out);
@@ -246,35 +216,37 @@ fn on_details_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out
 
 fn set_filter(state: &mut State, text: &str, ctx: &Ctx, out: &mut Out) {
     state.filter = text.to_string();
-    state.selected = 0;
-    state.scroll = 0;
+    state.list.reset();
     request(state, ctx, out);
 }
 
 /// Keys while the filter is typed: the list follows every change.
-pub fn on_filter_key(state: &mut State, key: &KeyEvent, ctx: &Ctx, out: &mut Out) {
+pub fn on_filter_key(state: &mut State, key: &KeyEvent, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
     let Some(input) = state.filter_input.as_mut() else {
-        return;
+        return out;
     };
     match input.handle(key) {
         InputEvent::Changed => {
             let text = input.text().to_string();
-            set_filter(state, &text, ctx, out);
+            set_filter(state, &text, ctx, &mut out);
         }
         InputEvent::Submit => state.filter_input = None,
         InputEvent::Cancel => {
             state.filter_input = None;
             if !state.filter.is_empty() {
-                set_filter(state, "", ctx, out);
+                set_filter(state, "", ctx, &mut out);
             }
         }
         InputEvent::Unchanged => {}
     }
+    out
 }
 
-pub fn on_tick(state: &mut State, ctx: &Ctx, out: &mut Out) {
-    if state.pending.is_none() && ctx.now_ms.saturating_sub(state.last_load_ms) >= REFRESH_MS {
-        request(state, ctx, out);
+pub fn on_tick(state: &mut State, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
+    if state.list.due(ctx.now_ms, REFRESH_MS) {
+        request(state, ctx, &mut out);
     }
     if let Some(d) = state.details.as_mut()
         && !d.loading
@@ -286,45 +258,41 @@ pub fn on_tick(state: &mut State, ctx: &Ctx, out: &mut Out) {
             name: d.name.clone(),
         });
     }
+    out
 }
 
-pub fn on_resize(state: &mut State, ctx: &Ctx, out: &mut Out) {
-    keep_visible(
-        &mut state.selected,
-        &mut state.scroll,
-        state.total,
-        rows(ctx),
-    );
-    ensure_loaded(state, ctx, out);
+pub fn on_resize(state: &mut State, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
+    state.list.keep_visible(rows(ctx));
+    ensure_loaded(state, ctx, &mut out);
     let rows = history_rows(ctx);
     if let Some(d) = state.details.as_mut() {
         let len = d.data.as_ref().map_or(0, |x| x.executions.len());
-        keep_visible(&mut d.selected, &mut d.scroll, len, rows);
+        paging::keep_visible(&mut d.selected, &mut d.scroll, len, rows);
     }
+    out
 }
 
-pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
+pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
+    on_result(state, msg, ctx, &mut out);
+    out
+}
+
+fn on_result(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
     match msg {
         Msg::PageLoaded { seq, result } => {
-            if seq != state.seq {
+            let Some(asked) = state.list.answered(seq) else {
                 return; // an older request: a newer one is on its way
-            }
-            let asked = state.pending.take();
+            };
             match result {
                 Ok(page) => {
-                    state.offset = usize::try_from(page.offset).unwrap_or(0);
-                    state.total = usize::try_from(page.total).unwrap_or(0);
                     state.schedules = page.items.iter().map(|i| i.schedule.describe()).collect();
-                    state.items = page.items;
-                    state.loaded = true;
+                    state.list.set_page(page);
                     state.error = None;
-                    let rows = rows(ctx);
-                    keep_visible(&mut state.selected, &mut state.scroll, state.total, rows);
-                    // Ask again only if the screen moved past what was asked for (rows
-                    // deleted meanwhile must not make it ask for the same window forever).
-                    let (from, to) = (state.scroll, state.scroll + rows);
-                    if asked.is_none_or(|(start, end)| from < start || to > end) {
-                        ensure_loaded(state, ctx, out);
+                    let (rows, limit) = (rows(ctx), page_size(ctx));
+                    if let Some(r) = state.list.after_page(asked, rows, limit, ctx.now_ms) {
+                        load_page(state, r, out);
                     }
                 }
                 Err(e) => {
@@ -340,7 +308,7 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     short_id(&id)
                 ));
                 // The list and the details show the new run's status.
-                load(state, ctx, out);
+                reload(state, ctx, out);
             }
             Err(e) => out.error(format!("cannot queue a run of {name}: {e}")),
         },
@@ -370,7 +338,7 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                 } else {
                     format!("resumed {name}: its schedule runs again")
                 });
-                load(state, ctx, out);
+                reload(state, ctx, out);
             }
             Err(e) => out.error(format!("cannot change the schedule of {name}: {e}")),
         },
@@ -381,11 +349,11 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     state.details = None;
                 }
                 state.tests.remove(&name);
-                load(state, ctx, out);
+                reload(state, ctx, out);
             }
             Ok(false) => {
                 out.info(format!("{name} was already deleted"));
-                load(state, ctx, out);
+                reload(state, ctx, out);
             }
             Err(e) => out.error(format!("cannot delete {name}: {e}")),
         },
@@ -400,7 +368,7 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     d.error = None;
                     let len = data.executions.len();
                     d.data = Some(data);
-                    keep_visible(&mut d.selected, &mut d.scroll, len, rows);
+                    paging::keep_visible(&mut d.selected, &mut d.scroll, len, rows);
                 }
                 Err(e) => {
                     out.error(format!("cannot load integration {name:?}: {e}"));
@@ -408,27 +376,5 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selection_stays_on_screen_and_in_range() {
-        let (mut sel, mut scroll) = (0, 0);
-        for _ in 0..30 {
-            sel = moved(sel, Action::Down, 25, 10);
-            keep_visible(&mut sel, &mut scroll, 25, 10);
-            assert!(sel >= scroll && sel < scroll + 10);
-        }
-        assert_eq!((sel, scroll), (24, 15));
-        sel = moved(sel, Action::PageUp, 25, 10);
-        keep_visible(&mut sel, &mut scroll, 25, 10);
-        assert_eq!((sel, scroll), (14, 14));
-        let (mut sel, mut scroll) = (5, 3);
-        keep_visible(&mut sel, &mut scroll, 0, 10);
-        assert_eq!((sel, scroll), (0, 0));
     }
 }

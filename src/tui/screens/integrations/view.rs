@@ -4,14 +4,15 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 
 use crate::domain::integration::{AuthKind, Pagination};
 use crate::domain::{ExecutionStatus, IntegrationSummary};
 use crate::tui::format::{
     age, duration, execution_status, execution_style, fit, fit_line, integration_style,
 };
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
+use crate::tui::widgets::table_frame;
 
 use super::state::{Details, DetailsState, State};
 
@@ -82,40 +83,22 @@ fn confirm_delete(name: &str, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     );
 }
 
-fn block<'a>(v: &ViewCtx, title: Vec<Span<'a>>) -> Block<'a> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(v.theme.border)
-        .title(Line::from(title))
-}
-
 fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;
+    let list = &state.list;
     let mut title = vec![
         Span::styled(" Integrations ", t.title),
-        Span::styled(format!("[{}] ", state.total), t.label),
+        Span::styled(format!("[{}] ", list.total), t.label),
     ];
     if !state.filter.is_empty() {
         title.push(Span::styled(format!("/{} ", state.filter), t.prompt));
     }
-    if state.pending.is_some() && state.loaded {
-        title.push(Span::styled("… ", t.dim));
-    }
-    let outer = block(v, title);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    if inner.width == 0 || inner.height == 0 {
+    let notices = ("Loading integrations…", "Cannot load the integrations");
+    let error = state.error.as_deref();
+    let Some(inner) = table_frame::paged(v, frame, area, title, list, notices, error) else {
         return;
-    }
-    if !state.loaded {
-        let text = match &state.error {
-            Some(e) => Line::styled(format!("Cannot load the integrations: {e}"), t.error),
-            None => Line::styled("Loading integrations…", t.dim),
-        };
-        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
-        return;
-    }
-    if state.total == 0 {
+    };
+    if list.total == 0 {
         let lines = if state.filter.is_empty() {
             vec![
                 Line::styled("No integrations yet", t.heading),
@@ -137,7 +120,7 @@ fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
                 Span::raw(" — Esc clears the filter."),
             ])]
         };
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+        table_frame::notice(frame, inner, lines);
         return;
     }
     let wide = inner.width >= 120;
@@ -152,36 +135,21 @@ fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     if wide {
         constraints.push(Constraint::Length(10));
     }
-    let widths: Vec<u16> = Layout::horizontal(constraints)
-        .spacing(1)
-        .split(inner)
-        .iter()
-        .map(|r| r.width)
-        .collect();
+    let widths = table_frame::widths(inner, constraints);
     let w = |i: usize| usize::from(widths.get(i).copied().unwrap_or(0));
     let mut header = vec!["NAME", "TYPE", "ENV", "STATUS", "SCHEDULE", "LAST SYNC"];
     if wide {
         header.push("NEXT RUN");
     }
-    let rows_on_screen = usize::from(inner.height.saturating_sub(1));
-    let end = state.scroll.saturating_add(rows_on_screen).min(state.total);
-    let rows: Vec<Row> = (state.scroll..end)
-        .map(|i| match state.row(i) {
-            Some(item) => {
-                let row = summary_row(item, state.schedule_words(i), v, wide, &w);
-                if i == state.selected {
-                    row.style(t.selected)
-                } else {
-                    row
-                }
-            }
-            None => Row::new(vec![Cell::from(Span::styled("loading…", t.dim))]),
+    let on_screen = list.on_screen(table_frame::rows_on_screen(inner));
+    let selected = list.selected.checked_sub(on_screen.start);
+    let rows: Vec<Row> = on_screen
+        .map(|i| match list.row(i) {
+            Some(item) => summary_row(item, state.schedule_words(i), v, wide, &w),
+            None => table_frame::loading_row(v),
         })
         .collect();
-    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
-        .header(Row::new(header).style(t.table_header))
-        .column_spacing(1);
-    frame.render_widget(table, inner);
+    table_frame::table(v, frame, inner, header, &widths, rows, selected);
 }
 
 fn summary_row<'a>(
@@ -233,18 +201,12 @@ fn details(d: &DetailsState, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     if d.loading {
         title.push(Span::styled("… ", t.dim));
     }
-    let outer = block(v, title);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    if inner.width == 0 || inner.height == 0 {
+    let Some(inner) = table_frame::open(v, frame, area, title) else {
         return;
-    }
+    };
     let Some(data) = &d.data else {
-        let text = match &d.error {
-            Some(e) => Line::styled(format!("Cannot load {:?}: {e}", d.name), t.error),
-            None => Line::styled("Loading…", t.dim),
-        };
-        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        let failed = format!("Cannot load {:?}", d.name);
+        table_frame::not_loaded(v, frame, inner, "Loading…", &failed, d.error.as_deref());
         return;
     };
     let [summary_area, heading_area, table_area] = Layout::vertical([
@@ -424,21 +386,16 @@ fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, are
         Constraint::Length(7),
         Constraint::Fill(1),
     ];
-    let widths: Vec<u16> = Layout::horizontal(constraints)
-        .spacing(1)
-        .split(area)
-        .iter()
-        .map(|r| r.width)
-        .collect();
+    let widths = table_frame::widths(area, constraints.to_vec());
     let error_width = usize::from(widths.last().copied().unwrap_or(0));
-    let on_screen = usize::from(area.height.saturating_sub(1));
+    let on_screen = table_frame::rows_on_screen(area);
+    let selected = d.selected.checked_sub(d.scroll);
     let rows: Vec<Row> = data
         .executions
         .iter()
-        .enumerate()
         .skip(d.scroll)
         .take(on_screen)
-        .map(|(n, e)| {
+        .map(|e| {
             let took = match (e.started_at, e.finished_at) {
                 (Some(s), Some(f)) => duration(f.saturating_sub(s)),
                 (Some(s), None) if e.status == ExecutionStatus::Running => {
@@ -446,7 +403,7 @@ fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, are
                 }
                 _ => "—".to_string(),
             };
-            let row = Row::new(vec![
+            Row::new(vec![
                 Cell::from(age(v.now_ms, e.queued_at)),
                 Cell::from(execution_status(t, e, v.now_ms)),
                 Cell::from(e.trigger.as_str()),
@@ -459,20 +416,11 @@ fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, are
                     fit(e.error.as_deref().unwrap_or(""), error_width),
                     t.error,
                 )),
-            ]);
-            if n == d.selected {
-                row.style(t.selected)
-            } else {
-                row
-            }
+            ])
         })
         .collect();
-    let header = Row::new([
+    let header = vec![
         "WHEN", "STATUS", "TRIGGER", "FETCHED", "CREATED", "UPDATED", "FAILED", "TOOK", "ERROR",
-    ])
-    .style(t.table_header);
-    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
-        .header(header)
-        .column_spacing(1);
-    frame.render_widget(table, area);
+    ];
+    table_frame::table(v, frame, area, header, &widths, rows, selected);
 }

@@ -4,8 +4,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::update::Out;
 use crate::domain::conversion_schema::FieldMapping;
-use crate::tui::app::Out;
 
 use super::rule::{Completion, Param, Row, RuleEditor, STEPS};
 use super::state::{Focus, State, may_close};

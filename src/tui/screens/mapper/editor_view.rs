@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use crate::tui::format::fit;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 use super::rule::{self, Row, RuleEditor, STEPS};
 use super::state::{PreviewState, State};

@@ -6,10 +6,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::update::Out;
 use crate::domain::conversion_schema::{
     Condition, ConversionSchema, DedupStrategy, Deduplication, RelationshipMapping,
 };
-use crate::tui::app::Out;
 
 use super::editor_update::{Tab, complete_text};
 use super::rule::{Completion, Input, Param};

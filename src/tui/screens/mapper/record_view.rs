@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::domain::conversion_schema::DedupStrategy;
 use crate::tui::format::fit;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 use super::record::{ROWS, RecordEditor, RecordRow, strategy_hint, strategy_name};
 use super::state::{PreviewState, State};

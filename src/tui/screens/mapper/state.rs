@@ -250,7 +250,7 @@ pub fn may_close(
     error: Option<&String>,
     armed: &mut bool,
     what: &str,
-    out: &mut crate::tui::app::Out,
+    out: &mut super::update::Out,
 ) -> bool {
     match error {
         Some(e) if !*armed => {

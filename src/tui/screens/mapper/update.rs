@@ -10,8 +10,9 @@ use crate::domain::conversion_schema::{
     ConversionSchema, DedupStrategy, Deduplication, SourceSpec, TargetSpec,
 };
 use crate::mapping::CompiledSchema;
-use crate::tui::app::{Ctx, Out};
 use crate::tui::keymap::Action;
+use crate::tui::out::{Ctx, Nav};
+use crate::tui::screens::paging;
 
 use super::editor_update::{edited, editor_key, open_editor};
 use super::state::{Exit, Focus, PreviewState, SAMPLE_STEPS, State};
@@ -19,8 +20,11 @@ use super::state::{Exit, Focus, PreviewState, SAMPLE_STEPS, State};
 pub use super::editor_update::candidates;
 use super::{Command, Msg};
 
+pub(super) type Out = crate::tui::out::Out<Command>;
+
 /// Opens the mapper on an integration: loads it and its samples.
-pub fn open(state: &mut State, name: &str, out: &mut Out) {
+pub fn open(state: &mut State, name: &str) -> Out {
+    let mut out = Out::default();
     *state = State::opened(name);
     state.samples_loading = true;
     state.samples_asked = state.sample_count;
@@ -31,6 +35,7 @@ pub fn open(state: &mut State, name: &str, out: &mut Out) {
         name: name.to_string(),
         limit: state.sample_count,
     });
+    out
 }
 
 /// Asks for a preview of the schema as it is now.
@@ -54,7 +59,13 @@ pub fn request_preview(state: &mut State, out: &mut Out) {
     });
 }
 
-pub fn on_msg(state: &mut State, msg: Msg, _ctx: &Ctx, out: &mut Out) {
+pub fn on_msg(state: &mut State, msg: Msg, _ctx: &Ctx) -> Out {
+    let mut out = Out::default();
+    on_result(state, msg, &mut out);
+    out
+}
+
+fn on_result(state: &mut State, msg: Msg, out: &mut Out) {
     match msg {
         Msg::Opened { name, result } => {
             if name != state.name {
@@ -154,10 +165,25 @@ pub fn on_msg(state: &mut State, msg: Msg, _ctx: &Ctx, out: &mut Out) {
     }
 }
 
-/// Leaving (or quitting) with unsaved edits asks first: `Some` when it may go now.
-pub fn ask_exit(state: &mut State, exit: Exit, out: &mut Out) -> Option<Exit> {
+/// What the app does on `exit`: back to the integrations, or quit.
+fn exit_now(exit: Exit, out: &mut Out) {
+    match exit {
+        Exit::Leave => out.nav = Some(Nav::Integrations),
+        Exit::Quit => out.quit(),
+    }
+}
+
+/// Leaving (or quitting) with unsaved edits asks first; without them it goes now.
+pub fn ask_exit(state: &mut State, exit: Exit) -> Out {
+    let mut out = Out::default();
+    ask_exit_into(state, exit, &mut out);
+    out
+}
+
+fn ask_exit_into(state: &mut State, exit: Exit, out: &mut Out) {
     if !state.unsaved() {
-        return Some(exit);
+        exit_now(exit, out);
+        return;
     }
     state.confirm_leave = Some(exit);
     let what = match exit {
@@ -167,14 +193,19 @@ pub fn ask_exit(state: &mut State, exit: Exit, out: &mut Out) -> Option<Exit> {
     out.error(format!(
         "the schema has unsaved edits: press y to {what} without saving, any other key to stay"
     ));
-    None
 }
 
-/// A key from the keymap on the mapper. Returns what the app is to do besides.
-pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) -> Option<Exit> {
+/// A key from the keymap on the mapper.
+pub fn on_action(state: &mut State, action: Action, ctx: &Ctx) -> Out {
+    let mut out = Out::default();
+    on_key_action(state, action, ctx, &mut out);
+    out
+}
+
+fn on_key_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) {
     let page = usize::from(ctx.height / 3).max(1);
     match action {
-        Action::Back => return ask_exit(state, Exit::Leave, out),
+        Action::Back => ask_exit_into(state, Exit::Leave, out),
         Action::NextPane => {
             state.focus = match state.focus {
                 Focus::Sources => Focus::Targets,
@@ -196,15 +227,7 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) ->
                     (&mut state.preview_scroll, len)
                 }
             };
-            *selected = match action {
-                Action::Up => selected.saturating_sub(1),
-                Action::Down => selected.saturating_add(1),
-                Action::PageUp => selected.saturating_sub(page),
-                Action::PageDown => selected.saturating_add(page),
-                Action::Top => 0,
-                _ => len.saturating_sub(1),
-            }
-            .min(len.saturating_sub(1));
+            *selected = paging::step(*selected, action, len, page);
         }
         Action::Select => match state.focus {
             Focus::Targets | Focus::Preview => open_editor(state, None),
@@ -256,7 +279,6 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out) ->
         }
         _ => {}
     }
-    None
 }
 
 /// Fetches samples again when the preview wants more than were asked of the source
@@ -311,14 +333,21 @@ fn save(state: &mut State, out: &mut Out) {
 }
 
 /// Keys while the mapper takes them before the keymap: the rule editor, the target type
-/// list, the leave question. Returns what the app is to do besides.
-pub fn on_input_key(state: &mut State, key: &KeyEvent, _ctx: &Ctx, out: &mut Out) -> Option<Exit> {
+/// list, the leave question.
+pub fn on_input_key(state: &mut State, key: &KeyEvent, _ctx: &Ctx) -> Out {
+    let mut out = Out::default();
+    input_key(state, key, &mut out);
+    out
+}
+
+fn input_key(state: &mut State, key: &KeyEvent, out: &mut Out) {
     if let Some(exit) = state.confirm_leave.take() {
         if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-            return Some(exit);
+            exit_now(exit, out);
+        } else {
+            out.info("kept editing");
         }
-        out.info("kept editing");
-        return None;
+        return;
     }
     if let Some(selected) = state.picking {
         let n = state.targets.len();
@@ -328,17 +357,16 @@ pub fn on_input_key(state: &mut State, key: &KeyEvent, _ctx: &Ctx, out: &mut Out
                 state.picking = Some((selected + 1).min(n.saturating_sub(1)));
             }
             KeyCode::Enter => pick_target(state, selected, out),
-            KeyCode::Esc => return Some(Exit::Leave),
+            KeyCode::Esc => exit_now(Exit::Leave, out),
             _ => {}
         }
-        return None;
+        return;
     }
     if state.record.is_some() {
         super::record::record_key(state, key, out);
     } else if state.editor.is_some() {
         editor_key(state, key, out);
     }
-    None
 }
 
 /// Starts an empty schema for the chosen target type.

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::mapping::Status;
 use crate::tui::format::fit;
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
 
 use super::rule;
 use super::state::{Focus, PreviewState, State};

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::domain::ExecutionStatus;
 use crate::store::ExecutionRow;
+use crate::tui::screens::paging::PagedList;
 
 /// Executions read each time, newest first; the running and queued ones among them and
 /// the recent finished ones are shown.
@@ -24,23 +25,19 @@ pub const SAMPLES: usize = 60;
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
-    pub rows: Vec<ExecutionRow>,
+    /// The executions shown (read whole), the selection and the read's sequence number.
+    pub list: PagedList<ExecutionRow>,
     /// Records per second of each running execution, oldest sample first.
     pub rates: HashMap<String, VecDeque<u64>>,
-    pub selected: usize,
-    pub scroll: usize,
-    pub seq: u64,
     pub loading: bool,
-    pub loaded: bool,
     pub error: Option<String>,
-    pub last_load_ms: i64,
     /// Reads answered so far: turns the spinner of runs whose total is unknown.
     pub polls: u64,
 }
 
 impl State {
     pub fn selected_row(&self) -> Option<&ExecutionRow> {
-        self.rows.get(self.selected)
+        self.list.selected_row()
     }
 
     pub fn rate_history(&self, id: &str) -> &[u64] {

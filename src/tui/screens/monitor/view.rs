@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline};
 
 use crate::domain::ExecutionStatus;
 use crate::store::ExecutionRow;
@@ -12,7 +12,8 @@ use crate::tui::format::{
     SPINNER, count, duration, execution_status, fit, fit_line, gauge, of_total, origin, phase,
     short_id, sparkline,
 };
-use crate::tui::view::ViewCtx;
+use crate::tui::view_ctx::ViewCtx;
+use crate::tui::widgets::table_frame;
 
 use super::state::State;
 
@@ -21,12 +22,12 @@ pub const PANE_LINES: u16 = 5;
 
 pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let t = v.theme;
-    let running = state
-        .rows
+    let rows = &state.list.items;
+    let running = rows
         .iter()
         .filter(|r| r.status == ExecutionStatus::Running)
         .count();
-    let stalled = state.rows.iter().filter(|r| r.is_stalled(v.now_ms)).count();
+    let stalled = rows.iter().filter(|r| r.is_stalled(v.now_ms)).count();
     let mut title = vec![
         Span::styled(" Monitor ", t.title),
         Span::styled(format!("[{} running, ", running - stalled), t.label),
@@ -35,40 +36,26 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         title.push(Span::styled(format!("{stalled} stalled"), t.warn));
         title.push(Span::styled(", ", t.label));
     }
-    title.push(Span::styled(
-        format!("{} shown] ", state.rows.len()),
-        t.label,
-    ));
-    if state.error.is_some() && state.loaded {
+    title.push(Span::styled(format!("{} shown] ", rows.len()), t.label));
+    if state.error.is_some() && state.list.loaded {
         title.push(Span::styled("store unreachable ", t.error));
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.border)
-        .title(Line::from(title));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.width == 0 || inner.height == 0 {
+    let Some(inner) = table_frame::open(v, frame, area, title) else {
+        return;
+    };
+    if !state.list.loaded {
+        let error = state.error.as_deref();
+        let (loading, failed) = ("Loading executions…", "Cannot load the executions");
+        table_frame::not_loaded(v, frame, inner, loading, failed, error);
         return;
     }
-    if !state.loaded {
-        let line = match &state.error {
-            Some(e) => Line::styled(format!("Cannot load the executions: {e}"), t.error),
-            None => Line::styled("Loading executions…", t.dim),
-        };
-        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), inner);
-        return;
-    }
-    if state.rows.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled(
-                "Nothing running, and nothing ran in the last 24 hours. \
-                 Press r on an integration to run it now; :executions shows the history.",
-                t.muted,
-            ))
-            .wrap(Wrap { trim: true }),
-            inner,
+    if rows.is_empty() {
+        let text = Line::styled(
+            "Nothing running, and nothing ran in the last 24 hours. \
+             Press r on an integration to run it now; :executions shows the history.",
+            t.muted,
         );
+        table_frame::notice(frame, inner, text);
         return;
     }
     let [table_area, pane_area] =
@@ -127,23 +114,19 @@ fn table(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         ]);
         header.extend(["FETCHED", "CREATED", "UPDATED", "FAILED"]);
     }
-    let widths: Vec<u16> = Layout::horizontal(constraints)
-        .spacing(1)
-        .split(area)
-        .iter()
-        .map(|r| r.width)
-        .collect();
+    let widths = table_frame::widths(area, constraints);
     let w = |i: usize| usize::from(widths.get(i).copied().unwrap_or(0));
     let o = usize::from(wide);
-    let on_screen = usize::from(area.height.saturating_sub(1));
+    let list = &state.list;
+    let on_screen = list.on_screen(table_frame::rows_on_screen(area));
     let spin = SPINNER[usize::try_from(state.polls % 10).unwrap_or(0)];
-    let rows: Vec<Row> = state
-        .rows
+    let selected = list.selected.checked_sub(on_screen.start);
+    let rows: Vec<Row> = list
+        .items
+        .get(on_screen)
+        .unwrap_or_default()
         .iter()
-        .enumerate()
-        .skip(state.scroll)
-        .take(on_screen)
-        .map(|(n, r)| {
+        .map(|r| {
             let progress = match (r.status, r.total) {
                 (ExecutionStatus::Running, Some(total)) if total > 0 => {
                     Span::styled(gauge(r.fetched, total, w(o + 2)), t.ok)
@@ -185,18 +168,10 @@ fn table(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
                     if r.failed > 0 { t.error } else { t.dim },
                 )));
             }
-            let row = Row::new(cells);
-            if n == state.selected {
-                row.style(t.selected)
-            } else {
-                row
-            }
+            Row::new(cells)
         })
         .collect();
-    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
-        .header(Row::new(header).style(t.table_header))
-        .column_spacing(1);
-    frame.render_widget(table, area);
+    table_frame::table(v, frame, area, header, &widths, rows, selected);
 }
 
 fn pane(state: &State, r: &ExecutionRow, v: &ViewCtx, frame: &mut Frame, area: Rect) {
