@@ -23,6 +23,10 @@ pub enum OpsError {
     /// This process lost the lease of what it was changing; another one owns it now.
     #[error("another worker took over {0}")]
     Fenced(String),
+    /// The encryption keys failed: a secret that does not open with the key ring, a key
+    /// file that cannot be read or written.
+    #[error("{0}")]
+    Keys(String),
     #[error(transparent)]
     Store(StoreError),
 }
