@@ -3,6 +3,7 @@
 //! action that fails or is refused writes neither. On SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use common::{TestDb, rest_file, spec};
@@ -10,20 +11,7 @@ use syncdeck::domain::{ExecutionStatus, ExecutionTrigger};
 use syncdeck::ops::{self, OpsError, Origin};
 use syncdeck::store::{AuditEntry, Store};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name(super::common::sqlite().await).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $name() {
-                if let Some(db) = super::common::postgres().await { super::$name(db).await }
-            } )*
-        }
-    };
-}
-
-both!(
+on_both_backends!(
     run_retry_and_cancel_are_audited_alike_from_both_faces,
     a_failed_or_refused_action_writes_no_audit_entry,
     a_target_import_is_audited_and_a_bad_file_writes_nothing,
