@@ -643,3 +643,55 @@ async fn test_and_logs_print_json_and_runs_are_audited() {
         "newest first: {audit:?}"
     );
 }
+
+/// `logs --follow --json` streams one JSON line per entry while a worker runs the
+/// execution, and ends with the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_json_streams_while_a_worker_runs() {
+    let server = crm_server(json!("b@example.com")).await;
+    let sb = Sandbox::new();
+    sb.import("CRM", &server.uri());
+    let o = sb.run(&["sync", "run", "CRM", "--json"]);
+    let id = serde_json::from_str::<serde_json::Value>(&out(&o)).unwrap()["execution"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut follower = sb
+        .command(&["logs", &id, "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut worker = sb
+        .command(&["worker", "--name", "follow-test"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while follower.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 60 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ended = follower.try_wait().unwrap().is_some();
+    if !ended {
+        follower.kill().unwrap();
+    }
+    let followed = follower.wait_with_output().unwrap();
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert!(ended, "the follower did not end with the run");
+    assert_eq!(followed.status.code(), Some(0), "{}", err(&followed));
+    let lines: Vec<serde_json::Value> = out(&followed)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 2, "{}", out(&followed));
+    assert!(
+        lines.last().unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("success: 3 fetched"),
+        "{}",
+        out(&followed)
+    );
+}
