@@ -76,3 +76,44 @@ fn the_console_never_names_the_command_line() {
         "the command line opens the console, never the other way: {offenders:#?}"
     );
 }
+
+/// The actions both faces offer are reached only through `src/ops`: the console and the
+/// command line never queue, retry or cancel a run, save a schema, store a target type,
+/// re-encrypt credentials or reach a source through the store or the engine themselves.
+#[test]
+fn the_faces_act_only_through_the_operations_layer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root.join("tui"), &mut files);
+    rust_files(&root.join("cli"), &mut files);
+    assert!(files.len() > 20, "the faces' files were not found");
+    let banned = [
+        ".queue_run(",
+        ".queue_run_audited(",
+        ".queue_retry(",
+        ".queue_retry_audited(",
+        ".request_cancel(",
+        ".request_cancel_audited(",
+        ".save_schema(",
+        ".put_target(",
+        ".put_target_audited(",
+        ".reseal_credentials(",
+        ".reseal_credentials_audited(",
+        "engine.test_connection(",
+        "engine.sample(",
+        "engine.preview(",
+        ".test_unsaved(",
+        ".sample_unsaved(",
+        ".with_stored_credentials(",
+    ];
+    let mut offenders = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for b in banned {
+            if text.contains(b) {
+                offenders.push(format!("{} calls {b}", f.display()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}

@@ -512,3 +512,61 @@ fn import_problems_start_with_the_file_and_line() {
         assert!(found.ends_with(&format!(": {message}")), "{err}");
     }
 }
+
+#[test]
+fn targets_show_and_keys_status_print_json_without_secrets() {
+    let sb = Sandbox::new();
+    let a = sb.write("a.toml", &common::rest_file("Alpha", "ACME_KEY"));
+    let b = sb.write("b.toml", &basic_file("Beta"));
+    ok(&sb.run(&["integration", "import", a.to_str().unwrap()]));
+    ok(&sb.run(&["integration", "import", b.to_str().unwrap()]));
+
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&sb.run(&["targets", "show", "contact", "--json"]))).unwrap();
+    assert_eq!(
+        (&shown["name"], &shown["builtin"]),
+        (&serde_json::json!("contact"), &serde_json::json!(true))
+    );
+    let fields = shown["fields"].as_array().unwrap();
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["name"] == "email" && f["type"].is_string() && f["required"].is_boolean()),
+        "{shown}"
+    );
+    let missing = sb.run(&["targets", "show", "ghost", "--json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("`syncdeck targets list`"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    let o = ok(&sb.run(&["keys", "status", "--json"]));
+    assert!(!o.contains(CANARY) && !o.contains(CANARY_PW) && !o.contains(&sb.key));
+    let status: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let keys = status["keys"].as_array().unwrap();
+    let primary = keys.iter().find(|k| k["role"] == "primary").unwrap();
+    assert_eq!(primary["key_id"], status["primary"]);
+    assert_eq!(primary["secrets"], 2);
+    assert_eq!(status["missing_secrets"], 0);
+
+    ok(&sb.run(&["keys", "rotate"]));
+    let after: serde_json::Value =
+        serde_json::from_str(&ok(&sb.run(&["keys", "status", "--json"]))).unwrap();
+    assert_ne!(after["primary"], status["primary"]);
+    let audit: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&sb.run(&["audit", "list", "--json"]))).unwrap();
+    assert_eq!(
+        (
+            &audit[0]["action"],
+            &audit[0]["subject"],
+            &audit[0]["detail"]
+        ),
+        (
+            &serde_json::json!("keys.rotate"),
+            &after["primary"],
+            &serde_json::json!("cli: 2 secrets")
+        )
+    );
+}

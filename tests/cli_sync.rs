@@ -549,3 +549,149 @@ async fn commands_exit_quietly_when_their_output_is_closed() {
     assert_eq!(o.status.code(), Some(141), "{}", err(&o));
     assert_eq!(err(&o), "");
 }
+
+/// `integration test --json`, `logs --json` (one JSON line per entry, and streaming with
+/// `--follow`) and the audit entries of run, cancel and retry from the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_and_logs_print_json_and_runs_are_audited() {
+    let server = crm_server(json!("b@example.com")).await;
+    let sb = Sandbox::new();
+    sb.import("CRM", &server.uri());
+
+    let o = sb.run(&["integration", "test", "CRM", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let report: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(
+        (&report["integration"], &report["ok"], &report["status"]),
+        (&json!("CRM"), &json!(true), &json!(200))
+    );
+    assert!(report["latency_ms"].is_u64(), "{report}");
+    assert!(report["message"].as_str().unwrap().contains("200"));
+    assert!(!out(&o).contains("k-123456789"));
+    let o = sb.run(&["integration", "test", "Nope", "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).is_empty(), "{}", out(&o));
+
+    let o = sb.run(&["sync", "run", "CRM", "--wait", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let id = serde_json::from_str::<serde_json::Value>(&out(&o)).unwrap()["execution"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for args in [
+        vec!["logs", id.as_str(), "--json"],
+        vec!["logs", id.as_str(), "--json", "--follow"],
+    ] {
+        let o = sb.run(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", err(&o));
+        let lines: Vec<serde_json::Value> = out(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(lines.len() >= 2, "{args:?}: {}", out(&o));
+        assert!(lines.iter().all(|l| l["level"].is_string()
+            && l["ts"].is_i64()
+            && l["id"].is_i64()
+            && l["time"].as_str().is_some_and(|t| t.ends_with('Z'))));
+        let last = lines.last().unwrap()["message"].as_str().unwrap();
+        assert!(last.contains("success: 3 fetched"), "{args:?}: {last}");
+        let ids: Vec<i64> = lines.iter().map(|l| l["id"].as_i64().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    }
+
+    // Run, cancel and retry from the command line, each with its audit entry.
+    let o = sb.run(&["sync", "run", "CRM", "--json"]);
+    let queued = serde_json::from_str::<serde_json::Value>(&out(&o)).unwrap()["execution"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(out(&sb.run(&["sync", "cancel", &queued])).contains("cancelled"));
+    let o = sb.run(&["sync", "retry", &queued, "--json"]);
+    let retry = serde_json::from_str::<serde_json::Value>(&out(&o)).unwrap()["execution"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(sb.run(&["sync", "retry", "nope"]).status.code(), Some(2));
+    let audit: Vec<serde_json::Value> =
+        serde_json::from_str(&out(&sb.run(&["audit", "list", "--json"]))).unwrap();
+    let entries: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["subject"].as_str().unwrap(),
+                e["detail"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries[..4],
+        [
+            (
+                "sync.retry",
+                queued.as_str(),
+                format!("cli: retry {retry}").as_str()
+            ),
+            ("sync.cancel", queued.as_str(), "cli"),
+            (
+                "sync.run",
+                "CRM",
+                format!("cli: execution {queued}").as_str()
+            ),
+            ("sync.run", "CRM", format!("cli: execution {id}").as_str()),
+        ],
+        "newest first: {audit:?}"
+    );
+}
+
+/// `logs --follow --json` streams one JSON line per entry while a worker runs the
+/// execution, and ends with the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_json_streams_while_a_worker_runs() {
+    let server = crm_server(json!("b@example.com")).await;
+    let sb = Sandbox::new();
+    sb.import("CRM", &server.uri());
+    let o = sb.run(&["sync", "run", "CRM", "--json"]);
+    let id = serde_json::from_str::<serde_json::Value>(&out(&o)).unwrap()["execution"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut follower = sb
+        .command(&["logs", &id, "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut worker = sb
+        .command(&["worker", "--name", "follow-test"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while follower.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 60 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ended = follower.try_wait().unwrap().is_some();
+    if !ended {
+        follower.kill().unwrap();
+    }
+    let followed = follower.wait_with_output().unwrap();
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert!(ended, "the follower did not end with the run");
+    assert_eq!(followed.status.code(), Some(0), "{}", err(&followed));
+    let lines: Vec<serde_json::Value> = out(&followed)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 2, "{}", out(&followed));
+    assert!(
+        lines.last().unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("success: 3 fetched"),
+        "{}",
+        out(&followed)
+    );
+}

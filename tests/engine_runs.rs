@@ -672,6 +672,6 @@ config = { type = "transform", sourceField = "amount", transformations = [{ type
     assert_eq!(score("1"), json!(2.5));
     assert_eq!(score("2"), json!(0.75));
 
-    let preview = engine.preview("Money", 2).await.unwrap().unwrap();
+    let preview = engine.preview("Money", 2).await.unwrap();
     assert_eq!(preview.rows[0].1.record["score"], json!(2.5));
 }

@@ -2040,3 +2040,54 @@ async fn c_cancels_a_running_sync_from_its_execution_view() {
         ExecutionStatus::Cancelled
     );
 }
+
+/// The console's run, cancel and retry write the audit entries the command line's do,
+/// naming the console.
+#[tokio::test]
+async fn console_run_cancel_and_retry_are_audited_like_the_cli() {
+    let mut c = Console::with_runs(80, 24).await;
+    // Cancel the queued Leads run.
+    c.command("monitor").await;
+    c.type_text("jj").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.execution.id, QUEUED_LEADS);
+    c.type_text("cy").await;
+    let audit = c.store.recent_audit(1).await.unwrap();
+    assert_eq!(
+        (
+            audit[0].action.as_str(),
+            audit[0].subject.as_str(),
+            audit[0].detail.as_str()
+        ),
+        ("sync.cancel", QUEUED_LEADS, "console")
+    );
+    // Retry it: a retry naming it.
+    c.type_text("R").await;
+    let retry = c.store.retried_by(QUEUED_LEADS).await.unwrap().unwrap();
+    let audit = c.store.recent_audit(1).await.unwrap();
+    assert_eq!(
+        (
+            audit[0].action.as_str(),
+            audit[0].subject.as_str(),
+            audit[0].detail.clone()
+        ),
+        (
+            "sync.retry",
+            QUEUED_LEADS,
+            format!("console: retry {retry}")
+        )
+    );
+    // Run now from the integrations list.
+    c.key(KeyCode::Esc).await;
+    c.key(KeyCode::Esc).await;
+    c.command("integrations").await;
+    c.type_text("r").await;
+    assert!(c.flash().starts_with("queued execution "), "{}", c.flash());
+    let audit = c.store.recent_audit(1).await.unwrap();
+    let run = c.store.list_executions(None, 1).await.unwrap();
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].detail.clone()),
+        ("sync.run", format!("console: execution {}", run[0].id))
+    );
+    assert_eq!(audit[0].subject, run[0].integration_name);
+}

@@ -1009,7 +1009,7 @@ async fn a_lookup_rule_previews_the_stored_records_it_finds() {
     // Saved, the engine's preview (`syncdeck mapping preview`) finds it too.
     c.type_text("s").await;
     assert!(!c.app.mapper.unsaved(), "{:?}", c.flash());
-    let preview = c.services.engine.preview(NAME, 3).await.unwrap().unwrap();
+    let preview = c.services.engine.preview(NAME, 3).await.unwrap();
     assert_eq!(preview.rows[0].1.record["phone"], stored_email);
     c.extra.shutdown().await;
 }

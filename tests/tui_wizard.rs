@@ -432,7 +432,6 @@ async fn a_rest_integration_end_to_end_against_the_sample_api() {
         .engine
         .test_connection("Demo contacts")
         .await
-        .unwrap()
         .unwrap();
     assert!(report.ok, "{report:?}");
     // An audit entry says who made it.
@@ -643,7 +642,6 @@ async fn editing_keeps_a_blank_secret_and_replaces_a_typed_one() {
         .engine
         .test_connection("Demo contacts")
         .await
-        .unwrap()
         .unwrap();
     assert!(report.ok, "the kept key no longer works: {report:?}");
 
@@ -660,7 +658,6 @@ async fn editing_keeps_a_blank_secret_and_replaces_a_typed_one() {
         .engine
         .test_connection("Demo contacts")
         .await
-        .unwrap()
         .unwrap();
     assert!(!report.ok, "the typed key did not replace the stored one");
     api.shutdown().await;
@@ -908,7 +905,6 @@ entity = "things"
     let blank = engine
         .with_stored_credentials("Stored", &id, Credentials::default())
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(blank.secret.unwrap().expose(), "stored-token");
     assert!(blank.password.is_none());
@@ -919,14 +915,12 @@ entity = "things"
     let kept = engine
         .with_stored_credentials("Stored", &id, typed)
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(kept.secret.unwrap().expose(), "typed-token");
     // An id with no stored credentials adds none.
     let other = engine
         .with_stored_credentials("Stored", "someone-else", Credentials::default())
         .await
-        .unwrap()
         .unwrap();
     assert!(other.secret.is_none());
 }

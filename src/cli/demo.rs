@@ -8,6 +8,7 @@ use super::output::outln;
 use super::{Context, Failure, TuiArgs};
 use crate::demo::{ENDPOINTS, SampleApi, SampleApiHandle, SampleApiOptions, files};
 use crate::domain::ExecutionTrigger;
+use crate::ops::Origin;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
@@ -165,10 +166,9 @@ async fn prepare_and_open(ctx: &Context, dir: &Path, api: &SampleApiHandle) -> a
         }
     }
     for name in &names {
-        store
-            .queue_run(name, ExecutionTrigger::Manual, true)
+        crate::ops::sync::run_now(&store, name, ExecutionTrigger::Manual, true, Origin::Cli)
             .await
-            .map_err(Failure::runtime)?;
+            .map_err(super::ops_failure::failure)?;
     }
     outln!(
         "queued a first run of {} integrations; opening the console",

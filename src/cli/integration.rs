@@ -35,7 +35,11 @@ pub enum IntegrationCommand {
         replace: bool,
     },
     /// Test the connection; prints latency and what the server answered.
-    Test { name: String },
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write an integration as an integration file (secrets as `prompt`).
     Export { name: String },
     /// Stop the schedule of its task (runs asked for by hand still run).
@@ -57,14 +61,18 @@ pub async fn run(ctx: &Context, command: IntegrationCommand) -> anyhow::Result<i
         IntegrationCommand::Show { name, json } => show(&store, &name, json).await,
         IntegrationCommand::Import { file, replace } => import(ctx, &store, &file, replace).await,
         IntegrationCommand::Export { name } => {
-            let found = get(&store, &name).await?;
-            out!("{}", integration_file::export(&found.spec))?;
+            let text = ops::files::export_integration(&store, &name)
+                .await
+                .map_err(failure)?;
+            out!("{text}")?;
             Ok(0)
         }
         IntegrationCommand::Delete { name, yes } => delete(&store, &name, yes).await,
         IntegrationCommand::Pause { name } => set_paused(&store, &name, true).await,
         IntegrationCommand::Resume { name } => set_paused(&store, &name, false).await,
-        IntegrationCommand::Test { name } => super::sync::test_connection(ctx, &name).await,
+        IntegrationCommand::Test { name, json } => {
+            super::sync::test_connection(ctx, &name, json).await
+        }
     }
 }
 

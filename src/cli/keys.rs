@@ -1,47 +1,62 @@
 use clap::Subcommand;
+use serde::Serialize;
 
+use super::ops_failure::failure;
 use super::output::{errln, out, outln};
-use super::{Context, Failure, output};
+use super::{Context, output};
+use crate::ops::keys::KeyRole;
+use crate::ops::{self, Origin};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Which key ids encrypt how many secrets.
-    Status,
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a new key and re-encrypt every secret with it (one transaction).
     Rotate,
+}
+
+/// `keys status --json`: every key with its role and how many secrets it seals, and
+/// how many secrets use keys missing from the ring.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    primary: &'a str,
+    keys: &'a [ops::keys::KeyStatus],
+    missing_secrets: i64,
 }
 
 pub async fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<i32> {
     let store = ctx.store().await?;
     let ring = ctx.key_ring()?;
     match command {
-        KeysCommand::Status => {
-            let usage = store.key_usage().await?;
-            let mut rows = Vec::new();
-            for id in ring.ids() {
-                let n = usage
+        KeysCommand::Status { json } => {
+            let keys = ops::keys::status(&store, &ring).await.map_err(failure)?;
+            let missing: i64 = keys
+                .iter()
+                .filter(|k| k.role == KeyRole::Missing)
+                .map(|k| k.secrets)
+                .sum();
+            if json {
+                output::print_json(&StatusJson {
+                    primary: ring.primary_id(),
+                    keys: &keys,
+                    missing_secrets: missing,
+                })?;
+            } else {
+                let rows: Vec<Vec<String>> = keys
                     .iter()
-                    .find(|u| u.key_id == id)
-                    .map_or(0, |u| u.secrets);
-                let role = if id == ring.primary_id() {
-                    "primary"
-                } else {
-                    "old"
-                };
-                rows.push(vec![id.to_string(), role.into(), n.to_string()]);
+                    .map(|k| {
+                        let role = match k.role {
+                            KeyRole::Missing => "MISSING",
+                            other => other.as_str(),
+                        };
+                        vec![k.key_id.clone(), role.into(), k.secrets.to_string()]
+                    })
+                    .collect();
+                out!("{}", output::table(&["KEY ID", "ROLE", "SECRETS"], &rows))?;
             }
-            let mut missing = 0;
-            for u in &usage {
-                if !ring.contains(&u.key_id) {
-                    missing += u.secrets;
-                    rows.push(vec![
-                        u.key_id.clone(),
-                        "MISSING".into(),
-                        u.secrets.to_string(),
-                    ]);
-                }
-            }
-            out!("{}", output::table(&["KEY ID", "ROLE", "SECRETS"], &rows))?;
             if missing > 0 {
                 errln!(
                     "{missing} secret(s) use keys that are not in the key ring: set SYNCDECK_ENCRYPTION_KEY \
@@ -53,51 +68,17 @@ pub async fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         KeysCommand::Rotate => {
-            let credentials = store.all_credentials().await?;
-            // Open everything first: a secret that cannot be read stops the rotation
-            // before anything changes.
-            let mut plain = Vec::new();
-            for c in &credentials {
-                let secret =
-                    crate::vault::open(&ring, &c.integration_name, &c.integration_id, &c.sealed)
-                        .map_err(Failure::runtime)?;
-                plain.push((c, secret));
-            }
-            // The new key is on disk before any ciphertext that needs it is committed.
-            let new_ring = crate::secrets::add_rotated_key(&ctx.resolved.key_file, &ring)
-                .map_err(Failure::runtime)?;
-            let mut updates = Vec::new();
-            for (c, secret) in &plain {
-                let sealed =
-                    crate::vault::seal(&new_ring, &c.integration_id, &c.sealed.field, secret)
-                        .map_err(Failure::runtime)?;
-                updates.push((c.id.clone(), sealed));
-            }
-            store.reseal_credentials(&updates).await?;
-            let in_use: Vec<String> = store
-                .key_usage()
-                .await?
-                .into_iter()
-                .map(|u| u.key_id)
-                .collect();
-            let keep: Vec<&str> = in_use.iter().map(String::as_str).collect();
-            let removed = crate::secrets::prune_keys(&ctx.resolved.key_file, &keep)
-                .map_err(Failure::runtime)?;
-            store
-                .audit(
-                    "keys.rotate",
-                    new_ring.primary_id(),
-                    &format!("{} secrets", updates.len()),
-                )
-                .await?;
+            let rotated = ops::keys::rotate(&store, &ring, &ctx.resolved.key_file, Origin::Cli)
+                .await
+                .map_err(failure)?;
             outln!(
                 "new primary key {}; re-encrypted {} secret(s); removed unused keys: {}",
-                new_ring.primary_id(),
-                updates.len(),
-                if removed.is_empty() {
+                rotated.primary,
+                rotated.resealed,
+                if rotated.removed.is_empty() {
                     "none".to_string()
                 } else {
-                    removed.join(", ")
+                    rotated.removed.join(", ")
                 }
             )?;
             if std::env::var("SYNCDECK_ENCRYPTION_KEY").is_ok_and(|k| !k.is_empty()) {

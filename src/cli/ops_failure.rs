@@ -28,14 +28,27 @@ fn report(e: OpsError, file: Option<&str>) -> anyhow::Error {
     let code = match &e {
         OpsError::NotFound(_) | OpsError::Invalid(_) | OpsError::Conflict(_) => 2,
         OpsError::NotAllowed(_) => 4,
-        OpsError::Source(_) | OpsError::Fenced(_) | OpsError::Secrets(_) | OpsError::Store(_) => 1,
+        OpsError::Source(_)
+        | OpsError::Fenced(_)
+        | OpsError::Secrets(_)
+        | OpsError::Keys(_)
+        | OpsError::Store(_) => 1,
     };
     let lines = match e {
         OpsError::Invalid(problems) => problems.iter().map(|p| problem_line(file, p)).collect(),
-        OpsError::NotFound(what) => vec![format!(
-            "no {what} here; `syncdeck integration list` shows the integrations"
-        )],
+        OpsError::NotFound(what) => vec![format!("no {what} here; {}", list_hint(&what))],
         other => vec![other.to_string()],
     };
     anyhow::Error::new(Failure { code, lines })
+}
+
+/// The command that lists what was not found.
+fn list_hint(what: &str) -> &'static str {
+    if what.starts_with("execution") {
+        "`syncdeck executions list` shows the executions"
+    } else if what.starts_with("target type") {
+        "`syncdeck targets list` shows the target types"
+    } else {
+        "`syncdeck integration list` shows the integrations"
+    }
 }

@@ -6,11 +6,13 @@ use std::time::Duration;
 use clap::Subcommand;
 
 use super::executions::execution_json;
+use super::ops_failure::failure;
 use super::output::{errln, outln};
 use super::{Context, Failure, output};
 use crate::domain::{ExecutionStatus, ExecutionTrigger, LogLevel};
 use crate::engine::Engine;
-use crate::store::{ExecutionRow, Store, StoreError};
+use crate::ops::{self, OpsError, Origin};
+use crate::store::{ExecutionRow, LogLine, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
@@ -47,6 +49,9 @@ pub struct LogsArgs {
     /// Minimum level: debug, info, warn, error.
     #[arg(long, default_value = "info")]
     pub level: String,
+    /// One JSON document a line: id, ts, time, level, message.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,15 +96,9 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
             full,
             json,
         } => {
-            if store.integration_id(&name).await?.is_none() {
-                return Err(Failure::usage(format!(
-                    "no integration named {name:?}; `syncdeck integration list` shows them"
-                )));
-            }
-            let id = store
-                .queue_run(&name, ExecutionTrigger::Manual, full)
-                .await?;
-            store.audit("sync.run", &name, &id).await?;
+            let id = ops::sync::run_now(&store, &name, ExecutionTrigger::Manual, full, Origin::Cli)
+                .await
+                .map_err(failure)?;
             if !wait {
                 if json {
                     output::print_json(
@@ -119,17 +118,9 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
             wait,
             json,
         } => {
-            let retry = match store.queue_retry(&execution).await {
-                Ok(Ok(id)) => id,
-                Ok(Err(refused)) => return Err(Failure::usage(refused)),
-                Err(StoreError::NotFound(_)) => {
-                    return Err(Failure::usage(format!(
-                        "no execution {execution}; `syncdeck executions list` shows them"
-                    )));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            store.audit("sync.retry", &execution, &retry).await?;
+            let retry = ops::sync::retry(&store, &execution, Origin::Cli)
+                .await
+                .map_err(failure)?;
             if !wait {
                 if json {
                     output::print_json(&serde_json::json!({
@@ -144,22 +135,19 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
             }
             wait_for(ctx, &store, retry, json).await
         }
-        SyncCommand::Cancel { execution } => match store.request_cancel(&execution).await? {
-            None => Err(Failure::usage(format!("no execution {execution}"))),
-            Some(status) => {
-                store
-                    .audit("sync.cancel", &execution, status.as_str())
-                    .await?;
-                match status {
-                    ExecutionStatus::Running => {
-                        outln!("cancelling {execution}: it stops after its current batch")?
-                    }
-                    ExecutionStatus::Cancelled => outln!("execution {execution} cancelled")?,
-                    other => outln!("execution {execution} had already ended: {other}")?,
+        SyncCommand::Cancel { execution } => {
+            let status = ops::sync::cancel(&store, &execution, Origin::Cli)
+                .await
+                .map_err(failure)?;
+            match status {
+                ExecutionStatus::Running => {
+                    outln!("cancelling {execution}: it stops after its current batch")?
                 }
-                Ok(0)
+                ExecutionStatus::Cancelled => outln!("execution {execution} cancelled")?,
+                other => outln!("execution {execution} had already ended: {other}")?,
             }
-        },
+            Ok(0)
+        }
     }
 }
 
@@ -169,7 +157,12 @@ pub async fn sync(ctx: &Context, command: SyncCommand) -> anyhow::Result<i32> {
 async fn wait_for(ctx: &Context, store: &Store, mut id: String, json: bool) -> anyhow::Result<i32> {
     let engine = engine(ctx, store, &format!("cli:{}", default_worker_name()))?;
     let e = loop {
-        let follower = follow_logs(store, &id, LogLevel::Info, !json);
+        let how = if json {
+            LogOutput::Quiet
+        } else {
+            LogOutput::Text
+        };
+        let follower = follow_logs(store, &id, LogLevel::Info, how);
         // Run it here unless a worker took it already; either way follow the store.
         let runner = super::wait::until_finished(&engine, store, &id);
         let (r, f) = tokio::join!(runner, follower);
@@ -217,15 +210,44 @@ fn summary(e: &ExecutionRow) -> String {
     )
 }
 
+/// How `logs` prints a line: as text, as one JSON document a line, or not at all (a
+/// `--wait --json` run prints only its summary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogOutput {
+    Text,
+    Json,
+    Quiet,
+}
+
+fn print_line(l: &LogLine, how: LogOutput) -> anyhow::Result<()> {
+    match how {
+        LogOutput::Text => outln!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message),
+        LogOutput::Json => outln!(
+            "{}",
+            serde_json::json!({
+                "id": l.id,
+                "ts": l.ts,
+                "time": time_of(l.ts),
+                "level": l.level.as_str(),
+                "message": l.message,
+            })
+        ),
+        LogOutput::Quiet => Ok(()),
+    }
+}
+
 /// Prints log lines as they are stored until the execution ends.
-async fn follow_logs(store: &Store, id: &str, level: LogLevel, print: bool) -> anyhow::Result<()> {
+async fn follow_logs(
+    store: &Store,
+    id: &str,
+    level: LogLevel,
+    how: LogOutput,
+) -> anyhow::Result<()> {
     let mut after = 0;
     loop {
         let lines = store.logs_after(id, after, level, 500).await?;
         for l in &lines {
-            if print {
-                outln!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message)?;
-            }
+            print_line(l, how)?;
             after = l.id;
         }
         if lines.len() == 500 {
@@ -238,9 +260,7 @@ async fn follow_logs(store: &Store, id: &str, level: LogLevel, print: bool) -> a
         if ended {
             // One last read: the final summary line is written just before the end.
             for l in store.logs_after(id, after, level, 10_000).await? {
-                if print {
-                    outln!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message)?;
-                }
+                print_line(&l, how)?;
             }
             return Ok(());
         }
@@ -263,8 +283,13 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<i32> {
             args.execution
         )));
     }
+    let how = if args.json {
+        LogOutput::Json
+    } else {
+        LogOutput::Text
+    };
     if args.follow {
-        follow_logs(&store, &args.execution, level, true).await?;
+        follow_logs(&store, &args.execution, level, how).await?;
     } else {
         let mut after = 0;
         loop {
@@ -272,7 +297,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<i32> {
                 .logs_after(&args.execution, after, level, 1000)
                 .await?;
             for l in &lines {
-                outln!("{} {:5} {}", time_of(l.ts), l.level.as_str(), l.message)?;
+                print_line(l, how)?;
                 after = l.id;
             }
             if lines.len() < 1000 {
@@ -342,14 +367,23 @@ pub struct PreviewArgs {
 }
 
 /// `integration test NAME`: latency and what the server answered.
-pub async fn test_connection(ctx: &Context, name: &str) -> anyhow::Result<i32> {
+pub async fn test_connection(ctx: &Context, name: &str, json: bool) -> anyhow::Result<i32> {
     let store = ctx.store().await?;
     let engine = engine(ctx, &store, "cli")?;
-    let report = engine
-        .test_connection(name)
-        .await?
-        .map_err(Failure::usage)?;
+    let report = ops::connection::test(&engine, name)
+        .await
+        .map_err(failure)?;
     let ms = report.latency.as_millis();
+    if json {
+        output::print_json(&serde_json::json!({
+            "integration": name,
+            "ok": report.ok,
+            "status": report.status,
+            "latency_ms": ms,
+            "message": report.message,
+        }))?;
+        return Ok(if report.ok { 0 } else { 1 });
+    }
     if report.ok {
         outln!("ok in {ms} ms: {}", report.message)?;
         Ok(0)
@@ -366,10 +400,12 @@ pub async fn test_connection(ctx: &Context, name: &str) -> anyhow::Result<i32> {
 pub async fn preview(ctx: &Context, args: PreviewArgs) -> anyhow::Result<i32> {
     let store = ctx.store().await?;
     let engine = engine(ctx, &store, "cli")?;
-    let preview = engine
-        .preview(&args.name, args.limit)
-        .await?
-        .map_err(|e| Failure::runtime(format!("{}: {e}", args.name)))?;
+    let preview = ops::schema::preview(&engine, &args.name, args.limit)
+        .await
+        .map_err(|e| match e {
+            OpsError::Source(reason) => Failure::runtime(format!("{}: {reason}", args.name)),
+            other => failure(other),
+        })?;
     let s = preview.summary;
     if args.json {
         let rows: Vec<serde_json::Value> = preview

@@ -5,12 +5,14 @@
 
 pub mod circuit;
 pub mod clock;
+mod error;
 pub mod events;
 mod in_turn;
 mod progress;
 pub mod reference;
 mod runner;
 
+pub use error::EngineError;
 pub use in_turn::Ran;
 pub use runner::map_page;
 mod source;
@@ -22,7 +24,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::adapters::gate::Gates;
-use crate::adapters::{ConnectionReport, Credentials, HttpPolicy, Registry, RetryPolicy};
+use crate::adapters::{
+    Adapter, AdapterConfig, ConnectionReport, Credentials, HttpPolicy, Registry, RetryPolicy,
+};
 use crate::config::Config;
 use crate::domain::ExecutionStatus;
 use crate::domain::conversion_schema::ConversionSchema;
@@ -30,7 +34,7 @@ use crate::domain::integration::IntegrationSpec;
 use crate::mapping::{ApplyContext, CompiledSchema, Preview};
 use crate::secrets::KeyRing;
 use crate::store::queue::Rescued;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredIntegration};
 
 use circuit::CircuitPolicy;
 use clock::Clock;
@@ -213,21 +217,27 @@ impl Engine {
         runner::run(&self.inner, claim, None).await.map(Some)
     }
 
-    /// Tests the connection of an integration, as the console's `t` and
-    /// `syncdeck integration test` do.
-    pub async fn test_connection(
+    /// The saved integration `name` and its adapter call's config, credentials opened.
+    async fn open_named(
         &self,
         name: &str,
-    ) -> Result<Result<ConnectionReport, String>, StoreError> {
-        let Some(integration) = self.inner.store.get_integration(name).await? else {
-            return Ok(Err(format!("no integration named {name:?}")));
-        };
-        let (cfg, adapter) = match source::open(&self.inner, &integration).await? {
-            Ok(x) => x,
-            Err(reason) => return Ok(Err(reason)),
-        };
+    ) -> Result<(StoredIntegration, AdapterConfig, &dyn Adapter), EngineError> {
+        let integration = self
+            .inner
+            .store
+            .get_integration(name)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(name.to_string()))?;
+        let (cfg, adapter) = source::open_saved(&self.inner, &integration).await?;
+        Ok((integration, cfg, adapter))
+    }
+
+    /// Tests the connection of an integration, as the console's `t` and
+    /// `syncdeck integration test` do.
+    pub async fn test_connection(&self, name: &str) -> Result<ConnectionReport, EngineError> {
+        let (integration, cfg, adapter) = self.open_named(name).await?;
         let http = self.inner.http_policy(&integration.id, &integration.spec);
-        Ok(Ok(adapter.test_connection(&cfg, &http).await))
+        Ok(adapter.test_connection(&cfg, &http).await)
     }
 
     /// Up to `limit` raw records from a saved integration's source: the samples the
@@ -236,19 +246,13 @@ impl Engine {
         &self,
         name: &str,
         limit: usize,
-    ) -> Result<Result<Vec<serde_json::Value>, String>, StoreError> {
-        let Some(integration) = self.inner.store.get_integration(name).await? else {
-            return Ok(Err(format!("no integration named {name:?}")));
-        };
-        let (cfg, adapter) = match source::open(&self.inner, &integration).await? {
-            Ok(x) => x,
-            Err(reason) => return Ok(Err(reason)),
-        };
+    ) -> Result<Vec<serde_json::Value>, EngineError> {
+        let (integration, cfg, adapter) = self.open_named(name).await?;
         let http = self.inner.http_policy(&integration.id, &integration.spec);
-        Ok(adapter
+        adapter
             .sample(&cfg, limit.max(1), &http)
             .await
-            .map_err(|e| e.to_string()))
+            .map_err(|e| EngineError::Source(e.to_string()))
     }
 
     /// Tests the connection of an integration that is not saved yet (the wizard's
@@ -257,13 +261,10 @@ impl Engine {
         &self,
         spec: &IntegrationSpec,
         credentials: Credentials,
-    ) -> Result<Result<ConnectionReport, String>, StoreError> {
-        let (cfg, adapter) = match source::open_unsaved(&self.inner, spec, credentials).await? {
-            Ok(x) => x,
-            Err(reason) => return Ok(Err(reason)),
-        };
+    ) -> Result<ConnectionReport, EngineError> {
+        let (cfg, adapter) = source::open_unsaved(&self.inner, spec, credentials).await?;
         let http = self.inner.http_policy(UNSAVED, spec);
-        Ok(Ok(adapter.test_connection(&cfg, &http).await))
+        Ok(adapter.test_connection(&cfg, &http).await)
     }
 
     /// Up to `limit` raw records of an integration that is not saved yet: what the
@@ -273,16 +274,13 @@ impl Engine {
         spec: &IntegrationSpec,
         credentials: Credentials,
         limit: usize,
-    ) -> Result<Result<Vec<serde_json::Value>, String>, StoreError> {
-        let (cfg, adapter) = match source::open_unsaved(&self.inner, spec, credentials).await? {
-            Ok(x) => x,
-            Err(reason) => return Ok(Err(reason)),
-        };
+    ) -> Result<Vec<serde_json::Value>, EngineError> {
+        let (cfg, adapter) = source::open_unsaved(&self.inner, spec, credentials).await?;
         let http = self.inner.http_policy(UNSAVED, spec);
-        Ok(adapter
+        adapter
             .sample(&cfg, limit.max(1), &http)
             .await
-            .map_err(|e| e.to_string()))
+            .map_err(|e| EngineError::Source(e.to_string()))
     }
 
     /// The credentials of an edited integration for `test_unsaved`/`sample_unsaved`:
@@ -292,7 +290,7 @@ impl Engine {
         name: &str,
         integration_id: &str,
         typed: Credentials,
-    ) -> Result<Result<Credentials, String>, StoreError> {
+    ) -> Result<Credentials, EngineError> {
         source::merge_stored(&self.inner, name, integration_id, typed).await
     }
 
@@ -309,46 +307,35 @@ impl Engine {
 
     /// Fetches up to `limit` sample records from the integration's source and maps them
     /// with its conversion schema: what `mapping preview` and the mapper's preview show.
-    pub async fn preview(
-        &self,
-        name: &str,
-        limit: usize,
-    ) -> Result<Result<Preview, String>, StoreError> {
+    pub async fn preview(&self, name: &str, limit: usize) -> Result<Preview, EngineError> {
         let store = &self.inner.store;
-        let Some(integration) = store.get_integration(name).await? else {
-            return Ok(Err(format!("no integration named {name:?}")));
-        };
-        let Some(schema_json) = integration.spec.schema.clone() else {
-            return Ok(Err(format!("{name} has no conversion schema yet")));
-        };
-        let schema = match ConversionSchema::from_value(schema_json) {
-            Ok(s) => s,
-            Err(e) => {
-                return Ok(Err(format!(
-                    "the stored conversion schema is not valid: {e}"
-                )));
-            }
-        };
+        let integration = store
+            .get_integration(name)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(name.to_string()))?;
+        let schema_json =
+            integration.spec.schema.clone().ok_or_else(|| {
+                EngineError::Source(format!("{name} has no conversion schema yet"))
+            })?;
+        let schema = ConversionSchema::from_value(schema_json).map_err(|e| {
+            EngineError::Source(format!("the stored conversion schema is not valid: {e}"))
+        })?;
         let target = store.get_target(&schema.target.shard_type_id).await?;
-        let (cfg, adapter) = match source::open(&self.inner, &integration).await? {
-            Ok(x) => x,
-            Err(reason) => return Ok(Err(reason)),
-        };
+        let (cfg, adapter) = source::open_saved(&self.inner, &integration).await?;
         let http = self.inner.http_policy(&integration.id, &integration.spec);
-        let sample = match adapter.sample(&cfg, limit.max(1), &http).await {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
-        let compiled = match CompiledSchema::compile(&schema, target.as_ref()) {
-            Ok(c) => c,
-            Err(errors) => {
-                return Ok(Err(errors
+        let sample = adapter
+            .sample(&cfg, limit.max(1), &http)
+            .await
+            .map_err(|e| EngineError::Source(e.to_string()))?;
+        let compiled = CompiledSchema::compile(&schema, target.as_ref()).map_err(|errors| {
+            EngineError::Source(
+                errors
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join("; ")));
-            }
-        };
+                    .join("; "),
+            )
+        })?;
         // Lookups and currency rates find what a run would.
         let mut stored = reference::Reference::default();
         stored
@@ -363,7 +350,7 @@ impl Engine {
             lookup: &stored.index,
             rates: &stored.rates,
         };
-        Ok(Ok(compiled.preview(&sample, &ctx)))
+        Ok(compiled.preview(&sample, &ctx))
     }
 
     /// Starts the scheduler, the rescuer and `concurrency` workers.

@@ -3,25 +3,35 @@
 
 use std::sync::Arc;
 
-use super::Inner;
+use super::{EngineError, Inner};
 use crate::adapters::{Adapter, AdapterConfig, Credentials};
 use crate::domain::integration::IntegrationSpec;
 use crate::store::{StoreError, StoredIntegration};
 
-/// `Ok(Err(reason))` when the integration cannot be run as configured (a person must
-/// fix something); `Err` when the store failed.
+/// The runner's view of [`open_saved`]: `Ok(Err(reason))` when the integration cannot
+/// be run as configured (a person must fix something); `Err` when the store failed.
 pub(super) async fn open<'a>(
     inner: &'a Arc<Inner>,
     integration: &StoredIntegration,
 ) -> Result<Result<(AdapterConfig, &'a dyn Adapter), String>, StoreError> {
+    match open_saved(inner, integration).await {
+        Ok(x) => Ok(Ok(x)),
+        Err(EngineError::Store(e)) => Err(e),
+        Err(other) => Ok(Err(other.to_string())),
+    }
+}
+
+/// The adapter call's config of a saved integration, its credentials opened.
+pub(super) async fn open_saved<'a>(
+    inner: &'a Arc<Inner>,
+    integration: &StoredIntegration,
+) -> Result<(AdapterConfig, &'a dyn Adapter), EngineError> {
     let store = &inner.store;
     let name = integration.spec.name.as_str();
     let mut credentials = Credentials::default();
     for sealed in store.credentials_of(&integration.id).await? {
-        let secret = match crate::vault::open(&inner.ring, name, &integration.id, &sealed) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
+        let secret = crate::vault::open(&inner.ring, name, &integration.id, &sealed)
+            .map_err(|e| EngineError::Source(e.to_string()))?;
         match sealed.field.as_str() {
             "connection.auth.secret" => credentials.secret = Some(secret),
             "connection.auth.password" => credentials.password = Some(secret),
@@ -37,7 +47,7 @@ pub(super) async fn open_unsaved<'a>(
     inner: &'a Arc<Inner>,
     spec: &IntegrationSpec,
     credentials: Credentials,
-) -> Result<Result<(AdapterConfig, &'a dyn Adapter), String>, StoreError> {
+) -> Result<(AdapterConfig, &'a dyn Adapter), EngineError> {
     let store = &inner.store;
     let type_id = &spec.type_id;
     let Some(adapter_id) = store
@@ -47,21 +57,23 @@ pub(super) async fn open_unsaved<'a>(
         .find(|(id, _)| id == type_id)
         .map(|(_, a)| a)
     else {
-        return Ok(Err(format!("type {type_id:?} is not in the catalog")));
+        return Err(EngineError::Source(format!(
+            "type {type_id:?} is not in the catalog"
+        )));
     };
     let Some(adapter) = inner.registry.get(&adapter_id) else {
-        return Ok(Err(format!(
+        return Err(EngineError::Source(format!(
             "no adapter runs {adapter_id:?} integrations yet"
         )));
     };
-    Ok(Ok((
+    Ok((
         AdapterConfig {
             connection: spec.connection.clone(),
             source: spec.source.clone(),
             credentials,
         },
         adapter,
-    )))
+    ))
 }
 
 /// Fills the credentials left blank with the stored ones of integration `id` (the
@@ -72,7 +84,7 @@ pub(super) async fn merge_stored(
     name: &str,
     id: &str,
     mut credentials: Credentials,
-) -> Result<Result<Credentials, String>, StoreError> {
+) -> Result<Credentials, EngineError> {
     for sealed in inner.store.credentials_of(id).await? {
         let slot = match sealed.field.as_str() {
             "connection.auth.secret" => &mut credentials.secret,
@@ -82,10 +94,9 @@ pub(super) async fn merge_stored(
         if slot.as_ref().is_some_and(|s| !s.is_empty()) {
             continue;
         }
-        match crate::vault::open(&inner.ring, name, id, &sealed) {
-            Ok(s) => *slot = Some(s),
-            Err(e) => return Ok(Err(e.to_string())),
-        }
+        let secret = crate::vault::open(&inner.ring, name, id, &sealed)
+            .map_err(|e| EngineError::Source(e.to_string()))?;
+        *slot = Some(secret);
     }
-    Ok(Ok(credentials))
+    Ok(credentials)
 }

@@ -34,6 +34,10 @@ pub enum OpsError {
     /// A secret could not be sealed or opened (a key missing from the ring).
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretsError),
+    /// The encryption keys failed: a secret that does not open with the key ring, a key
+    /// file that cannot be read or written.
+    #[error("{0}")]
+    Keys(String),
     #[error(transparent)]
     Store(StoreError),
 }

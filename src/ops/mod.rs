@@ -4,10 +4,21 @@
 //! present what it returns.
 
 pub mod audit;
+pub mod connection;
 mod error;
+pub mod files;
 pub mod integrations;
+pub mod keys;
+pub mod schema;
+pub mod sync;
+pub mod targets;
 
 pub use error::OpsError;
+
+/// An invalid-input error from plain messages, one a problem.
+pub(crate) fn invalid(problems: Vec<String>) -> OpsError {
+    OpsError::Invalid(problems)
+}
 
 /// Which face an action came from, as its audit entry records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, now_ms};
+use super::{Audit, Result, Store, StoreError, now_ms};
 
 /// A credential as it is stored: sealed by the key `key_id`.
 #[derive(Clone, PartialEq, Eq)]
@@ -83,6 +83,17 @@ impl Store {
     /// Replaces the ciphertexts of the given credentials (by id) in one transaction: a
     /// rotation either re-encrypts every secret or none.
     pub async fn reseal_credentials(&self, updates: &[(String, SealedCredential)]) -> Result<()> {
+        self.reseal_credentials_audited(updates, "", None).await
+    }
+
+    /// `reseal_credentials` with its audit entry (subject `subject`, the new key's id)
+    /// in the same transaction.
+    pub async fn reseal_credentials_audited(
+        &self,
+        updates: &[(String, SealedCredential)],
+        subject: &str,
+        audit: Option<Audit<'_>>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let now = now_ms();
         for (id, sealed) in updates {
@@ -100,6 +111,9 @@ impl Store {
                     "credential {id} changed during the rotation; run `syncdeck keys rotate` again"
                 )));
             }
+        }
+        if let Some(audit) = audit {
+            self.audit_in(&mut tx, subject, audit).await?;
         }
         tx.commit().await?;
         Ok(())

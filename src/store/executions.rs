@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use crate::domain::{ExecutionPhase, ExecutionStatus, ExecutionTrigger};
 
 use super::integrations::{Page, escape_like};
-use super::{Result, Store, StoreError, now_ms};
+use super::{Audit, Result, Store, StoreError, now_ms};
 
 /// Which executions the history shows: filtered and paged in the database, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,29 +119,49 @@ impl Store {
         trigger: ExecutionTrigger,
         full: bool,
     ) -> Result<String> {
+        let id = crate::domain::new_id();
+        self.queue_run_audited(&id, integration, trigger, full, None)
+            .await?;
+        Ok(id)
+    }
+
+    /// Queues the run `id` of the integration's task now, with its audit entry (subject
+    /// the integration), in one transaction.
+    pub async fn queue_run_audited(
+        &self,
+        id: &str,
+        integration: &str,
+        trigger: ExecutionTrigger,
+        full: bool,
+        audit: Option<Audit<'_>>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT t.id AS task_id, i.id AS integration_id FROM integrations i \
              JOIN sync_tasks t ON t.integration_id = i.id WHERE i.tenant_id = $1 AND i.name = $2",
         )
         .bind(&self.tenant_id)
         .bind(integration)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("integration {integration:?}")))?;
-        let id = crate::domain::new_id();
         sqlx::query(
             "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at) \
              VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
         )
-        .bind(&id)
+        .bind(id)
         .bind(row.try_get::<String, _>("task_id")?)
         .bind(row.try_get::<String, _>("integration_id")?)
         .bind(trigger.as_str())
         .bind(i64::from(full))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(id)
+        if let Some(audit) = audit {
+            self.audit_in(&mut tx, integration, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Newest first, optionally of one integration.
@@ -237,6 +257,21 @@ impl Store {
     /// (it read everything) reads everything again, so the records that failed are
     /// mapped again. Returns the new execution's id.
     pub async fn queue_retry(&self, id: &str) -> Result<std::result::Result<String, RetryRefused>> {
+        let new = crate::domain::new_id();
+        Ok(self
+            .queue_retry_audited(id, &new, None)
+            .await?
+            .map(|()| new))
+    }
+
+    /// `queue_retry` of `id` as the execution `new`, with its audit entry (subject the
+    /// execution retried), in one transaction. A refusal writes nothing.
+    pub async fn queue_retry_audited(
+        &self,
+        id: &str,
+        new: &str,
+        audit: Option<Audit<'_>>,
+    ) -> Result<std::result::Result<(), RetryRefused>> {
         let Some(e) = self.get_execution(id).await? else {
             return Err(StoreError::NotFound(format!("execution {id}")));
         };
@@ -254,18 +289,68 @@ impl Store {
         {
             return Ok(Err(RetryRefused::AlreadyRetried(e.id, retry)));
         }
-        let new = crate::domain::new_id();
         let now = now_ms();
+        let mut tx = self.begin_write().await?;
         sqlx::query(QUEUE_RETRY)
-            .bind(&new)
+            .bind(new)
             .bind(now)
             .bind(now)
             .bind(id)
             .bind(1_i64)
             .bind(i64::from(resume))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(Ok(new))
+        if let Some(audit) = audit {
+            self.audit_in(&mut tx, id, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Asks a run to stop, with its audit entry (subject the execution) when the request
+    /// changed something, in one transaction: a queued execution is cancelled at once; a
+    /// running one stops after its current batch (the runner sees the flag). Returns the
+    /// status after, `None` when there is no such execution.
+    pub async fn request_cancel_audited(
+        &self,
+        execution_id: &str,
+        audit: Option<Audit<'_>>,
+    ) -> Result<Option<ExecutionStatus>> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let queued = sqlx::query(
+            "UPDATE executions SET status = 'cancelled', phase = 'complete', finished_at = $1, cancel_requested = 1 \
+             WHERE id = $2 AND status = 'queued'",
+        )
+        .bind(now)
+        .bind(execution_id)
+        .execute(&mut *tx)
+        .await?;
+        let running = sqlx::query(
+            "UPDATE executions SET cancel_requested = 1 WHERE id = $1 AND status = 'running'",
+        )
+        .bind(execution_id)
+        .execute(&mut *tx)
+        .await?;
+        let status: Option<String> = sqlx::query("SELECT status FROM executions WHERE id = $1")
+            .bind(execution_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("status"))
+            .transpose()?;
+        let changed = queued.rows_affected() + running.rows_affected() > 0;
+        if let (true, Some(audit)) = (changed, audit) {
+            self.audit_in(&mut tx, execution_id, audit).await?;
+        }
+        tx.commit().await?;
+        status
+            .map(|s| {
+                s.parse().map_err(|reason| StoreError::Corrupt {
+                    what: format!("status of execution {execution_id}"),
+                    reason,
+                })
+            })
+            .transpose()
     }
 
     /// The newest execution that retries `id`, if any.

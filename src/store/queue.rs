@@ -169,22 +169,7 @@ impl Store {
     /// Asks a run to stop. A queued execution is cancelled at once; a running one stops
     /// after its current batch (the runner sees the flag). Returns the status after.
     pub async fn request_cancel(&self, execution_id: &str) -> Result<Option<ExecutionStatus>> {
-        let now = now_ms();
-        sqlx::query(
-            "UPDATE executions SET status = 'cancelled', phase = 'complete', finished_at = $1, cancel_requested = 1 \
-             WHERE id = $2 AND status = 'queued'",
-        )
-        .bind(now)
-        .bind(execution_id)
-        .execute(&self.pool)
-        .await?;
-        sqlx::query(
-            "UPDATE executions SET cancel_requested = 1 WHERE id = $1 AND status = 'running'",
-        )
-        .bind(execution_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(self.get_execution(execution_id).await?.map(|e| e.status))
+        self.request_cancel_audited(execution_id, None).await
     }
 
     /// Records progress of a run (fenced).

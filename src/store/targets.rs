@@ -5,12 +5,21 @@ use sqlx::Row;
 
 use crate::domain::{TargetField, TargetType};
 
-use super::{Result, Store, StoreError, get_json, now_ms, to_json};
+use super::{Audit, Result, Store, StoreError, get_json, now_ms, to_json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
     Created,
     Replaced,
+}
+
+impl PutOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PutOutcome::Created => "created",
+            PutOutcome::Replaced => "replaced",
+        }
+    }
 }
 
 impl Store {
@@ -69,6 +78,17 @@ impl Store {
     /// Stores an admin-defined target type. An existing name needs `replace`; records
     /// already stored are kept either way.
     pub async fn put_target(&self, t: &TargetType, replace: bool) -> Result<PutOutcome> {
+        self.put_target_audited(t, replace, None).await
+    }
+
+    /// `put_target` with its audit entry (subject the type's name; the detail is the
+    /// caller's, then `created` or `replaced`) in the same transaction.
+    pub async fn put_target_audited(
+        &self,
+        t: &TargetType,
+        replace: bool,
+        audit: Option<Audit<'_>>,
+    ) -> Result<PutOutcome> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT id FROM target_types WHERE tenant_id = $1 AND name = $2")
@@ -97,12 +117,21 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(if exists {
+        let outcome = if exists {
             PutOutcome::Replaced
         } else {
             PutOutcome::Created
-        })
+        };
+        if let Some(audit) = audit {
+            let detail = format!("{}: {}", audit.detail, outcome.as_str());
+            let audit = Audit {
+                action: audit.action,
+                detail: &detail,
+            };
+            self.audit_in(&mut tx, &t.name, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
     }
 }
 

@@ -227,3 +227,20 @@ pub fn spec(text: &str) -> syncdeck::domain::integration::IntegrationSpec {
 pub const TEST_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 pub mod console;
 pub mod screenshot;
+
+/// One test function per name, run on a fresh SQLite file and on a fresh PostgreSQL
+/// schema (see [`postgres`]): each `name` is an `async fn name(db: TestDb)` of the
+/// calling test file. Used with `#[macro_use] mod common;`.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name(super::common::sqlite().await).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() {
+                if let Some(db) = super::common::postgres().await { super::$name(db).await }
+            } )*
+        }
+    };
+}

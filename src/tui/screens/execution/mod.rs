@@ -9,6 +9,7 @@ pub mod update;
 pub mod view;
 
 use crate::domain::{ExecutionStatus, ExecutionTrigger, LogLevel};
+use crate::ops::{self, OpsError, Origin};
 use crate::store::{ErrorGroup, ExecutionRow, LogLine, Store};
 
 pub use log::LogRing;
@@ -96,7 +97,11 @@ pub async fn execute(store: &Store, command: Command) -> Msg {
             finished,
         },
         Command::Cancel { id } => Msg::CancelRequested {
-            result: store.request_cancel(&id).await.map_err(|e| e.to_string()),
+            result: match ops::sync::cancel(store, &id, Origin::Console).await {
+                Ok(status) => Ok(Some(status)),
+                Err(OpsError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            },
             id,
         },
         Command::Retry {
@@ -105,15 +110,19 @@ pub async fn execute(store: &Store, command: Command) -> Msg {
             of,
         } => Msg::RunQueued {
             result: match of {
-                Some(id) => match store.queue_retry(&id).await {
-                    Ok(queued) => queued.map_err(|refused| refused.to_string()),
-                    Err(e) => Err(e.to_string()),
-                },
-                None => store
-                    .queue_run(&integration, ExecutionTrigger::Manual, full)
+                Some(id) => ops::sync::retry(store, &id, Origin::Console).await,
+                None => {
+                    ops::sync::run_now(
+                        store,
+                        &integration,
+                        ExecutionTrigger::Manual,
+                        full,
+                        Origin::Console,
+                    )
                     .await
-                    .map_err(|e| e.to_string()),
-            },
+                }
+            }
+            .map_err(|e| e.to_string()),
             integration,
         },
     }

@@ -74,22 +74,26 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             Msg::DetailsLoaded { name, result }
         }
         Command::QueueRun { name } => Msg::RunQueued {
-            result: store
-                .queue_run(&name, ExecutionTrigger::Manual, false)
-                .await
-                .map_err(|e| e.to_string()),
+            result: ops::sync::run_now(
+                store,
+                &name,
+                ExecutionTrigger::Manual,
+                false,
+                Origin::Console,
+            )
+            .await
+            .map_err(|e| e.to_string()),
             name,
         },
         Command::TestConnection { name } => {
-            let result = match services.engine.test_connection(&name).await {
-                Ok(Ok(report)) => Ok(TestResult {
+            let result = ops::connection::test(&services.engine, &name)
+                .await
+                .map(|report| TestResult {
                     ok: report.ok,
                     latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
                     message: report.message,
-                }),
-                Ok(Err(reason)) => Err(reason),
-                Err(e) => Err(e.to_string()),
-            };
+                })
+                .map_err(|e| e.to_string());
             Msg::Tested { name, result }
         }
         Command::SetPaused { name, paused } => {

@@ -19,7 +19,8 @@ use serde_json::{Map, Value};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::target_type::TargetType;
 use crate::engine::reference::Reference;
-use crate::mapping::{ApplyContext, CompiledSchema, Preview, SchemaError};
+use crate::mapping::{CompiledSchema, Preview, SchemaError};
+use crate::ops;
 use crate::tui::services::Services;
 
 pub use state::State;
@@ -113,11 +114,9 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             Msg::Opened { name, result }
         }
         Command::LoadSamples { name, limit } => {
-            let result = match services.engine.sample(&name, limit).await {
-                Ok(Ok(records)) => Ok(records),
-                Ok(Err(reason)) => Err(reason),
-                Err(e) => Err(e.to_string()),
-            };
+            let result = ops::connection::sample(&services.engine, &name, limit)
+                .await
+                .map_err(|e| e.to_string());
             Msg::Samples { name, result }
         }
         Command::Preview {
@@ -132,32 +131,21 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             if latest.load(Ordering::Relaxed) > seq {
                 return Msg::PreviewSkipped { seq };
             }
-            // Compiled once: what its lookups need, then the preview.
-            let result = match CompiledSchema::compile(&schema, target.as_deref()) {
-                Err(errors) => Err(errors),
-                Ok(compiled) => {
-                    let mut reference = reference.lock().await;
-                    let types = crate::engine::reference::types_of(&compiled);
-                    if let Err(e) = reference
-                        .load(store, &types, crate::engine::reference::PREVIEW_LIMIT)
-                        .await
-                    {
-                        // The preview goes on; its lookups and stored rates find nothing.
-                        tracing::warn!("cannot read the records lookups use or the rates: {e}");
-                    }
-                    Ok(run_preview(&compiled, &samples, &task, &reference))
-                }
-            };
+            let result = ops::schema::preview_samples(
+                store,
+                &schema,
+                target.as_deref(),
+                &samples,
+                &task,
+                &reference,
+            )
+            .await;
             Msg::Previewed { seq, result }
         }
         Command::Save { name, schema } => {
-            let result = match serde_json::to_value(&*schema) {
-                Ok(json) => store
-                    .save_schema(&name, &json)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("cannot write the schema as JSON: {e}")),
-            };
+            let result = ops::schema::save(store, &name, &schema)
+                .await
+                .map_err(|e| e.to_string());
             Msg::Saved {
                 name,
                 schema,
@@ -175,10 +163,5 @@ pub fn run_preview(
     task: &Map<String, Value>,
     reference: &Reference,
 ) -> Box<Preview> {
-    let ctx = ApplyContext {
-        task,
-        lookup: &reference.index,
-        rates: &reference.rates,
-    };
-    Box::new(compiled.preview(samples, &ctx))
+    ops::schema::apply(compiled, samples, task, reference)
 }

@@ -106,19 +106,12 @@ pub enum Command {
     },
 }
 
-async fn credentials_for(
-    services: &Services,
-    credentials: Credentials,
-    stored: Option<StoredRef>,
-) -> Result<Credentials, String> {
-    match stored {
-        None => Ok(credentials),
-        Some(s) => services
-            .engine
-            .with_stored_credentials(&s.name, &s.id, credentials)
-            .await
-            .map_err(|e| e.to_string())?,
-    }
+/// The stored integration blank secrets come from, as the operations take it.
+fn stored_of(stored: &Option<StoredRef>) -> Option<ops::connection::Stored<'_>> {
+    stored.as_ref().map(|s| ops::connection::Stored {
+        name: &s.name,
+        id: &s.id,
+    })
 }
 
 /// Runs a command against the store and the engine; the only place this screen does I/O.
@@ -160,19 +153,19 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             credentials,
             stored,
         } => {
-            let result = async {
-                let credentials = credentials_for(services, credentials, stored).await?;
-                match services.engine.test_unsaved(&spec, credentials).await {
-                    Ok(Ok(report)) => Ok(TestResult {
-                        ok: report.ok,
-                        latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
-                        message: report.message,
-                    }),
-                    Ok(Err(reason)) => Err(reason),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            .await;
+            let result = ops::connection::test_unsaved(
+                &services.engine,
+                &spec,
+                credentials,
+                stored_of(&stored),
+            )
+            .await
+            .map(|report| TestResult {
+                ok: report.ok,
+                latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+                message: report.message,
+            })
+            .map_err(|e| e.to_string());
             Msg::Tested { seq, result }
         }
         Command::Sample {
@@ -181,19 +174,16 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             credentials,
             stored,
         } => {
-            let result = async {
-                let credentials = credentials_for(services, credentials, stored).await?;
-                match services
-                    .engine
-                    .sample_unsaved(&spec, credentials, SAMPLE_SIZE)
-                    .await
-                {
-                    Ok(Ok(records)) => Ok(crate::adapters::discover_fields(&records)),
-                    Ok(Err(reason)) => Err(reason),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            .await;
+            let result = ops::connection::sample_unsaved(
+                &services.engine,
+                &spec,
+                credentials,
+                stored_of(&stored),
+                SAMPLE_SIZE,
+            )
+            .await
+            .map(|records| crate::adapters::discover_fields(&records))
+            .map_err(|e| e.to_string());
             Msg::Sampled { seq, result }
         }
         Command::CheckName { name } => {

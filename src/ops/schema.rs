@@ -1,0 +1,70 @@
+//! Conversion schemas of saved integrations: previewing them on a sample of the source,
+//! and saving them (with their audit entry `schema.save`, in one transaction).
+
+use serde_json::{Map, Value};
+
+use super::connection::from_engine;
+use super::{OpsError, invalid};
+use crate::domain::conversion_schema::ConversionSchema;
+use crate::domain::target_type::TargetType;
+use crate::engine::Engine;
+use crate::engine::reference::{self, Reference};
+use crate::mapping::{ApplyContext, CompiledSchema, Preview, SchemaError};
+use crate::store::Store;
+
+/// Fetches up to `limit` records from `name`'s source and maps them with its stored
+/// schema; nothing is written.
+pub async fn preview(engine: &Engine, name: &str, limit: usize) -> Result<Preview, OpsError> {
+    engine.preview(name, limit).await.map_err(from_engine)
+}
+
+/// Maps `samples` with a schema being edited, in process: the mapper's live preview.
+/// `reference` holds the stored records its lookups read and the currency rates; it is
+/// filled with what this schema needs (a store failure leaves the lookups empty and the
+/// preview goes on). Compile errors come back as they are, each naming its place.
+pub async fn preview_samples(
+    store: &Store,
+    schema: &ConversionSchema,
+    target: Option<&TargetType>,
+    samples: &[Value],
+    task: &Map<String, Value>,
+    reference: &tokio::sync::Mutex<Reference>,
+) -> Result<Box<Preview>, Vec<SchemaError>> {
+    let compiled = CompiledSchema::compile(schema, target)?;
+    let mut reference = reference.lock().await;
+    let types = reference::types_of(&compiled);
+    if let Err(e) = reference
+        .load(store, &types, reference::PREVIEW_LIMIT)
+        .await
+    {
+        tracing::warn!("cannot read the records lookups use or the rates: {e}");
+    }
+    Ok(apply(&compiled, samples, task, &reference))
+}
+
+/// Applies a compiled schema to the samples. `reference`: the stored records lookups
+/// find and the currency rates.
+pub fn apply(
+    compiled: &CompiledSchema,
+    samples: &[Value],
+    task: &Map<String, Value>,
+    reference: &Reference,
+) -> Box<Preview> {
+    let ctx = ApplyContext {
+        task,
+        lookup: &reference.index,
+        rates: &reference.rates,
+    };
+    Box::new(compiled.preview(samples, &ctx))
+}
+
+/// Replaces (or adds) the conversion schema of `name`. Returns the stored schema's hash.
+pub async fn save(
+    store: &Store,
+    name: &str,
+    schema: &ConversionSchema,
+) -> Result<String, OpsError> {
+    let json = serde_json::to_value(schema)
+        .map_err(|e| invalid(vec![format!("cannot write the schema as JSON: {e}")]))?;
+    Ok(store.save_schema(name, &json).await?)
+}
