@@ -29,7 +29,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-#[path = "source.rs"]
+#[path = "support/source.rs"]
 mod source;
 
 use std::process::Command;

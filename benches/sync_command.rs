@@ -28,7 +28,7 @@
 //! absolute figures move two-fold between machines of one kind, ratios much less.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "source.rs"]
+#[path = "support/source.rs"]
 mod source;
 
 use std::io::Read;

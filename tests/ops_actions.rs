@@ -170,11 +170,11 @@ async fn a_target_import_is_audited_and_a_bad_file_writes_nothing(db: TestDb) {
     match ops::targets::import(store, &bad, false, Origin::Cli).await {
         Err(OpsError::Invalid(problems)) => {
             assert!(
-                problems.iter().all(|p| p.contains("bad.toml")),
+                problems.iter().all(|p| p.to_string().contains("bad.toml")),
                 "{problems:?}"
             );
             assert!(
-                problems.iter().any(|p| p.contains("fields")),
+                problems.iter().any(|p| p.to_string().contains("fields")),
                 "{problems:?}"
             );
         }

@@ -17,7 +17,7 @@ pub use error::OpsError;
 
 /// An invalid-input error from plain messages, one a problem.
 pub(crate) fn invalid(problems: Vec<String>) -> OpsError {
-    OpsError::Invalid(problems)
+    OpsError::invalid(problems)
 }
 
 /// Which face an action came from, as its audit entry records it.
