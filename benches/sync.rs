@@ -58,6 +58,10 @@ const SERVE_ENV: &str = "SYNCDECK_BENCH_SERVE";
 /// The PostgreSQL schemas this run created, for the analyzer.
 static PG_SCHEMAS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
+/// The allocator of the syncdeck binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if let Ok(n) = std::env::var(SERVE_ENV) {
         serve(n.parse().expect("record count"));
