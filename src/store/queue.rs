@@ -9,25 +9,9 @@ use sqlx::Row;
 use crate::domain::integration::RetryPolicy;
 use crate::domain::{ExecutionPhase, ExecutionStatus, LogLevel};
 
+use super::run::Counts;
+pub use super::run::{Claim, Fenced};
 use super::{Backend, Result, Store, get_json, is_unique_violation, now_ms};
-
-/// An execution this worker holds the lease of.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Claim {
-    pub execution_id: String,
-    pub task_id: String,
-    pub integration_id: String,
-    pub token: i64,
-    pub attempt: i64,
-    pub full_run: bool,
-    /// The checkpoint of the last committed batch, when resuming.
-    pub checkpoint: Option<String>,
-}
-
-/// The lease was lost: another worker owns the execution now, or it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the lease of this execution was lost; another worker owns it now or it was cancelled")]
-pub struct Fenced;
 
 const CLAIM_SQLITE: &str = "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
      lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
@@ -192,7 +176,7 @@ impl Store {
         &self,
         claim: &Claim,
         phase: ExecutionPhase,
-        counts: &super::records::Counts,
+        counts: &Counts,
         total: Option<i64>,
         records_per_sec: f64,
     ) -> Result<std::result::Result<(), Fenced>> {
@@ -230,7 +214,7 @@ impl Store {
         &self,
         claim: &Claim,
         status: ExecutionStatus,
-        counts: &super::records::Counts,
+        counts: &Counts,
         error: Option<&str>,
         retry: Option<(&str, i64)>,
     ) -> Result<std::result::Result<ExecutionStatus, Fenced>> {

@@ -7,30 +7,10 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::queue::{Claim, Fenced};
+pub use super::run::Counts;
+use super::run::{Claim, Fenced};
 use super::{Result, Store, now_ms};
 use crate::domain::LogLevel;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    pub fetched: i64,
-    pub created: i64,
-    pub updated: i64,
-    pub skipped: i64,
-    pub unchanged: i64,
-    pub failed: i64,
-}
-
-impl Counts {
-    pub fn add(&mut self, other: &Counts) {
-        self.fetched += other.fetched;
-        self.created += other.created;
-        self.updated += other.updated;
-        self.skipped += other.skipped;
-        self.unchanged += other.unchanged;
-        self.failed += other.failed;
-    }
-}
 
 /// A mapped record ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]

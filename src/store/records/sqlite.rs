@@ -11,7 +11,7 @@
 
 use super::plan::Plan;
 use super::{Batch, Counts, Planned, StoredKeys, Written};
-use crate::store::queue::{Claim, Fenced};
+use crate::store::run::{Claim, Fenced};
 use crate::store::{Result, Store};
 
 /// SQLite binds at most 32,766 parameters per statement; stay well below.
