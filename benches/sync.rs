@@ -47,7 +47,7 @@ use syncdeck::engine::Engine;
 use syncdeck::mapping::{ApplyContext, CompiledSchema, LineScratch};
 use syncdeck::secrets::KeyRing;
 use syncdeck::store::Store;
-use syncdeck::store::records::{Counts, StoredKeys};
+use syncdeck::store::records::{Counts, StoredKeys, TargetFlags};
 
 const SCHEMA: &str = include_str!("fixtures/crm_contact.schema.json");
 const PER_PAGE: usize = 1000;
@@ -429,7 +429,11 @@ async fn staged(backend: &str, dir: &tempfile::TempDir, server: &Server, n: usiz
             &mut scratch,
             &page,
             TARGET,
-            (true, true, false),
+            TargetFlags {
+                create_if_missing: true,
+                update_if_exists: true,
+                delete_if_removed: false,
+            },
         );
         drop(page);
         s.map += t.elapsed();

@@ -9,10 +9,10 @@ pub mod events;
 mod in_turn;
 mod progress;
 pub mod reference;
-mod runner;
+mod run;
 
 pub use in_turn::Ran;
-pub use runner::map_page;
+pub use run::map_page;
 mod source;
 
 use std::sync::Arc;
@@ -36,7 +36,10 @@ use circuit::CircuitPolicy;
 use clock::Clock;
 use events::{EngineEvent, Events};
 
-pub struct Inner {
+/// What every part of an engine shares: the store, the adapters, the key ring, the
+/// configuration, this worker's name, the circuit breaker's policy and clock, the
+/// rate-limit gates and the event channel.
+pub(crate) struct EngineContext {
     store: Store,
     registry: Registry,
     ring: KeyRing,
@@ -49,7 +52,7 @@ pub struct Inner {
     events: Events,
 }
 
-impl Inner {
+impl EngineContext {
     fn lease_ms(&self) -> i64 {
         (self.config.engine.lease_secs.max(2) * 1000) as i64
     }
@@ -112,7 +115,7 @@ impl EngineHandle {
 
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    inner: Arc<EngineContext>,
 }
 
 impl Engine {
@@ -134,7 +137,7 @@ impl Engine {
             close_after: config.circuit.close_after.max(1),
         };
         Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new(EngineContext {
                 store,
                 registry: Registry::builtin(),
                 ring,
@@ -196,7 +199,7 @@ impl Engine {
             .inner
             .events
             .send(EngineEvent::Execution(claim.execution_id.clone()));
-        runner::run(&self.inner, claim, stop).await.map(Some)
+        run::run(&self.inner, claim, stop).await.map(Some)
     }
 
     /// Runs the queued execution `id` here, unless a worker claimed it first (then
@@ -210,7 +213,7 @@ impl Engine {
         else {
             return Ok(None);
         };
-        runner::run(&self.inner, claim, None).await.map(Some)
+        run::run(&self.inner, claim, None).await.map(Some)
     }
 
     /// Tests the connection of an integration, as the console's `t` and

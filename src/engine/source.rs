@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::Inner;
+use super::EngineContext;
 use crate::adapters::{Adapter, AdapterConfig, Credentials};
 use crate::domain::integration::IntegrationSpec;
 use crate::store::{StoreError, StoredIntegration};
@@ -11,7 +11,7 @@ use crate::store::{StoreError, StoredIntegration};
 /// `Ok(Err(reason))` when the integration cannot be run as configured (a person must
 /// fix something); `Err` when the store failed.
 pub(super) async fn open<'a>(
-    inner: &'a Arc<Inner>,
+    inner: &'a Arc<EngineContext>,
     integration: &StoredIntegration,
 ) -> Result<Result<(AdapterConfig, &'a dyn Adapter), String>, StoreError> {
     let store = &inner.store;
@@ -34,7 +34,7 @@ pub(super) async fn open<'a>(
 /// The adapter call's config for a spec with its credentials already open (the wizard's
 /// typed secrets, or those `open` decrypted).
 pub(super) async fn open_unsaved<'a>(
-    inner: &'a Arc<Inner>,
+    inner: &'a Arc<EngineContext>,
     spec: &IntegrationSpec,
     credentials: Credentials,
 ) -> Result<Result<(AdapterConfig, &'a dyn Adapter), String>, StoreError> {
@@ -68,7 +68,7 @@ pub(super) async fn open_unsaved<'a>(
 /// wizard editing an integration: a secret left blank keeps the stored value). Typed
 /// values win. The stored values are opened only for the adapter call they go to.
 pub(super) async fn merge_stored(
-    inner: &Arc<Inner>,
+    inner: &Arc<EngineContext>,
     name: &str,
     id: &str,
     mut credentials: Credentials,

@@ -162,7 +162,7 @@ pub(super) async fn write_batch(
         .bind(&batch.target_type)
         .bind(&claim.integration_id)
         .bind(planned.now)
-        .bind(batch.update_if_exists)
+        .bind(batch.flags.update_if_exists)
         .bind(&ids)
         .bind(&keys)
         .bind(&data)

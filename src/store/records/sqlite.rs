@@ -161,7 +161,9 @@ async fn upsert(store: &Store, tx: &mut Tx, claim: &Claim, planned: &Planned<'_>
                 .bind(&r.hash);
         }
         if !insert_only {
-            q = q.bind(batch.update_if_exists).bind(&claim.execution_id);
+            q = q
+                .bind(batch.flags.update_if_exists)
+                .bind(&claim.execution_id);
         }
         q.execute(&mut **tx).await?;
     }
