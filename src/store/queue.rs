@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use crate::domain::integration::RetryPolicy;
+use crate::domain::integration::TaskRetry;
 use crate::domain::{ExecutionPhase, ExecutionStatus, LogLevel};
 
 use super::run::Counts;
@@ -290,7 +290,7 @@ impl Store {
             let attempt: i64 = r.try_get("attempt")?;
             let owner: Option<String> = r.try_get("lease_owner")?;
             let lease_until: Option<i64> = r.try_get("lease_until")?;
-            let retry: RetryPolicy = get_json(r, "retry", "sync task retry")?;
+            let retry: TaskRetry = get_json(r, "retry", "sync task retry")?;
             let reason = format!(
                 "the lease expired: worker {} stopped renewing it (crashed or lost the database)",
                 owner.as_deref().unwrap_or("?")

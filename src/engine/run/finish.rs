@@ -7,6 +7,7 @@ use super::super::EngineContext;
 use super::super::events::EngineEvent;
 use super::super::progress::Stages;
 use super::{Stop, log};
+use crate::domain::retry::rand01;
 use crate::domain::{ExecutionPhase, ExecutionStatus, LogLevel};
 use crate::store::StoreError;
 use crate::store::queue::Claim;
@@ -46,16 +47,14 @@ pub(super) async fn finish(
         .as_ref()
         .map(|i| i.spec.task.retry.clone())
         .unwrap_or_default();
-    // The retry delay of a failed run with attempts left, at least `at_least_ms`.
+    // The retry delay of a failed run with attempts left, at least `at_least_ms`: the
+    // task's policy, with jitter as for requests.
     let retry_delay = |at_least_ms: i64| {
-        (claim.attempt <= i64::from(retry.max_retries)).then(|| {
-            let base = retry.delay_secs.max(1) as i64 * 1000;
-            let delay = if retry.exponential {
-                base.saturating_mul(1_i64 << (claim.attempt - 1).clamp(0, 16))
-            } else {
-                base
-            };
-            delay.max(at_least_ms)
+        let retry_number = u32::try_from(claim.attempt.saturating_sub(1)).unwrap_or(0);
+        retry.delay(retry_number, rand01()).map(|d| {
+            i64::try_from(d.as_millis())
+                .unwrap_or(i64::MAX)
+                .max(at_least_ms)
         })
     };
     let (status, error, retry_delay) = match &outcome {
@@ -142,8 +141,10 @@ pub(super) async fn finish(
         totals.failed,
         elapsed.as_secs_f64(),
         match (&error, &next) {
-            (Some(e), Some((id, d))) =>
-                format!(" — {e}; retrying in {} s as execution {id}", d / 1000),
+            (Some(e), Some((id, d))) => format!(
+                " — {e}; retrying in {} s as execution {id}",
+                (d + 500) / 1000
+            ),
             (Some(e), None) if status == ExecutionStatus::Failed => format!(" — {e}"),
             _ => String::new(),
         }
