@@ -15,7 +15,7 @@
 //! - where the time goes, each stage timed alone in one sequential pass on a fresh
 //!   database: HTTP transfer only (bytes, no parsing), fetch through the rest_api adapter
 //!   (transfer + one checking parse that keeps the records as text, as for a run), map
-//!   (the runner's `map_page`: each record parsed with the schema's key projection,
+//!   (the run's map stage, `map_page`: each record parsed with the schema's key projection,
 //!   mapped, serialised and hashed) and write (one transaction a page, with the keys
 //!   looked up as a run does: not once a batch was all new keys);
 //! - each run starts after a checkpoint of the database and a `sync` of the kernel's
