@@ -103,25 +103,8 @@ pub(super) async fn finish(
             retry_delay(0).filter(|_| *can_retry),
         ),
     };
-    // The breaker counts only the runs it let through to the source: a refused run, or
-    // one that stopped before asking (an invalid schema, a missing credential) or for a
-    // reason of its own (cancelled, the database), leaves its counts and its clock alone.
     if admitted {
-        let mut circuit = store.get_circuit(&claim.integration_id).await?;
-        let counted = match &outcome {
-            Ok(()) => {
-                ctx.circuit.on_success(&mut circuit);
-                true
-            }
-            Err(Stop::Failed { .. }) => {
-                ctx.circuit.on_failure(&mut circuit, ctx.clock.now_ms());
-                true
-            }
-            Err(_) => false,
-        };
-        if counted {
-            store.put_circuit(&claim.integration_id, &circuit).await?;
-        }
+        count_in_circuit(ctx, claim, &outcome).await?;
     }
 
     let rate = if elapsed.as_secs_f64() > 0.0 {
@@ -131,23 +114,13 @@ pub(super) async fn finish(
     };
     // A retry is a new execution, named in this one's last line.
     let next = retry_delay.map(|d| (crate::domain::new_id(), d));
-    let summary = format!(
-        "{status}: {} fetched, {} created, {} updated, {} unchanged, {} skipped, {} failed in {:.1} s ({rate:.0} records/s){}",
-        totals.fetched,
-        totals.created,
-        totals.updated,
-        totals.unchanged,
-        totals.skipped,
-        totals.failed,
-        elapsed.as_secs_f64(),
-        match (&error, &next) {
-            (Some(e), Some((id, d))) => format!(
-                " — {e}; retrying in {} s as execution {id}",
-                (d + 500) / 1000
-            ),
-            (Some(e), None) if status == ExecutionStatus::Failed => format!(" — {e}"),
-            _ => String::new(),
-        }
+    let summary = summary(
+        status,
+        &totals,
+        elapsed,
+        rate,
+        error.as_deref(),
+        next.as_ref(),
     );
     let level = match status {
         ExecutionStatus::Failed => LogLevel::Error,
@@ -166,4 +139,60 @@ pub(super) async fn finish(
         .events
         .send(EngineEvent::Execution(claim.execution_id.clone()));
     Ok(end.unwrap_or(ExecutionStatus::Running))
+}
+
+/// The breaker counts only the runs it let through to the source: a refused run, or one
+/// that stopped before asking (an invalid schema, a missing credential) or for a reason
+/// of its own (cancelled, the database), leaves its counts and its clock alone.
+async fn count_in_circuit(
+    ctx: &EngineContext,
+    claim: &Claim,
+    outcome: &Result<(), Stop>,
+) -> Result<(), StoreError> {
+    let store = &ctx.store;
+    let mut circuit = store.get_circuit(&claim.integration_id).await?;
+    let counted = match outcome {
+        Ok(()) => {
+            ctx.circuit.on_success(&mut circuit);
+            true
+        }
+        Err(Stop::Failed { .. }) => {
+            ctx.circuit.on_failure(&mut circuit, ctx.clock.now_ms());
+            true
+        }
+        Err(_) => false,
+    };
+    if counted {
+        store.put_circuit(&claim.integration_id, &circuit).await?;
+    }
+    Ok(())
+}
+
+/// The execution's last log line: its status and totals, and its error and retry.
+fn summary(
+    status: ExecutionStatus,
+    totals: &Counts,
+    elapsed: Duration,
+    rate: f64,
+    error: Option<&str>,
+    next: Option<&(String, i64)>,
+) -> String {
+    format!(
+        "{status}: {} fetched, {} created, {} updated, {} unchanged, {} skipped, {} failed in {:.1} s ({rate:.0} records/s){}",
+        totals.fetched,
+        totals.created,
+        totals.updated,
+        totals.unchanged,
+        totals.skipped,
+        totals.failed,
+        elapsed.as_secs_f64(),
+        match (error, next) {
+            (Some(e), Some((id, d))) => format!(
+                " — {e}; retrying in {} s as execution {id}",
+                (d + 500) / 1000
+            ),
+            (Some(e), None) if status == ExecutionStatus::Failed => format!(" — {e}"),
+            _ => String::new(),
+        }
+    )
 }
