@@ -23,6 +23,10 @@ use syncdeck::tui::{App, AppInit, Msg, view};
 const NOW_MS: i64 = 1_773_153_000_000;
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
+/// The allocator of the syncdeck binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -150,6 +150,10 @@ fn measure(label: &str, extra: &[&str], secs: u64) -> Result<f64, String> {
     Ok(percent)
 }
 
+/// The allocator of the syncdeck binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let secs = std::env::var("SYNCDECK_IDLE_SECS")
         .ok()

@@ -26,6 +26,10 @@ use syncdeck::tui::{App, AppInit, Command, Msg, view};
 
 const NAME: &str = "Demo CRM contacts";
 
+/// The allocator of the syncdeck binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let keys: usize = std::env::var("SYNCDECK_BENCH_KEYS")
         .ok()

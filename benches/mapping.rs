@@ -15,6 +15,10 @@ use syncdeck::mapping::{ApplyContext, CompiledSchema, LineScratch};
 const SCHEMA: &str = include_str!("fixtures/crm_contact.schema.json");
 const RECORDS: usize = 1024;
 
+/// The allocator of the syncdeck binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -15,7 +15,7 @@
 //! - where the time goes, each stage timed alone in one sequential pass on a fresh
 //!   database: HTTP transfer only (bytes, no parsing), fetch through the rest_api adapter
 //!   (transfer + one checking parse that keeps the records as text, as for a run), map
-//!   (the runner's `map_page`: each record parsed with the schema's key projection,
+//!   (the run's map stage, `map_page`: each record parsed with the schema's key projection,
 //!   mapped, serialised and hashed) and write (one transaction a page, with the keys
 //!   looked up as a run does: not once a batch was all new keys);
 //! - each run starts after a checkpoint of the database and a `sync` of the kernel's
@@ -48,7 +48,7 @@ use syncdeck::engine::Engine;
 use syncdeck::mapping::{ApplyContext, CompiledSchema, LineScratch};
 use syncdeck::secrets::KeyRing;
 use syncdeck::store::Store;
-use syncdeck::store::records::{Counts, StoredKeys};
+use syncdeck::store::records::{Counts, StoredKeys, TargetFlags};
 
 use source::{PER_PAGE, Server};
 
@@ -58,6 +58,10 @@ const TARGET: &str = "bench_contact";
 
 /// The PostgreSQL schemas this run created, for the analyzer.
 static PG_SCHEMAS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// The allocator of the syncdeck binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     if source::serve_if_child() {
@@ -274,7 +278,11 @@ async fn staged(backend: &str, dir: &tempfile::TempDir, server: &Server, n: usiz
             &mut scratch,
             &page,
             TARGET,
-            (true, true, false),
+            TargetFlags {
+                create_if_missing: true,
+                update_if_exists: true,
+                delete_if_removed: false,
+            },
         );
         drop(page);
         s.map += t.elapsed();

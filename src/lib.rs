@@ -14,9 +14,3 @@ pub mod secrets; // AES-256-GCM key ring and SecretString
 pub mod store; // one Store over SQLite or PostgreSQL
 pub mod tui; // the console face
 pub mod vault; // sealing and opening integration credentials
-
-/// mimalloc for every binary built on this crate (the console, workers, the benchmarks):
-/// mapping and syncing allocate a few small strings per field of every record, and
-/// mimalloc's thread-local free lists make those about half the cost of glibc's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

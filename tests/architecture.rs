@@ -117,3 +117,104 @@ fn the_faces_act_only_through_the_operations_layer() {
     }
     assert!(offenders.is_empty(), "{offenders:#?}");
 }
+
+/// The lines of `files` (comments left out) that contain one of `banned`, as
+/// "path:line: pattern".
+fn naming(files: &[std::path::PathBuf], banned: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for b in banned {
+                if line.contains(b) {
+                    found.push(format!("{}:{}: {b}", f.display(), n + 1));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The Rust files of `paths` (directories walked, files taken as they are).
+fn files_under(dirs: &[&str]) -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for d in dirs {
+        let p = root.join(d);
+        if p.is_file() {
+            files.push(p);
+        } else {
+            rust_files(&p, &mut files);
+        }
+    }
+    files
+}
+
+#[test]
+fn the_faces_open_no_transaction() {
+    let files = files_under(&["src/tui", "src/cli"]);
+    assert!(files.len() > 10, "the faces' files were not found");
+    let offenders = naming(
+        &files,
+        &[
+            ".begin(",
+            "begin_write",
+            "begin_with",
+            "Transaction",
+            ".pool()",
+        ],
+    );
+    assert!(
+        offenders.is_empty(),
+        "a transaction is opened by the store for an operation, never by a face: {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_faces_never_call_the_vault() {
+    let files = files_under(&["src/tui", "src/cli"]);
+    assert!(files.len() > 10, "the faces' files were not found");
+    let offenders = naming(
+        &files,
+        &[
+            "crate::vault",
+            "vault::",
+            "seal_credential",
+            ".encrypt(",
+            ".decrypt(",
+        ],
+    );
+    assert!(
+        offenders.is_empty(),
+        "credentials are sealed and opened below the faces (src/ops): {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_queue_and_the_record_writes_do_not_import_each_other() {
+    let queue = files_under(&["src/store/queue.rs"]);
+    let mut records = files_under(&["src/store/records"]);
+    records.extend(files_under(&["src/store/records.rs"]));
+    assert_eq!(queue.len(), 1, "src/store/queue.rs was not found");
+    assert!(records.len() > 1, "the record writes were not found");
+    let mut offenders = naming(&queue, &["records::", "mod records"]);
+    offenders.extend(naming(&records, &["queue::", "mod queue"]));
+    assert!(
+        offenders.is_empty(),
+        "queue.rs and records.rs share types through store::run only: {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_screens_never_name_the_app() {
+    let screens = files_under(&["src/tui/screens"]);
+    assert!(screens.len() > 10, "the screens were not found");
+    let offenders = naming(&screens, &["crate::tui::app", "super::super::app"]);
+    assert!(
+        offenders.is_empty(),
+        "the app knows its screens; a screen returns its own commands: {offenders:#?}"
+    );
+}

@@ -463,8 +463,11 @@ async fn expired_leases_are_rescued_and_the_old_owner_is_fenced(db: TestDb) {
             data: "{}".into(),
             hash: "h".into(),
         }],
-        create_if_missing: true,
-        update_if_exists: true,
+        flags: syncdeck::store::records::TargetFlags {
+            create_if_missing: true,
+            update_if_exists: true,
+            delete_if_removed: false,
+        },
         checkpoint: "{}".into(),
         ..Default::default()
     };

@@ -782,7 +782,7 @@ async fn schema_saves_alone_with_an_audit_entry(db: TestDb) {
 // --- write_batch: the bulk upsert of each backend -----------------------------------
 
 use syncdeck::store::queue::Claim;
-use syncdeck::store::records::{Batch, Counts, MappedRecord, StoredKeys};
+use syncdeck::store::records::{Batch, Counts, MappedRecord, StoredKeys, TargetFlags};
 
 const W_TARGET: &str = "w_contact";
 
@@ -803,9 +803,11 @@ fn w_batch(records: Vec<MappedRecord>, create: bool, update: bool, mark_seen: bo
             ..Counts::default()
         },
         records,
-        create_if_missing: create,
-        update_if_exists: update,
-        mark_seen,
+        flags: TargetFlags {
+            create_if_missing: create,
+            update_if_exists: update,
+            delete_if_removed: mark_seen,
+        },
         checkpoint: "{\"page\":1}".into(),
         ..Batch::default()
     }

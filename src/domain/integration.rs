@@ -180,20 +180,59 @@ fn get() -> String {
     "GET".to_string()
 }
 
+/// How a sync task retries a failed run, in the words of its integration file and of
+/// `sync_tasks.retry` (`{"max_retries":3,"delay_secs":60,"exponential":true}`). The
+/// delays come from [`TaskRetry::policy`], the same jittered policy as requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetryPolicy {
+pub struct TaskRetry {
     pub max_retries: u32,
     pub delay_secs: u64,
     pub exponential: bool,
 }
 
-impl Default for RetryPolicy {
+impl Default for TaskRetry {
     fn default() -> Self {
         Self {
             max_retries: 3,
             delay_secs: 60,
             exponential: true,
         }
+    }
+}
+
+/// The share of a run's retry delay that is randomised, as for requests: runs that
+/// failed together do not all come back at the same moment.
+pub const TASK_RETRY_JITTER: f64 = 0.2;
+
+/// Later retries of a run stop growing after this many doublings.
+const TASK_RETRY_DOUBLINGS: u32 = 16;
+
+impl TaskRetry {
+    /// The policy failed runs are retried by: the first retry after `delay_secs` (at
+    /// least a second), each later one twice as long when `exponential`, spread by
+    /// `TASK_RETRY_JITTER`.
+    pub fn policy(&self) -> super::retry::RetryPolicy {
+        super::retry::RetryPolicy {
+            max_retries: self.max_retries,
+            base: std::time::Duration::from_secs(self.delay_secs.max(1)),
+            factor: if self.exponential { 2.0 } else { 1.0 },
+            jitter: TASK_RETRY_JITTER,
+        }
+    }
+
+    /// The wait before retry number `retry` (0 = the first) of a failed run, or `None`
+    /// when the task has no retries left; `rand01` as for `RetryPolicy::delay`.
+    pub fn delay(&self, retry: u32, rand01: f64) -> Option<std::time::Duration> {
+        if retry >= self.max_retries {
+            return None;
+        }
+        let policy = self.policy();
+        let doublings = retry.min(TASK_RETRY_DOUBLINGS);
+        let ceiling = policy
+            .base
+            .saturating_mul(1 << TASK_RETRY_DOUBLINGS)
+            .saturating_mul(2);
+        Some(policy.delay_at_most(doublings, rand01, ceiling))
     }
 }
 
@@ -204,7 +243,7 @@ pub struct TaskSpec {
     #[serde(default)]
     pub config: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
-    pub retry: RetryPolicy,
+    pub retry: TaskRetry,
 }
 
 impl Default for TaskSpec {
@@ -213,7 +252,7 @@ impl Default for TaskSpec {
             direction: "pull".into(),
             schedule: Schedule::Manual,
             config: serde_json::Map::new(),
-            retry: RetryPolicy::default(),
+            retry: TaskRetry::default(),
         }
     }
 }
@@ -258,5 +297,55 @@ impl IntegrationSummary {
         } else {
             "active"
         }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use std::time::Duration;
+
+    use super::TaskRetry;
+
+    #[test]
+    fn a_stored_retry_in_its_json_shape_still_reads() {
+        let stored = r#"{"max_retries":2,"delay_secs":30,"exponential":false}"#;
+        let retry: TaskRetry = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            retry,
+            TaskRetry {
+                max_retries: 2,
+                delay_secs: 30,
+                exponential: false,
+            }
+        );
+        assert_eq!(serde_json::to_string(&retry).unwrap(), stored);
+    }
+
+    #[test]
+    fn a_runs_retry_delay_doubles_with_jitter_around_it() {
+        let r = TaskRetry::default();
+        assert_eq!(r.delay(0, 0.5), Some(Duration::from_secs(60)));
+        assert_eq!(r.delay(1, 0.5), Some(Duration::from_secs(120)));
+        assert_eq!(r.delay(2, 0.5), Some(Duration::from_secs(240)));
+        assert_eq!(r.delay(2, 0.0), Some(Duration::from_secs(192)));
+        assert_eq!(r.delay(2, 1.0), Some(Duration::from_secs(288)));
+        assert_eq!(r.delay(3, 0.5), None);
+    }
+
+    #[test]
+    fn a_fixed_retry_delay_stays_fixed_and_is_at_least_a_second() {
+        let r = TaskRetry {
+            max_retries: 40,
+            delay_secs: 0,
+            exponential: false,
+        };
+        assert_eq!(r.delay(30, 0.5), Some(Duration::from_secs(1)));
+        let doubling = TaskRetry {
+            exponential: true,
+            ..r
+        };
+        let most = Duration::from_secs(1 << 16);
+        assert_eq!(doubling.delay(16, 0.5), Some(most));
+        assert_eq!(doubling.delay(39, 0.5), Some(most));
     }
 }

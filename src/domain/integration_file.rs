@@ -9,7 +9,7 @@ pub use super::draft::{
 };
 use super::integration::{
     ApiKeyIn, Auth, AuthKind, Connection, Environment, FileFormat, IntegrationSpec, Pagination,
-    RateLimit, RetryPolicy, Source, TaskSpec,
+    RateLimit, Source, TaskRetry, TaskSpec,
 };
 use super::schedule::{IntervalUnit, Schedule, ScheduleError};
 use super::toml_walk::{self, FileError, Walker, json_to_toml, toml_to_json};
@@ -525,8 +525,8 @@ fn read_task(w: &mut Walker<'_>, t: &Table) -> TaskSpec {
     if let Some(r) = w.table(t, P, "retry", false) {
         const RP: &str = Field::TaskRetry.key();
         w.unknown_keys(r, RP, &["max_retries", "delay_secs", "exponential"]);
-        let d = RetryPolicy::default();
-        task.retry = RetryPolicy {
+        let d = TaskRetry::default();
+        task.retry = TaskRetry {
             max_retries: w
                 .integer(r, RP, "max_retries", false, 0)
                 .map_or(d.max_retries, |i| u32::try_from(i).unwrap_or(u32::MAX)),

@@ -7,6 +7,7 @@ pub mod execution;
 pub mod grammar;
 pub mod ids;
 pub mod integration;
+pub mod retry;
 pub mod schedule;
 pub mod target_type;
 

@@ -8,7 +8,7 @@ use crate::domain::ExecutionStatus;
 use crate::store::StoreError;
 
 use super::events::EngineEvent;
-use super::{Engine, runner};
+use super::{Engine, run};
 
 /// An execution this engine ran for a waiting caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl Engine {
             .inner
             .events
             .send(EngineEvent::Execution(execution_id.clone()));
-        let status = runner::run(&self.inner, claim, None).await?;
+        let status = run::run(&self.inner, claim, None).await?;
         Ok(Some(Ran {
             execution_id,
             status,

@@ -10,11 +10,11 @@ pub mod events;
 mod in_turn;
 mod progress;
 pub mod reference;
-mod runner;
+mod run;
 
 pub use error::EngineError;
 pub use in_turn::Ran;
-pub use runner::map_page;
+pub use run::map_page;
 mod source;
 
 use std::sync::Arc;
@@ -40,7 +40,10 @@ use circuit::CircuitPolicy;
 use clock::Clock;
 use events::{EngineEvent, Events};
 
-pub struct Inner {
+/// What every part of an engine shares: the store, the adapters, the key ring, the
+/// configuration, this worker's name, the circuit breaker's policy and clock, the
+/// rate-limit gates and the event channel.
+pub(crate) struct EngineContext {
     store: Store,
     registry: Registry,
     ring: KeyRing,
@@ -53,7 +56,7 @@ pub struct Inner {
     events: Events,
 }
 
-impl Inner {
+impl EngineContext {
     fn lease_ms(&self) -> i64 {
         (self.config.engine.lease_secs.max(2) * 1000) as i64
     }
@@ -116,7 +119,7 @@ impl EngineHandle {
 
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    inner: Arc<EngineContext>,
 }
 
 impl Engine {
@@ -138,7 +141,7 @@ impl Engine {
             close_after: config.circuit.close_after.max(1),
         };
         Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new(EngineContext {
                 store,
                 registry: Registry::builtin(),
                 ring,
@@ -200,7 +203,7 @@ impl Engine {
             .inner
             .events
             .send(EngineEvent::Execution(claim.execution_id.clone()));
-        runner::run(&self.inner, claim, stop).await.map(Some)
+        run::run(&self.inner, claim, stop).await.map(Some)
     }
 
     /// Runs the queued execution `id` here, unless a worker claimed it first (then
@@ -214,7 +217,7 @@ impl Engine {
         else {
             return Ok(None);
         };
-        runner::run(&self.inner, claim, None).await.map(Some)
+        run::run(&self.inner, claim, None).await.map(Some)
     }
 
     /// The saved integration `name` and its adapter call's config, credentials opened.

@@ -3,27 +3,14 @@
 
 use std::sync::Arc;
 
-use super::{EngineError, Inner};
+use super::{EngineContext, EngineError};
 use crate::adapters::{Adapter, AdapterConfig, Credentials};
 use crate::domain::integration::IntegrationSpec;
-use crate::store::{StoreError, StoredIntegration};
-
-/// The runner's view of [`open_saved`]: `Ok(Err(reason))` when the integration cannot
-/// be run as configured (a person must fix something); `Err` when the store failed.
-pub(super) async fn open<'a>(
-    inner: &'a Arc<Inner>,
-    integration: &StoredIntegration,
-) -> Result<Result<(AdapterConfig, &'a dyn Adapter), String>, StoreError> {
-    match open_saved(inner, integration).await {
-        Ok(x) => Ok(Ok(x)),
-        Err(EngineError::Store(e)) => Err(e),
-        Err(other) => Ok(Err(other.to_string())),
-    }
-}
+use crate::store::StoredIntegration;
 
 /// The adapter call's config of a saved integration, its credentials opened.
 pub(super) async fn open_saved<'a>(
-    inner: &'a Arc<Inner>,
+    inner: &'a Arc<EngineContext>,
     integration: &StoredIntegration,
 ) -> Result<(AdapterConfig, &'a dyn Adapter), EngineError> {
     let store = &inner.store;
@@ -44,7 +31,7 @@ pub(super) async fn open_saved<'a>(
 /// The adapter call's config for a spec with its credentials already open (the wizard's
 /// typed secrets, or those `open` decrypted).
 pub(super) async fn open_unsaved<'a>(
-    inner: &'a Arc<Inner>,
+    inner: &'a Arc<EngineContext>,
     spec: &IntegrationSpec,
     credentials: Credentials,
 ) -> Result<(AdapterConfig, &'a dyn Adapter), EngineError> {
@@ -80,7 +67,7 @@ pub(super) async fn open_unsaved<'a>(
 /// wizard editing an integration: a secret left blank keeps the stored value). Typed
 /// values win. The stored values are opened only for the adapter call they go to.
 pub(super) async fn merge_stored(
-    inner: &Arc<Inner>,
+    inner: &Arc<EngineContext>,
     name: &str,
     id: &str,
     mut credentials: Credentials,

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::domain::conversion_schema::ConversionSchema;
-use crate::domain::integration::{Connection, IntegrationSpec, RetryPolicy, Source, TaskSpec};
+use crate::domain::integration::{Connection, IntegrationSpec, Source, TaskRetry, TaskSpec};
 use crate::domain::{Environment, IntegrationName, IntegrationSummary, Schedule};
 
 use super::audit::Audit;
@@ -482,7 +482,7 @@ fn row_to_stored(
     let connection: Connection = get_json(row, "connection", "integration connection")?;
     let source: Source = get_json(row, "source", "integration source")?;
     let schedule: Schedule = get_json(row, "schedule", "sync task schedule")?;
-    let retry: RetryPolicy = get_json(row, "retry", "sync task retry")?;
+    let retry: TaskRetry = get_json(row, "retry", "sync task retry")?;
     let config = get_json(row, "config", "sync task config")?;
     Ok(StoredIntegration {
         id: row.try_get("id")?,

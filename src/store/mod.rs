@@ -13,6 +13,7 @@ mod migrate;
 pub mod queue;
 pub mod rates;
 pub mod records;
+pub mod run;
 mod schedule;
 mod schemas;
 mod targets;

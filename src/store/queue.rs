@@ -6,28 +6,12 @@
 
 use sqlx::Row;
 
-use crate::domain::integration::RetryPolicy;
+use crate::domain::integration::TaskRetry;
 use crate::domain::{ExecutionPhase, ExecutionStatus, LogLevel};
 
+use super::run::Counts;
+pub use super::run::{Claim, Fenced};
 use super::{Backend, Result, Store, get_json, is_unique_violation, now_ms};
-
-/// An execution this worker holds the lease of.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Claim {
-    pub execution_id: String,
-    pub task_id: String,
-    pub integration_id: String,
-    pub token: i64,
-    pub attempt: i64,
-    pub full_run: bool,
-    /// The checkpoint of the last committed batch, when resuming.
-    pub checkpoint: Option<String>,
-}
-
-/// The lease was lost: another worker owns the execution now, or it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the lease of this execution was lost; another worker owns it now or it was cancelled")]
-pub struct Fenced;
 
 const CLAIM_SQLITE: &str = "UPDATE executions SET status = 'running', phase = 'fetching', lease_owner = $1, \
      lease_until = $2, lease_token = lease_token + 1, started_at = COALESCE(started_at, $3) \
@@ -177,7 +161,7 @@ impl Store {
         &self,
         claim: &Claim,
         phase: ExecutionPhase,
-        counts: &super::records::Counts,
+        counts: &Counts,
         total: Option<i64>,
         records_per_sec: f64,
     ) -> Result<std::result::Result<(), Fenced>> {
@@ -215,7 +199,7 @@ impl Store {
         &self,
         claim: &Claim,
         status: ExecutionStatus,
-        counts: &super::records::Counts,
+        counts: &Counts,
         error: Option<&str>,
         retry: Option<(&str, i64)>,
     ) -> Result<std::result::Result<ExecutionStatus, Fenced>> {
@@ -291,7 +275,7 @@ impl Store {
             let attempt: i64 = r.try_get("attempt")?;
             let owner: Option<String> = r.try_get("lease_owner")?;
             let lease_until: Option<i64> = r.try_get("lease_until")?;
-            let retry: RetryPolicy = get_json(r, "retry", "sync task retry")?;
+            let retry: TaskRetry = get_json(r, "retry", "sync task retry")?;
             let reason = format!(
                 "the lease expired: worker {} stopped renewing it (crashed or lost the database)",
                 owner.as_deref().unwrap_or("?")

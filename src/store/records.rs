@@ -7,30 +7,10 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::queue::{Claim, Fenced};
+pub use super::run::Counts;
+use super::run::{Claim, Fenced};
 use super::{Result, Store, now_ms};
 use crate::domain::LogLevel;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    pub fetched: i64,
-    pub created: i64,
-    pub updated: i64,
-    pub skipped: i64,
-    pub unchanged: i64,
-    pub failed: i64,
-}
-
-impl Counts {
-    pub fn add(&mut self, other: &Counts) {
-        self.fetched += other.fetched;
-        self.created += other.created;
-        self.updated += other.updated;
-        self.skipped += other.skipped;
-        self.unchanged += other.unchanged;
-        self.failed += other.failed;
-    }
-}
 
 /// A mapped record ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,16 +129,37 @@ impl Written {
     }
 }
 
+/// How a batch meets the records stored in its target: the target's createIfMissing,
+/// updateIfExists and deleteIfRemoved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TargetFlags {
+    /// A key not stored yet is created; otherwise it is skipped.
+    pub create_if_missing: bool,
+    /// A stored key with other content is updated; otherwise it is skipped.
+    pub update_if_exists: bool,
+    /// Unchanged records are marked as seen by the run, so that a full run can delete
+    /// the ones it did not see.
+    pub delete_if_removed: bool,
+}
+
+impl TargetFlags {
+    /// The flags of a conversion schema's target.
+    pub fn of(target: &crate::domain::conversion_schema::TargetSpec) -> Self {
+        Self {
+            create_if_missing: target.create_if_missing,
+            update_if_exists: target.update_if_exists,
+            delete_if_removed: target.delete_if_removed,
+        }
+    }
+}
+
 /// What one batch carries into its transaction.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     pub target_type: String,
     /// Within a batch each key appears once (the later record won already).
     pub records: Vec<MappedRecord>,
-    pub create_if_missing: bool,
-    pub update_if_exists: bool,
-    /// Mark unchanged records as seen by this run (needed by deleteIfRemoved).
-    pub mark_seen: bool,
+    pub flags: TargetFlags,
     /// Counts of this batch known before writing (fetched, skipped by filters, failed).
     pub counts: Counts,
     pub checkpoint: String,

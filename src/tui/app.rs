@@ -76,12 +76,6 @@ pub struct Flash {
 /// What the app's own handling and the wizard hand back: the app's commands.
 pub type Out = super::out::Out<Command>;
 
-impl From<wizard::Command> for Command {
-    fn from(c: wizard::Command) -> Self {
-        Command::Wizard(c)
-    }
-}
-
 /// Everything the app needs to start.
 pub struct AppInit {
     pub keymap: Keymap,
@@ -327,7 +321,9 @@ impl App {
             }
             Msg::Wizard(m) => {
                 let ctx = self.ctx();
-                wizard::update::on_msg(&mut self.wizard, m, &ctx, &mut out);
+                let mut w = wizard::update::Out::default();
+                wizard::update::on_msg(&mut self.wizard, m, &ctx, &mut w);
+                out.absorb_from(w, Command::Wizard);
             }
             Msg::Mapper(m) => {
                 let ctx = self.ctx();
@@ -615,7 +611,10 @@ impl App {
     /// leaves, only the help applies (`ctrl-c` is handled before).
     fn on_wizard_key(&mut self, key: KeyEvent, out: &mut Out) {
         let ctx = self.ctx();
-        if wizard::update::on_key(&mut self.wizard, &key, &self.keymap, &ctx, out) {
+        let mut w = wizard::update::Out::default();
+        let taken = wizard::update::on_key(&mut self.wizard, &key, &self.keymap, &ctx, &mut w);
+        out.absorb_from(w, Command::Wizard);
+        if taken {
             return;
         }
         match self.keymap.action(Scope::Wizard, &key) {
@@ -645,6 +644,7 @@ impl App {
             out.error("read-only console: the wizard is disabled (started with --read-only)");
             return;
         }
+        let mut w = wizard::update::Out::default();
         match (action, self.screen) {
             (Action::Edit, _) => {
                 let Some((name, _)) = self.integrations.target() else {
@@ -653,14 +653,15 @@ impl App {
                     }
                     return;
                 };
-                wizard::update::start_edit(&mut self.wizard, &name, out);
+                wizard::update::start_edit(&mut self.wizard, &name, &mut w);
             }
             (_, ScreenId::Catalog) => {
                 let id = self.catalog.selected_entry().map(|e| e.id.clone());
-                wizard::update::start_new(&mut self.wizard, id, out);
+                wizard::update::start_new(&mut self.wizard, id, &mut w);
             }
-            _ => wizard::update::start_new(&mut self.wizard, None, out),
+            _ => wizard::update::start_new(&mut self.wizard, None, &mut w),
         }
+        out.absorb_from(w, Command::Wizard);
         self.wizard_back = self.screen;
         self.screen = ScreenId::Wizard;
     }

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use super::app::{App, ScreenId};
 use super::layout;
 use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
-pub use super::view_ctx::ViewCtx;
+use super::view_ctx::ViewCtx;
 use super::widgets::{footer, header, help, status, too_small};
 
 pub fn draw(app: &App, frame: &mut Frame) {

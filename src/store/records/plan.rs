@@ -61,7 +61,7 @@ fn plan_over<'a>(
     };
     for r in &batch.records {
         match existing.get(&r.key) {
-            None if batch.create_if_missing => {
+            None if batch.flags.create_if_missing => {
                 p.insert.push(r);
                 p.counts.created += 1;
             }
@@ -71,11 +71,11 @@ fn plan_over<'a>(
                 if e.hash == r.hash {
                     if !seen_this_run {
                         p.counts.unchanged += 1;
-                        if batch.mark_seen {
+                        if batch.flags.delete_if_removed {
                             p.mark_seen.push(&r.key);
                         }
                     }
-                } else if batch.update_if_exists || seen_this_run {
+                } else if batch.flags.update_if_exists || seen_this_run {
                     p.update.push(r);
                     if !seen_this_run {
                         p.counts.updated += 1;
@@ -93,6 +93,7 @@ fn plan_over<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::records::TargetFlags;
 
     fn rec(key: &str, hash: &str) -> MappedRecord {
         MappedRecord {
@@ -119,9 +120,11 @@ mod tests {
                 rec("mine-same", "h4"),
                 rec("mine-changed", "h5"),
             ],
-            create_if_missing: create,
-            update_if_exists: update,
-            mark_seen,
+            flags: TargetFlags {
+                create_if_missing: create,
+                update_if_exists: update,
+                delete_if_removed: mark_seen,
+            },
             counts: Counts {
                 fetched: 6,
                 failed: 1,

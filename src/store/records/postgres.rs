@@ -19,7 +19,7 @@
 //! ANALYZE. The statements stay prepared, which saves a round trip a statement.
 
 use super::{Counts, Planned, StoredKeys, Written};
-use crate::store::queue::{Claim, Fenced};
+use crate::store::run::{Claim, Fenced};
 use crate::store::{Result, Store};
 
 const EXISTING: &str = "SELECT r.dedup_key, r.content_hash, r.last_execution_id \
@@ -162,7 +162,7 @@ pub(super) async fn write_batch(
         .bind(&batch.target_type)
         .bind(&claim.integration_id)
         .bind(planned.now)
-        .bind(batch.update_if_exists)
+        .bind(batch.flags.update_if_exists)
         .bind(&ids)
         .bind(&keys)
         .bind(&data)

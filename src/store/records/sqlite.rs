@@ -11,7 +11,7 @@
 
 use super::plan::Plan;
 use super::{Batch, Counts, Planned, StoredKeys, Written};
-use crate::store::queue::{Claim, Fenced};
+use crate::store::run::{Claim, Fenced};
 use crate::store::{Result, Store};
 
 /// SQLite binds at most 32,766 parameters per statement; stay well below.
@@ -161,7 +161,9 @@ async fn upsert(store: &Store, tx: &mut Tx, claim: &Claim, planned: &Planned<'_>
                 .bind(&r.hash);
         }
         if !insert_only {
-            q = q.bind(batch.update_if_exists).bind(&claim.execution_id);
+            q = q
+                .bind(batch.flags.update_if_exists)
+                .bind(&claim.execution_id);
         }
         q.execute(&mut **tx).await?;
     }

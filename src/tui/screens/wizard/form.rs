@@ -236,7 +236,7 @@ pub fn source_form(
         }
         fields.extend([cursor_field, cursor_param]);
     }
-    let retry = crate::domain::integration::RetryPolicy::default();
+    let retry = crate::domain::integration::TaskRetry::default();
     let mut retries = Field::new(F::TaskRetryMaxRetries, "Retries", Kind::Number)
         .help("a failed run is queued again this many times, then left failed; 0: never");
     retries.set(&retry.max_retries.to_string());
@@ -900,10 +900,7 @@ mod tests {
     fn the_retry_policy_reaches_the_file_and_comes_back_when_edited() {
         let mut s = filled_rest();
         let retry = |s: &State| build(s).draft.unwrap().spec.task.retry;
-        assert_eq!(
-            retry(&s),
-            crate::domain::integration::RetryPolicy::default()
-        );
+        assert_eq!(retry(&s), crate::domain::integration::TaskRetry::default());
         set(&mut s, F::TaskRetryMaxRetries, "5");
         set(&mut s, F::TaskRetryDelaySecs, "10");
         set(&mut s, F::TaskRetryExponential, "false");

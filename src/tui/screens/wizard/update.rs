@@ -6,7 +6,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::adapters::Credentials;
 use crate::domain::draft::Field as F;
 use crate::domain::integration::IntegrationSpec;
-use crate::tui::app::{Ctx, Nav, Out};
+use crate::tui::out::{Ctx, Nav};
+
+/// What the wizard's update hands back: its own commands and the app's effects.
+pub type Out = crate::tui::out::Out<super::Command>;
 use crate::tui::keymap::{Action, Keymap, Scope};
 use crate::tui::widgets::line_input::InputEvent;
 
