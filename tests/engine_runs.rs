@@ -2,6 +2,7 @@
 //! (SQLite files and, when configured, PostgreSQL).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -15,22 +16,8 @@ use syncdeck::secrets::KeyRing;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::common::sqlite().await).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if let Some(db) = super::common::postgres().await { super::$name(db).await }
-               } )*
-        }
-    };
-}
-
-both!(
+on_both_backends!(
+    multi_thread;
     a_paged_sync_writes_every_record_once_and_a_replay_changes_nothing,
     a_malformed_page_fails_keeps_earlier_pages_and_the_retry_resumes,
     a_run_goes_through_the_platforms_phases_with_the_sources_total,

@@ -3,6 +3,7 @@
 //! written in one transaction, or none of them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use common::{TEST_KEY, TestDb, rest_file};
@@ -12,20 +13,7 @@ use syncdeck::ops::{OpsError, Origin};
 use syncdeck::secrets::{KeyRing, SecretString};
 use syncdeck::store::SaveOutcome;
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name(super::common::sqlite().await).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $name() {
-                if let Some(db) = super::common::postgres().await { super::$name(db).await }
-            } )*
-        }
-    };
-}
-
-contract!(
+on_both_backends!(
     a_save_writes_exactly_one_audit_entry,
     a_failing_save_leaves_no_audit_entry_and_no_integration,
     a_replace_keeps_the_stored_secret_it_is_told_to_keep,

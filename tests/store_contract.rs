@@ -1,6 +1,7 @@
 //! The store contract: the same tests on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use common::{TestDb, rest_file, spec};
@@ -10,20 +11,7 @@ use syncdeck::store::{
     ExecutionQuery, IntegrationQuery, PutOutcome, SaveOutcome, SealedCredential, StoreError,
 };
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name(super::common::sqlite().await).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $name() {
-                if let Some(db) = super::common::postgres().await { super::$name(db).await }
-            } )*
-        }
-    };
-}
-
-contract!(
+on_both_backends!(
     migrations_are_idempotent,
     catalog_is_stored_and_listed,
     builtin_targets_do_not_overwrite_admin_ones,

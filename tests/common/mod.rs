@@ -230,17 +230,26 @@ pub mod screenshot;
 
 /// One test function per name, run on a fresh SQLite file and on a fresh PostgreSQL
 /// schema (see [`postgres`]): each `name` is an `async fn name(db: TestDb)` of the
-/// calling test file. Used with `#[macro_use] mod common;`.
+/// calling test file. `multi_thread;` first runs each on a two-thread runtime. Used with
+/// `#[macro_use] mod common;`.
 #[allow(unused_macros)]
 macro_rules! on_both_backends {
+    (multi_thread; $($name:ident),* $(,)?) => {
+        on_both_backends!(@ tokio::test(flavor = "multi_thread", worker_threads = 2); $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
+        on_both_backends!(@ tokio::test; $($name),*);
+    };
+    (@ $test:meta; $($name:ident),*) => {
         mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name(super::common::sqlite().await).await } )*
+            $( #[$test]
+               async fn $name() { super::$name(super::common::sqlite().await).await } )*
         }
         mod postgres {
-            $( #[tokio::test] async fn $name() {
-                if let Some(db) = super::common::postgres().await { super::$name(db).await }
-            } )*
+            $( #[$test]
+               async fn $name() {
+                   if let Some(db) = super::common::postgres().await { super::$name(db).await }
+               } )*
         }
     };
 }

@@ -88,11 +88,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
         Command::TestConnection { name } => {
             let result = ops::connection::test(&services.engine, &name)
                 .await
-                .map(|report| TestResult {
-                    ok: report.ok,
-                    latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
-                    message: report.message,
-                })
+                .map(TestResult::from)
                 .map_err(|e| e.to_string());
             Msg::Tested { name, result }
         }

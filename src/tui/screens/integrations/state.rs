@@ -36,20 +36,7 @@ pub struct State {
 }
 
 /// What `t` found, kept to show beside the integration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestResult {
-    pub ok: bool,
-    pub latency_ms: u64,
-    pub message: String,
-}
-
-impl TestResult {
-    /// One line: "ok in 42 ms: HTTP 200 OK, 3 records on the first page".
-    pub fn line(&self) -> String {
-        let verdict = if self.ok { "ok" } else { "FAILED" };
-        format!("{verdict} in {} ms: {}", self.latency_ms, self.message)
-    }
-}
+pub use crate::tui::screens::TestResult;
 
 #[derive(Debug, Clone, Default)]
 pub struct DetailsState {

@@ -160,11 +160,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
                 stored_of(&stored),
             )
             .await
-            .map(|report| TestResult {
-                ok: report.ok,
-                latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
-                message: report.message,
-            })
+            .map(TestResult::from)
             .map_err(|e| e.to_string());
             Msg::Tested { seq, result }
         }

@@ -230,12 +230,7 @@ impl Field {
 }
 
 /// What `Ctrl-T` found for the form as it was then.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestResult {
-    pub ok: bool,
-    pub latency_ms: u64,
-    pub message: String,
-}
+pub use crate::tui::screens::TestResult;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Probe<T> {
