@@ -408,7 +408,7 @@ async fn the_mapper_opens_each_example_and_keeps_it_as_it_is() {
             .await
             .unwrap();
         let file = json_file(ex.schema);
-        store.save_schema(ex.name, &file).await.unwrap();
+        store.save_schema(ex.name, &file, "cli").await.unwrap();
 
         let services =
             common::console::services(&store, syncdeck::config::Config::default(), "examples");

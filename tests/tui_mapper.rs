@@ -423,6 +423,7 @@ async fn a_valid_edit_is_saved_and_undo_goes_back() {
     assert_eq!(mapper::rule::summary(&m.config), "first_name | uppercase");
     let audit = c.store.recent_audit(1).await.unwrap();
     assert_eq!(audit[0].action, "schema.save");
+    assert!(audit[0].detail.starts_with("console: "), "{:?}", audit[0]);
 
     // undo: the rule is direct again, the preview shows the source value, unsaved
     let upper = record_field(&c, 0, "first_name").clone();

@@ -162,9 +162,16 @@ async fn wait_for(ctx: &Context, store: &Store, mut id: String, json: bool) -> a
         } else {
             LogOutput::Text
         };
-        let follower = follow_logs(store, &id, LogLevel::Info, how);
+        // The runner tells the follower when it is done, so the follower reads the last
+        // lines at once instead of at its next poll.
+        let done = tokio::sync::Notify::new();
+        let follower = follow_logs(store, &id, LogLevel::Info, how, Some(&done));
         // Run it here unless a worker took it already; either way follow the store.
-        let runner = super::wait::until_finished(&engine, store, &id);
+        let runner = async {
+            let r = super::wait::until_finished(&engine, store, &id).await;
+            done.notify_one();
+            r
+        };
         let (r, f) = tokio::join!(runner, follower);
         r?;
         f?;
@@ -236,14 +243,17 @@ fn print_line(l: &LogLine, how: LogOutput) -> anyhow::Result<()> {
     }
 }
 
-/// Prints log lines as they are stored until the execution ends.
+/// Prints log lines as they are stored until the execution ends, or until `done` is
+/// notified (whoever ran it has seen it end).
 async fn follow_logs(
     store: &Store,
     id: &str,
     level: LogLevel,
     how: LogOutput,
+    done: Option<&tokio::sync::Notify>,
 ) -> anyhow::Result<()> {
     let mut after = 0;
+    let mut finished = false;
     loop {
         let lines = store.logs_after(id, after, level, 500).await?;
         for l in &lines {
@@ -253,10 +263,11 @@ async fn follow_logs(
         if lines.len() == 500 {
             continue;
         }
-        let ended = store
-            .get_execution(id)
-            .await?
-            .is_none_or(|e| e.status.is_finished());
+        let ended = finished
+            || store
+                .get_execution(id)
+                .await?
+                .is_none_or(|e| e.status.is_finished());
         if ended {
             // One last read: the final summary line is written just before the end.
             for l in store.logs_after(id, after, level, 10_000).await? {
@@ -264,7 +275,14 @@ async fn follow_logs(
             }
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        let poll = tokio::time::sleep(Duration::from_millis(250));
+        match done {
+            Some(done) => tokio::select! {
+                () = poll => {}
+                () = done.notified() => finished = true,
+            },
+            None => poll.await,
+        }
     }
 }
 
@@ -289,7 +307,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<i32> {
         LogOutput::Text
     };
     if args.follow {
-        follow_logs(&store, &args.execution, level, how).await?;
+        follow_logs(&store, &args.execution, level, how, None).await?;
     } else {
         let mut after = 0;
         loop {

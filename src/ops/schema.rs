@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::connection::from_engine;
-use super::{OpsError, invalid};
+use super::{OpsError, Origin, invalid};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::target_type::TargetType;
 use crate::engine::Engine;
@@ -63,8 +63,9 @@ pub async fn save(
     store: &Store,
     name: &str,
     schema: &ConversionSchema,
+    origin: Origin,
 ) -> Result<String, OpsError> {
     let json = serde_json::to_value(schema)
         .map_err(|e| invalid(vec![format!("cannot write the schema as JSON: {e}")]))?;
-    Ok(store.save_schema(name, &json).await?)
+    Ok(store.save_schema(name, &json, origin.as_str()).await?)
 }

@@ -10,7 +10,14 @@ impl Store {
     /// Replaces (or adds) the conversion schema of the integration `name` and records who
     /// did it. Returns the stored schema's hash. The caller checks the schema first:
     /// the store keeps what it is given.
-    pub async fn save_schema(&self, name: &str, schema: &serde_json::Value) -> Result<String> {
+    /// Saves the schema of integration `name` with its audit entry (`schema.save`, the
+    /// detail starting with `origin`) in one transaction; returns the schema's hash.
+    pub async fn save_schema(
+        &self,
+        name: &str,
+        schema: &serde_json::Value,
+        origin: &str,
+    ) -> Result<String> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let id: Option<String> =
@@ -38,7 +45,9 @@ impl Store {
         .bind(&self.user)
         .bind("schema.save")
         .bind(name)
-        .bind(format!("conversion schema {schema_id} saved, hash {hash}"))
+        .bind(format!(
+            "{origin}: conversion schema {schema_id} saved, hash {hash}"
+        ))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -97,9 +106,15 @@ kind = "none"
         );
 
         let first = json!({"id": "a", "name": "A", "fieldMappings": []});
-        let h1 = store.save_schema("Schema test", &first).await.unwrap();
+        let h1 = store
+            .save_schema("Schema test", &first, "cli")
+            .await
+            .unwrap();
         let second = json!({"id": "a", "name": "B", "fieldMappings": []});
-        let h2 = store.save_schema("Schema test", &second).await.unwrap();
+        let h2 = store
+            .save_schema("Schema test", &second, "cli")
+            .await
+            .unwrap();
         assert_ne!(h1, h2);
         let stored = store.get_integration("Schema test").await.unwrap().unwrap();
         assert_eq!(stored.spec.schema, Some(second));
@@ -109,7 +124,7 @@ kind = "none"
         assert_eq!(audit[0].subject, "Schema test");
         assert_eq!(audit[0].user, "alice");
 
-        let missing = store.save_schema("Nobody", &first).await;
+        let missing = store.save_schema("Nobody", &first, "cli").await;
         assert!(matches!(
             missing,
             Err(crate::store::StoreError::NotFound(_))

@@ -143,7 +143,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             Msg::Previewed { seq, result }
         }
         Command::Save { name, schema } => {
-            let result = ops::schema::save(store, &name, &schema)
+            let result = ops::schema::save(store, &name, &schema, ops::Origin::Console)
                 .await
                 .map_err(|e| e.to_string());
             Msg::Saved {
