@@ -747,7 +747,11 @@ async fn schema_saves_alone_with_an_audit_entry(db: TestDb) {
     let before = db.store.get_integration("Mapped").await.unwrap().unwrap();
     let mut schema = before.spec.schema.clone().unwrap();
     schema["name"] = serde_json::json!("Contacts, edited in the mapper");
-    let hash = db.store.save_schema("Mapped", &schema, "cli").await.unwrap();
+    let hash = db
+        .store
+        .save_schema("Mapped", &schema, "cli")
+        .await
+        .unwrap();
     assert_ne!(Some(&hash), before.schema_hash.as_ref());
     let after = db.store.get_integration("Mapped").await.unwrap().unwrap();
     assert_eq!(after.spec.schema.as_ref(), Some(&schema));
