@@ -313,10 +313,14 @@ fn bench_one(backend: &Backend, server: &source::Server, n: usize) -> String {
     let incremental_counts = counts(&incremental.stdout);
 
     let csv = dir.path().join("rows.csv");
-    let floor = match backend {
+    let (floor, loaded) = match backend {
         Backend::Sqlite => sqlite_floor(dir.path(), &database, &csv, &settle),
         Backend::Postgres(_) => postgres_floor(&database, &csv, &settle),
     };
+    assert_eq!(
+        loaded, n as i64,
+        "the floor loads every row the first run stored"
+    );
     if let (Backend::Postgres(url), Some(db)) = (backend, &pg_db) {
         let _ = psql(url)
             .args(["-c", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")])
@@ -397,7 +401,8 @@ fn bench_one(backend: &Backend, server: &source::Server, n: usize) -> String {
     )
 }
 
-fn sqlite_floor(dir: &Path, database: &str, csv: &Path, settle: &dyn Fn()) -> Measured {
+/// The floor on SQLite, and how many rows it loaded.
+fn sqlite_floor(dir: &Path, database: &str, csv: &Path, settle: &dyn Fn()) -> (Measured, i64) {
     let db = database.trim_start_matches("sqlite://");
     let table = run_quiet(Command::new("sqlite3").args([db, ".schema records"]));
     run_quiet(Command::new("sqlite3").args([
@@ -413,15 +418,21 @@ fn sqlite_floor(dir: &Path, database: &str, csv: &Path, settle: &dyn Fn()) -> Me
         &table,
     ]));
     settle();
-    measure(Command::new("sqlite3").args([
+    let m = measure(Command::new("sqlite3").args([
         &floor_db.display().to_string(),
         "PRAGMA synchronous = NORMAL;",
         ".mode csv",
         &format!(".import {} records", csv.display()),
-    ]))
+    ]));
+    let loaded = run_quiet(Command::new("sqlite3").args([
+        &floor_db.display().to_string(),
+        "SELECT COUNT(*) FROM records",
+    ]));
+    (m, loaded.trim().parse().unwrap_or(-1))
 }
 
-fn postgres_floor(database: &str, csv: &Path, settle: &dyn Fn()) -> Measured {
+/// The floor on PostgreSQL, and how many rows it loaded.
+fn postgres_floor(database: &str, csv: &Path, settle: &dyn Fn()) -> (Measured, i64) {
     run_quiet(psql(database).args([
         "-c",
         &format!(
@@ -436,7 +447,7 @@ fn postgres_floor(database: &str, csv: &Path, settle: &dyn Fn()) -> Measured {
         "CREATE TABLE floor.records (LIKE public.records INCLUDING ALL)",
     ]));
     settle();
-    measure(psql(database).args([
+    let m = measure(psql(database).args([
         "-c",
         "SET synchronous_commit = off",
         "-c",
@@ -444,7 +455,10 @@ fn postgres_floor(database: &str, csv: &Path, settle: &dyn Fn()) -> Measured {
             "\\copy floor.records ({COLUMNS}) FROM '{}' WITH (FORMAT csv)",
             csv.display()
         ),
-    ]))
+    ]));
+    let loaded =
+        run_quiet(psql(database).args(["-tA", "-c", "SELECT COUNT(*) FROM floor.records"]));
+    (m, loaded.trim().parse().unwrap_or(-1))
 }
 
 #[derive(Default)]
