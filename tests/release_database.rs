@@ -1,0 +1,149 @@
+//! A database made by the released syncdeck opens in this one with everything in it:
+//! its integrations (one active with an encrypted API key, one paused), their tasks and
+//! schemas, the synced records, the executions (a success and a failure) and the audit
+//! log. The databases are SQL dumps in `tests/fixtures/release-db/` (see its README),
+//! loaded into a fresh SQLite file and a fresh PostgreSQL schema; opening them runs
+//! whatever migrations came since.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use sqlx::Connection;
+use syncdeck::domain::ExecutionStatus;
+use syncdeck::secrets::KeyRing;
+use syncdeck::store::{IntegrationQuery, Store};
+
+const SQLITE_DUMP: &str = include_str!("fixtures/release-db/sqlite.sql");
+const POSTGRES_DUMP: &str = include_str!("fixtures/release-db/postgres.sql");
+
+/// The released database loaded into a fresh SQLite file, opened by this syncdeck.
+async fn released_sqlite(dir: &tempfile::TempDir) -> Store {
+    let path = dir.path().join("released.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(SQLITE_DUMP))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    common::open(&format!("sqlite://{}", path.display())).await
+}
+
+/// The released database loaded into a fresh PostgreSQL schema, opened by this
+/// syncdeck; `None` where PostgreSQL is not configured (outside CI).
+async fn released_postgres() -> Option<Store> {
+    let db = common::postgres().await?;
+    db.store.close().await;
+    // A schema of its own, empty: `common::postgres` migrated the one it made.
+    let base = std::env::var("SYNCDECK_TEST_POSTGRES_URL").unwrap();
+    let url = common::fresh_pg_schema(&base).await;
+    let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
+    let dump = POSTGRES_DUMP.replace("public.", &format!("{schema}."));
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(dump))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    Some(common::open(&url).await)
+}
+
+async fn everything_is_kept(store: Store) {
+    let page = store
+        .list_integrations(&IntegrationQuery {
+            limit: 10,
+            ..IntegrationQuery::default()
+        })
+        .await
+        .unwrap();
+    let names: Vec<&str> = page.items.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["CRM contacts", "News feed"]);
+
+    let crm = store
+        .get_integration("CRM contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!crm.paused);
+    assert_eq!(crm.spec.environment.as_str(), "sandbox");
+    assert_eq!(crm.spec.task.schedule.describe(), "Every 15 minutes");
+    assert_eq!(crm.spec.task.config["region"], "emea");
+    let schema = crm.spec.schema.as_ref().expect("the schema is kept");
+    assert_eq!(schema["id"], "contacts");
+    assert_eq!(schema["fieldMappings"].as_array().unwrap().len(), 2);
+
+    // The API key still opens with the key it was sealed with.
+    let ring = KeyRing::from_base64_key(common::TEST_KEY).unwrap();
+    let sealed = store.credentials_of(&crm.id).await.unwrap();
+    assert_eq!(sealed.len(), 1);
+    let secret = syncdeck::vault::open(&ring, "CRM contacts", &crm.id, &sealed[0]).unwrap();
+    assert_eq!(secret.expose(), "fixture-api-key-1");
+
+    let news = store.get_integration("News feed").await.unwrap().unwrap();
+    assert!(news.paused, "the paused integration stays paused");
+    assert!(news.spec.schema.is_none());
+
+    let records = store.list_records("contact", 10).await.unwrap();
+    let mut emails: Vec<&str> = records
+        .iter()
+        .map(|r| r.data["email"].as_str().unwrap())
+        .collect();
+    emails.sort_unstable();
+    assert_eq!(
+        emails,
+        ["ada@example.com", "alan@example.com", "grace@example.com"]
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r.integration_id.as_deref() == Some(crm.id.as_str()))
+    );
+
+    let executions = store.list_executions(None, 10).await.unwrap();
+    let mut outcomes: Vec<(&str, ExecutionStatus, i64)> = executions
+        .iter()
+        .map(|e| (e.integration_name.as_str(), e.status, e.created))
+        .collect();
+    outcomes.sort_by_key(|o| o.0);
+    assert_eq!(
+        outcomes,
+        [
+            ("CRM contacts", ExecutionStatus::Success, 3),
+            ("News feed", ExecutionStatus::Failed, 0)
+        ]
+    );
+
+    let audit = store.recent_audit(20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "task.pause" && a.subject == "News feed"),
+        "{audit:?}"
+    );
+
+    // The released database takes new work as any other.
+    let id = syncdeck::ops::sync::run_now(
+        &store,
+        "CRM contacts",
+        syncdeck::domain::ExecutionTrigger::Manual,
+        false,
+        syncdeck::ops::Origin::Cli,
+    )
+    .await
+    .unwrap();
+    let queued = store.get_execution(&id).await.unwrap().unwrap();
+    assert_eq!(queued.status, ExecutionStatus::Queued);
+}
+
+#[tokio::test]
+async fn a_released_sqlite_database_opens_with_everything_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    everything_is_kept(released_sqlite(&dir).await).await;
+}
+
+#[tokio::test]
+async fn a_released_postgres_database_opens_with_everything_in_it() {
+    if let Some(store) = released_postgres().await {
+        everything_is_kept(store).await;
+    }
+}
