@@ -155,7 +155,7 @@ fn settle(app: &mut App, msg: Msg) {
             // As the runtime does: compile, then apply with the reference data.
             let reference = reference.blocking_lock();
             let result = CompiledSchema::compile(&schema, target.as_deref())
-                .map(|c| mapper::run_preview(&c, &samples, &task, &reference));
+                .map(|c| syncdeck::ops::schema::apply(&c, &samples, &task, &reference));
             pending.extend(app.update(Msg::Mapper(mapper::Msg::Previewed { seq, result })));
         }
     }

@@ -86,29 +86,6 @@ fn main() {
 // ---------------------------------------------------------------------------------------
 // The runs.
 
-fn integration_text(name: &str, base_url: &str) -> String {
-    format!(
-        r#"name = "{name}"
-type = "rest_api"
-[connection]
-base_url = "{base_url}"
-timeout_secs = 30
-[connection.auth]
-kind = "none"
-[source]
-entity = "Contact"
-path = "/contacts"
-records = "$.results[*]"
-[source.pagination]
-kind = "page"
-param = "page"
-stop_when = "$.next_page"
-[task]
-retry = {{ max_retries = 0, delay_secs = 1, exponential = false }}
-"#
-    )
-}
-
 fn schema_json() -> Value {
     let mut v: Value = serde_json::from_str(SCHEMA).unwrap();
     v["target"]["shardTypeId"] = json!(TARGET);
@@ -138,7 +115,7 @@ async fn save(
     name: &str,
     base_url: &str,
 ) -> syncdeck::domain::integration::IntegrationSpec {
-    let mut spec = common::spec(&integration_text(name, base_url));
+    let mut spec = common::spec(&source::integration_text(name, base_url, "/contacts"));
     spec.schema = Some(schema_json());
     store
         .save_integration(&syncdeck::domain::new_id(), &spec, &[], false)

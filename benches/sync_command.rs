@@ -248,12 +248,12 @@ fn bench_one(backend: &Backend, server: &source::Server, n: usize) -> String {
     write(
         dir.path(),
         "bench.toml",
-        &integration_text("Bench CRM", &server.url, "/contacts"),
+        &source::integration_text("Bench CRM", &server.url, "/contacts"),
     );
     write(
         dir.path(),
         "empty.toml",
-        &integration_text("Bench empty", &server.url, "/empty"),
+        &source::integration_text("Bench empty", &server.url, "/empty"),
     );
     let file = |name: &str| dir.path().join(name).display().to_string();
     run_quiet(&mut sd(&[
@@ -489,31 +489,4 @@ fn counts(json: &str) -> Counts {
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
-}
-
-fn integration_text(name: &str, base_url: &str, path: &str) -> String {
-    format!(
-        r#"name = "{name}"
-type = "rest_api"
-[connection]
-base_url = "{base_url}"
-timeout_secs = 30
-[connection.auth]
-kind = "none"
-[source]
-entity = "Contact"
-path = "{path}"
-records = "$.results[*]"
-cursor_field = "LastModifiedDate"
-cursor_param = "modified_since"
-[source.pagination]
-kind = "page"
-param = "page"
-stop_when = "$.next_page"
-[schema]
-file = "contact.schema.json"
-[task]
-retry = {{ max_retries = 0, delay_secs = 1, exponential = false }}
-"#
-    )
 }

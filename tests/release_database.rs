@@ -32,10 +32,7 @@ async fn released_sqlite(dir: &tempfile::TempDir) -> Store {
 /// The released database loaded into a fresh PostgreSQL schema, opened by this
 /// syncdeck; `None` where PostgreSQL is not configured (outside CI).
 async fn released_postgres() -> Option<Store> {
-    let db = common::postgres().await?;
-    db.store.close().await;
-    // A schema of its own, empty: `common::postgres` migrated the one it made.
-    let base = std::env::var("SYNCDECK_TEST_POSTGRES_URL").unwrap();
+    let base = common::postgres_url()?;
     let url = common::fresh_pg_schema(&base).await;
     let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
     let dump = POSTGRES_DUMP.replace("public.", &format!("{schema}."));

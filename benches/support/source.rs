@@ -187,3 +187,33 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The integration file of this source at `path`: page pagination, the incremental
+/// cursor on `LastModifiedDate`, the schema in `contact.schema.json` beside the file,
+/// no retries.
+pub fn integration_text(name: &str, base_url: &str, path: &str) -> String {
+    format!(
+        r#"name = "{name}"
+type = "rest_api"
+[connection]
+base_url = "{base_url}"
+timeout_secs = 30
+[connection.auth]
+kind = "none"
+[source]
+entity = "Contact"
+path = "{path}"
+records = "$.results[*]"
+cursor_field = "LastModifiedDate"
+cursor_param = "modified_since"
+[source.pagination]
+kind = "page"
+param = "page"
+stop_when = "$.next_page"
+[schema]
+file = "contact.schema.json"
+[task]
+retry = {{ max_retries = 0, delay_secs = 1, exponential = false }}
+"#
+    )
+}

@@ -388,7 +388,11 @@ pub(crate) async fn import(
         }
     }
     if let Some(schema) = &draft.spec.schema {
-        problems.extend(super::mapping_check::schema_problems(store, schema).await?);
+        problems.extend(
+            ops::schema::problems(store, schema)
+                .await
+                .map_err(failure)?,
+        );
     }
     let mut secrets = Vec::new();
     for (field, input) in &draft.secrets {

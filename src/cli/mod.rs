@@ -13,7 +13,6 @@ mod executions;
 pub(crate) mod integration;
 mod keys;
 pub mod mapping;
-mod mapping_check;
 mod ops_failure;
 mod output;
 mod prompt;

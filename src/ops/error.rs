@@ -49,6 +49,18 @@ impl OpsError {
     }
 }
 
+/// An engine error in the operations layer's words.
+impl From<crate::engine::EngineError> for OpsError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        use crate::engine::EngineError;
+        match e {
+            EngineError::NotFound(name) => OpsError::NotFound(format!("integration {name:?}")),
+            EngineError::Source(reason) => OpsError::Source(reason),
+            EngineError::Store(e) => OpsError::from(e),
+        }
+    }
+}
+
 impl From<StoreError> for OpsError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -101,9 +101,14 @@ pub async fn name_problem(
     name: &str,
     intent: Intent,
 ) -> Result<Option<Problem>, OpsError> {
-    let taken = store.integration_id(name).await?.is_some();
-    Ok((taken && intent == Intent::Create)
-        .then(|| Problem::new(Field::Name, format!("integration {name:?} exists already"))))
+    let taken = store.integration_id(name).await?;
+    Ok(clash(name, taken.as_deref(), intent).map(|m| Problem::new(Field::Name, m)))
+}
+
+/// Why saving `name` with `intent` may not go on when `existing` is its stored id.
+fn clash(name: &str, existing: Option<&str>, intent: Intent) -> Option<String> {
+    (existing.is_some() && intent == Intent::Create)
+        .then(|| format!("integration {name:?} exists already"))
 }
 
 /// Saves a draft: seals its new secrets (`values`, one for each of its secrets that is
@@ -120,10 +125,8 @@ pub async fn save(
     let spec = &draft.spec;
     let name = spec.name.as_str();
     let existing = store.integration_id(name).await?;
-    if existing.is_some() && intent == Intent::Create {
-        return Err(OpsError::Conflict(format!(
-            "integration {name:?} exists already"
-        )));
+    if let Some(why) = clash(name, existing.as_deref(), intent) {
+        return Err(OpsError::Conflict(why));
     }
     let id = existing.unwrap_or_else(crate::domain::new_id);
     let mut problems = Vec::new();

@@ -3,7 +3,6 @@
 
 use serde_json::{Map, Value};
 
-use super::connection::from_engine;
 use super::{OpsError, Origin, invalid};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::target_type::TargetType;
@@ -15,7 +14,7 @@ use crate::store::Store;
 /// Fetches up to `limit` records from `name`'s source and maps them with its stored
 /// schema; nothing is written.
 pub async fn preview(engine: &Engine, name: &str, limit: usize) -> Result<Preview, OpsError> {
-    engine.preview(name, limit).await.map_err(from_engine)
+    Ok(engine.preview(name, limit).await?)
 }
 
 /// Maps `samples` with a schema being edited, in process: the mapper's live preview.
@@ -68,4 +67,26 @@ pub async fn save(
     let json = serde_json::to_value(schema)
         .map_err(|e| invalid(vec![format!("cannot write the schema as JSON: {e}")]))?;
     Ok(store.save_schema(name, &json, origin.as_str()).await?)
+}
+
+/// Every problem of `schema` as an integration's schema: its shape, then a full compile
+/// against the target type the database defines for it; each names its place
+/// (`schema.…`). Empty when it is valid.
+pub async fn problems(store: &Store, schema: &Value) -> Result<Vec<String>, OpsError> {
+    let parsed = match ConversionSchema::from_value(schema.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(e.problems.iter().map(|p| format!("schema.{p}")).collect());
+        }
+    };
+    let target_name = &parsed.target.shard_type_id;
+    let Some(target) = store.get_target(target_name).await? else {
+        return Ok(vec![format!(
+            "schema.target.shardTypeId: target type {target_name:?} is not defined; `syncdeck targets list` shows them"
+        )]);
+    };
+    Ok(match CompiledSchema::compile(&parsed, Some(&target)) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(|e| format!("schema: {e}")).collect(),
+    })
 }

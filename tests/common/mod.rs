@@ -17,12 +17,12 @@ pub async fn sqlite() -> TestDb {
     TestDb { store, url, dir }
 }
 
-/// A fresh schema in the PostgreSQL test database, or `None` (with a printed notice)
-/// when `SYNCDECK_TEST_POSTGRES_URL` is not set. Under CI (`CI` set) the PostgreSQL
-/// half must run, so a missing URL fails the test instead.
-pub async fn postgres() -> Option<TestDb> {
-    let base = match std::env::var("SYNCDECK_TEST_POSTGRES_URL") {
-        Ok(u) if !u.is_empty() => u,
+/// The PostgreSQL test server's URL, or `None` (with a printed notice) when
+/// `SYNCDECK_TEST_POSTGRES_URL` is not set. Under CI (`CI` set) the PostgreSQL half
+/// must run, so a missing URL fails the test instead.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("SYNCDECK_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
         _ => {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -31,9 +31,15 @@ pub async fn postgres() -> Option<TestDb> {
             eprintln!(
                 "SYNCDECK_TEST_POSTGRES_URL is not set: skipping the PostgreSQL half of this test"
             );
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// A fresh schema in the PostgreSQL test database, migrated, or `None` as
+/// [`postgres_url`] says.
+pub async fn postgres() -> Option<TestDb> {
+    let base = postgres_url()?;
     let url = fresh_pg_schema(&base).await;
     let store = open(&url).await;
     Some(TestDb {

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::domain::conversion_schema::ConversionSchema;
 use crate::domain::target_type::TargetType;
 use crate::engine::reference::Reference;
-use crate::mapping::{CompiledSchema, Preview, SchemaError};
+use crate::mapping::{Preview, SchemaError};
 use crate::ops;
 use crate::tui::services::Services;
 
@@ -153,15 +153,4 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             }
         }
     }
-}
-
-/// Applies a compiled schema to the samples: what a preview request does, outside the
-/// key path. `reference`: the stored records lookups find and the currency rates.
-pub fn run_preview(
-    compiled: &CompiledSchema,
-    samples: &[Value],
-    task: &Map<String, Value>,
-    reference: &Reference,
-) -> Box<Preview> {
-    ops::schema::apply(compiled, samples, task, reference)
 }

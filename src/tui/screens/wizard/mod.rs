@@ -73,11 +73,7 @@ pub enum SaveError {
 }
 
 /// The integration a test or sample of an edited integration takes blank secrets from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRef {
-    pub name: String,
-    pub id: String,
-}
+pub use crate::ops::connection::Stored as StoredRef;
 
 #[derive(Debug, Clone)]
 pub enum Command {
@@ -104,14 +100,6 @@ pub enum Command {
         secrets: Vec<(Field, SecretString)>,
         replace: bool,
     },
-}
-
-/// The stored integration blank secrets come from, as the operations take it.
-fn stored_of(stored: &Option<StoredRef>) -> Option<ops::connection::Stored<'_>> {
-    stored.as_ref().map(|s| ops::connection::Stored {
-        name: &s.name,
-        id: &s.id,
-    })
 }
 
 /// Runs a command against the store and the engine; the only place this screen does I/O.
@@ -157,7 +145,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
                 &services.engine,
                 &spec,
                 credentials,
-                stored_of(&stored),
+                stored.as_ref(),
             )
             .await
             .map(TestResult::from)
@@ -174,7 +162,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
                 &services.engine,
                 &spec,
                 credentials,
-                stored_of(&stored),
+                stored.as_ref(),
                 SAMPLE_SIZE,
             )
             .await
