@@ -95,11 +95,11 @@ fn app(samples: usize) -> App {
     let records: Vec<_> = data.contacts.into_iter().take(samples).collect();
 
     app.screen = ScreenId::Mapper;
-    let _ = mapper::update::open(&mut app.mapper, NAME);
+    let _ = mapper::update::open(&mut app.mapper, NAME, None);
     let opened = mapper::Opened {
-        entity: spec.source.entity.clone(),
-        schema: spec.schema.clone(),
-        task: spec.task.config.clone(),
+        entity: spec.entities[0].source.entity.clone(),
+        schema: spec.entities[0].schema.clone(),
+        task: spec.tasks[0].config.clone(),
         targets: syncdeck::assets::target_types().expect("target types"),
     };
     settle(

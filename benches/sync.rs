@@ -116,7 +116,7 @@ async fn save(
     base_url: &str,
 ) -> syncdeck::domain::integration::IntegrationSpec {
     let mut spec = common::spec(&source::integration_text(name, base_url, "/contacts"));
-    spec.schema = Some(schema_json());
+    spec.entities[0].schema = Some(schema_json());
     store
         .save_integration(&syncdeck::domain::new_id(), &spec, &[], false)
         .await
@@ -221,7 +221,7 @@ async fn staged(backend: &str, dir: &tempfile::TempDir, server: &Server, n: usiz
     let adapter = registry.get("rest_api").unwrap();
     let cfg = AdapterConfig {
         connection: spec.connection.clone(),
-        source: spec.source.clone(),
+        source: spec.entities[0].source.clone(),
         credentials: Credentials::default(),
     };
     let opts = FetchOptions {

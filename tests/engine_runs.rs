@@ -498,7 +498,7 @@ async fn due_tasks_queue_one_execution_per_due_time(db: TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert!(got.next_run_at.unwrap() > syncdeck::store::now_ms());
+    assert!(got.tasks[0].next_run_at.unwrap() > syncdeck::store::now_ms());
     // Paused tasks are not queued.
     db.store.set_paused("Scheduled", true).await.unwrap();
     sqlx::query("UPDATE sync_tasks SET next_run_at = 1000")
@@ -662,6 +662,6 @@ config = { type = "transform", sourceField = "amount", transformations = [{ type
     assert_eq!(score("1"), json!(2.5));
     assert_eq!(score("2"), json!(0.75));
 
-    let preview = engine.preview("Money", 2).await.unwrap();
+    let preview = engine.preview("Money", None, 2).await.unwrap();
     assert_eq!(preview.rows[0].1.record["score"], json!(2.5));
 }

@@ -65,7 +65,10 @@ async fn a_save_writes_exactly_one_audit_entry(db: TestDb) {
     );
     let stored = db.store.get_integration("Audited").await.unwrap().unwrap();
     assert_eq!(stored.id, saved.id);
-    assert!(stored.schema_hash.is_some(), "the schema is saved with it");
+    assert!(
+        stored.entities[0].schema_hash.is_some(),
+        "the schema is saved with it"
+    );
     assert_eq!(stored.credential_fields.len(), 1);
 
     let again = integrations::save(

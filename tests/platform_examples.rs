@@ -350,7 +350,9 @@ async fn the_examples_import_and_sync(db: TestDb) {
                     .unwrap()
                     .unwrap()
                     .spec
+                    .entities[0]
                     .schema
+                    .clone()
             }
         };
         assert_eq!(
@@ -408,7 +410,10 @@ async fn the_mapper_opens_each_example_and_keeps_it_as_it_is() {
             .await
             .unwrap();
         let file = json_file(ex.schema);
-        store.save_schema(ex.name, &file, "cli").await.unwrap();
+        store
+            .save_schema(ex.name, None, &file, "cli")
+            .await
+            .unwrap();
 
         let services =
             common::console::services(&store, syncdeck::config::Config::default(), "examples");
@@ -456,6 +461,6 @@ async fn the_mapper_opens_each_example_and_keeps_it_as_it_is() {
         let flash = c.app.flash.as_ref().expect("a flash message");
         assert_eq!(flash.level, FlashLevel::Info, "{}: {}", ex.name, flash.text);
         let stored = store.get_integration(ex.name).await.unwrap().unwrap();
-        assert_eq!(stored.spec.schema, Some(file), "{}", ex.name);
+        assert_eq!(stored.spec.entities[0].schema, Some(file), "{}", ex.name);
     }
 }

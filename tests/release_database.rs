@@ -61,11 +61,14 @@ async fn everything_is_kept(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    assert!(!crm.paused);
+    assert!(!crm.paused());
     assert_eq!(crm.spec.environment.as_str(), "sandbox");
-    assert_eq!(crm.spec.task.schedule.describe(), "Every 15 minutes");
-    assert_eq!(crm.spec.task.config["region"], "emea");
-    let schema = crm.spec.schema.as_ref().expect("the schema is kept");
+    assert_eq!(crm.spec.tasks[0].schedule.describe(), "Every 15 minutes");
+    assert_eq!(crm.spec.tasks[0].config["region"], "emea");
+    let schema = crm.spec.entities[0]
+        .schema
+        .as_ref()
+        .expect("the schema is kept");
     assert_eq!(schema["id"], "contacts");
     assert_eq!(schema["fieldMappings"].as_array().unwrap().len(), 2);
 
@@ -77,8 +80,8 @@ async fn everything_is_kept(store: Store) {
     assert_eq!(secret.expose(), "fixture-api-key-1");
 
     let news = store.get_integration("News feed").await.unwrap().unwrap();
-    assert!(news.paused, "the paused integration stays paused");
-    assert!(news.spec.schema.is_none());
+    assert!(news.paused(), "the paused integration stays paused");
+    assert!(news.spec.entities[0].schema.is_none());
 
     let records = store.list_records("contact", 10).await.unwrap();
     let mut emails: Vec<&str> = records

@@ -133,7 +133,10 @@ async fn integrations_save_list_get_delete(db: TestDb) {
         got.credential_fields,
         vec![("connection.auth.secret".to_string(), "k0000".to_string())]
     );
-    assert!(got.next_run_at.is_some(), "an interval task has a next run");
+    assert!(
+        got.tasks[0].next_run_at.is_some(),
+        "an interval task has a next run"
+    );
     // Saving the same name again without replace changes nothing.
     let err = db
         .store
@@ -560,7 +563,7 @@ async fn one_execution_per_task_and_due_time(db: TestDb) {
              VALUES ($1, $2, $3, 'queued', 'schedule', 1000, 1)",
         )
         .bind(id)
-        .bind(got.task_id.clone())
+        .bind(got.tasks[0].id.clone())
         .bind(got.id.clone())
         .execute(db.store.pool())
     };
@@ -745,28 +748,28 @@ async fn schema_saves_alone_with_an_audit_entry(db: TestDb) {
         .await
         .unwrap();
     let before = db.store.get_integration("Mapped").await.unwrap().unwrap();
-    let mut schema = before.spec.schema.clone().unwrap();
+    let mut schema = before.spec.entities[0].schema.clone().unwrap();
     schema["name"] = serde_json::json!("Contacts, edited in the mapper");
     let hash = db
         .store
-        .save_schema("Mapped", &schema, "cli")
+        .save_schema("Mapped", None, &schema, "cli")
         .await
         .unwrap();
-    assert_ne!(Some(&hash), before.schema_hash.as_ref());
+    assert_ne!(Some(&hash), before.entities[0].schema_hash.as_ref());
     let after = db.store.get_integration("Mapped").await.unwrap().unwrap();
-    assert_eq!(after.spec.schema.as_ref(), Some(&schema));
-    assert_eq!(after.schema_hash.as_ref(), Some(&hash));
+    assert_eq!(after.spec.entities[0].schema.as_ref(), Some(&schema));
+    assert_eq!(after.entities[0].schema_hash.as_ref(), Some(&hash));
     // only the schema changed
     assert_eq!(after.id, before.id);
     assert_eq!(after.spec.connection, before.spec.connection);
-    assert_eq!(after.spec.task, before.spec.task);
+    assert_eq!(after.spec.tasks, before.spec.tasks);
     let audit = db.store.recent_audit(1).await.unwrap();
     assert_eq!(
         (audit[0].action.as_str(), audit[0].subject.as_str()),
         ("schema.save", "Mapped")
     );
     assert!(matches!(
-        db.store.save_schema("Nobody", &schema, "cli").await,
+        db.store.save_schema("Nobody", None, &schema, "cli").await,
         Err(StoreError::NotFound(_))
     ));
 }

@@ -535,7 +535,7 @@ async fn moving_and_details_follow_the_selection() {
     let d = c.app.integrations.details.as_ref().unwrap();
     assert_eq!(d.name, "Marketing leads");
     let data = d.data.as_ref().unwrap();
-    assert!(data.integration.paused);
+    assert!(data.integration.paused());
     assert_eq!(data.executions.len(), 1);
     c.key(KeyCode::Esc).await;
     assert!(c.app.integrations.details.is_none());
@@ -1725,7 +1725,7 @@ async fn p_pauses_and_resumes_the_task() {
         .await
         .unwrap()
         .unwrap();
-    assert!(stored.paused);
+    assert!(stored.paused());
     assert!(c.app.integrations.list.items[0].paused);
     assert!(
         c.app
@@ -1744,7 +1744,7 @@ async fn p_pauses_and_resumes_the_task() {
         .await
         .unwrap()
         .unwrap();
-    assert!(!stored.paused);
+    assert!(!stored.paused());
     assert!(
         c.app
             .flash
@@ -1824,7 +1824,7 @@ async fn read_only_refuses_pause_and_delete() {
         .await
         .unwrap()
         .unwrap();
-    assert!(!stored.paused);
+    assert!(!stored.paused());
 }
 
 #[tokio::test]

@@ -145,7 +145,9 @@ impl Console {
             .await
             .unwrap()
             .unwrap()
+            .entities[0]
             .schema_hash
+            .clone()
     }
 }
 
@@ -412,7 +414,7 @@ async fn a_valid_edit_is_saved_and_undo_goes_back() {
     assert!(!c.app.mapper.unsaved());
     let stored = c.store.get_integration(NAME).await.unwrap().unwrap();
     let schema = syncdeck::domain::conversion_schema::ConversionSchema::from_value(
-        stored.spec.schema.unwrap(),
+        stored.spec.entities[0].schema.clone().unwrap(),
     )
     .unwrap();
     let m = schema
@@ -1010,7 +1012,7 @@ async fn a_lookup_rule_previews_the_stored_records_it_finds() {
     // Saved, the engine's preview (`syncdeck mapping preview`) finds it too.
     c.type_text("s").await;
     assert!(!c.app.mapper.unsaved(), "{:?}", c.flash());
-    let preview = c.services.engine.preview(NAME, 3).await.unwrap();
+    let preview = c.services.engine.preview(NAME, None, 3).await.unwrap();
     assert_eq!(preview.rows[0].1.record["phone"], stored_email);
     c.extra.shutdown().await;
 }

@@ -396,17 +396,20 @@ async fn a_rest_integration_end_to_end_against_the_sample_api() {
         spec.connection.base_url.as_deref(),
         Some(api.url().as_str())
     );
-    assert_eq!(spec.source.records.as_deref(), Some("$.results[*]"));
     assert_eq!(
-        spec.source.pagination,
+        spec.entities[0].source.records.as_deref(),
+        Some("$.results[*]")
+    );
+    assert_eq!(
+        spec.entities[0].source.pagination,
         syncdeck::domain::integration::Pagination::Page {
             param: "page".into(),
             start: 1,
             stop_when: Some("$.next_page".into()),
         }
     );
-    assert_eq!(spec.task.schedule.describe(), "Every 30 minutes");
-    let schema = spec.schema.as_ref().unwrap();
+    assert_eq!(spec.tasks[0].schedule.describe(), "Every 30 minutes");
+    let schema = spec.entities[0].schema.as_ref().unwrap();
     assert_eq!(schema["target"]["shardTypeId"], "contact");
     assert_eq!(schema["deduplication"]["externalIdField"], "id");
     let fields: Vec<&str> = stored
@@ -519,7 +522,7 @@ async fn headers_rate_limit_and_cursor_are_reviewed_and_saved() {
     );
     let rl = conn.rate_limit.as_ref().unwrap();
     assert_eq!((rl.requests, rl.per_secs), (50, 10));
-    let source = &stored.spec.source;
+    let source = &stored.spec.entities[0].source;
     assert_eq!(source.cursor_field.as_deref(), Some("last_modified"));
     assert_eq!(source.cursor_param.as_deref(), Some("modified_since"));
 

@@ -141,13 +141,36 @@ struct ShowJson<'a> {
     enabled: bool,
     paused: bool,
     connection: &'a crate::domain::integration::Connection,
-    source: &'a crate::domain::integration::Source,
-    schedule: String,
+    /// The first entity's source, schedule, task and schema hash, as for an
+    /// integration with one of each; `entities` and `tasks` list them all.
+    source: Option<&'a crate::domain::integration::Source>,
+    schedule: Option<String>,
     next_run_at: Option<i64>,
-    task: &'a crate::domain::integration::TaskSpec,
+    task: Option<&'a crate::domain::integration::TaskSpec>,
     schema_hash: Option<&'a str>,
+    entities: Vec<EntityJson<'a>>,
+    tasks: Vec<TaskJson<'a>>,
     credentials: Vec<CredentialJson<'a>>,
     executions: Vec<ExecutionJson>,
+}
+
+#[derive(Serialize)]
+struct EntityJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    source: &'a crate::domain::integration::Source,
+    target_type: Option<&'a str>,
+    schema_hash: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct TaskJson<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    spec: &'a crate::domain::integration::TaskSpec,
+    schedule_words: String,
+    paused: bool,
+    next_run_at: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -177,13 +200,39 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
             type_id: &i.spec.type_id,
             environment: i.spec.environment.as_str(),
             enabled: i.spec.enabled,
-            paused: i.paused,
+            paused: i.paused(),
             connection: &i.spec.connection,
-            source: &i.spec.source,
-            schedule: i.spec.task.schedule.describe(),
-            next_run_at: i.next_run_at,
-            task: &i.spec.task,
-            schema_hash: i.schema_hash.as_deref(),
+            source: i.spec.first_entity().map(|e| &e.source),
+            schedule: i.spec.first_task().map(|t| t.schedule.describe()),
+            next_run_at: i.tasks.first().and_then(|t| t.next_run_at),
+            task: i.spec.first_task(),
+            schema_hash: i.entities.first().and_then(|e| e.schema_hash.as_deref()),
+            entities: i
+                .spec
+                .entities
+                .iter()
+                .zip(&i.entities)
+                .map(|(spec, stored)| EntityJson {
+                    id: &stored.id,
+                    name: spec.name(),
+                    source: &spec.source,
+                    target_type: spec.target_type(),
+                    schema_hash: stored.schema_hash.as_deref(),
+                })
+                .collect(),
+            tasks: i
+                .spec
+                .tasks
+                .iter()
+                .zip(&i.tasks)
+                .map(|(spec, stored)| TaskJson {
+                    id: &stored.id,
+                    spec,
+                    schedule_words: spec.schedule.describe(),
+                    paused: stored.paused,
+                    next_run_at: stored.next_run_at,
+                })
+                .collect(),
             credentials: i
                 .credential_fields
                 .iter()
@@ -216,7 +265,7 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
         "status       {}",
         if !s.enabled {
             "disabled"
-        } else if i.paused {
+        } else if i.paused() {
             "paused"
         } else {
             "active"
@@ -234,26 +283,41 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
     for (field, key_id) in &i.credential_fields {
         outln!("credential   {field} = •••• (encrypted with key {key_id})")?;
     }
-    outln!(
-        "source       {} {} {}",
-        s.source.method,
-        s.source.path.as_deref().unwrap_or(""),
-        s.source.records.as_deref().unwrap_or("")
-    )?;
-    outln!("schedule     {}", s.task.schedule.describe())?;
-    match &s.schema {
-        Some(schema) => outln!(
-            "schema       {} ({} field mappings)",
-            schema
-                .get("name")
-                .and_then(|v| v.as_str())
-                .unwrap_or("unnamed"),
-            schema
-                .get("fieldMappings")
-                .and_then(|v| v.as_array())
-                .map_or(0, Vec::len)
-        )?,
-        None => outln!("schema       none")?,
+    for e in &s.entities {
+        let schema = match &e.schema {
+            Some(schema) => format!(
+                "→ {} (schema {}, {} field mappings)",
+                e.target_type().unwrap_or("?"),
+                schema
+                    .get("name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("unnamed"),
+                schema
+                    .get("fieldMappings")
+                    .and_then(|v| v.as_array())
+                    .map_or(0, Vec::len)
+            ),
+            None => "→ no schema yet".to_string(),
+        };
+        outln!(
+            "entity       {}: {} {} {} {schema}",
+            e.name(),
+            e.source.method,
+            e.source.path.as_deref().unwrap_or(""),
+            e.source.records.as_deref().unwrap_or("")
+        )?;
+    }
+    if s.tasks.is_empty() {
+        outln!("tasks        none")?;
+    }
+    for (t, stored) in s.tasks.iter().zip(&i.tasks) {
+        outln!(
+            "task         {}: {} → {}{}",
+            t.name,
+            t.entity,
+            t.schedule.describe(),
+            if stored.paused { " (paused)" } else { "" }
+        )?;
     }
     if executions.is_empty() {
         outln!("executions   none yet")?;
@@ -291,16 +355,17 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// Reads the schema a file names, relative to the integration file.
-fn read_schema_file(base: &Path, file: &str) -> Result<serde_json::Value, String> {
+/// Reads the schema a file names, relative to the integration file; `key` is where the
+/// file names it (`schema`, `entities[1].schema`).
+fn read_schema_file(base: &Path, file: &str, key: &str) -> Result<serde_json::Value, String> {
     let path = base.join(file);
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("schema.file: cannot read {}: {e}", path.display()))?;
+        .map_err(|e| format!("{key}.file: cannot read {}: {e}", path.display()))?;
     let is_toml = path.extension().is_some_and(|e| e == "toml");
     if is_toml {
         let t: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             format!(
-                "schema.file: {} is not valid TOML: {}",
+                "{key}.file: {} is not valid TOML: {}",
                 path.display(),
                 e.message()
             )
@@ -310,7 +375,7 @@ fn read_schema_file(base: &Path, file: &str) -> Result<serde_json::Value, String
         )))
     } else {
         serde_json::from_str(&text)
-            .map_err(|e| format!("schema.file: {} is not valid JSON: {e}", path.display()))
+            .map_err(|e| format!("{key}.file: {} is not valid JSON: {e}", path.display()))
     }
 }
 
@@ -381,18 +446,26 @@ pub(crate) async fn import(
 
     // Everything is checked before anything is written or asked for.
     let mut problems = Vec::new();
-    if let SchemaSource::File(f) = &draft.schema {
-        match read_schema_file(base, f) {
-            Ok(v) => draft.spec.schema = Some(v),
-            Err(e) => problems.push(e),
+    let listed = draft.listed;
+    for (i, source) in draft.schemas.clone().iter().enumerate() {
+        let key = if listed {
+            format!("entities[{i}].schema")
+        } else {
+            "schema".to_string()
+        };
+        if let SchemaSource::File(f) = source {
+            match read_schema_file(base, f, &key) {
+                Ok(v) => draft.spec.entities[i].schema = Some(v),
+                Err(e) => problems.push(e),
+            }
         }
-    }
-    if let Some(schema) = &draft.spec.schema {
-        problems.extend(
-            ops::schema::problems(store, schema)
-                .await
-                .map_err(failure)?,
-        );
+        if let Some(schema) = &draft.spec.entities[i].schema {
+            problems.extend(
+                ops::schema::problems_at(store, schema, &key)
+                    .await
+                    .map_err(failure)?,
+            );
+        }
     }
     let mut secrets = Vec::new();
     for (field, input) in &draft.secrets {

@@ -18,6 +18,7 @@ mod output;
 mod prompt;
 mod sync;
 mod targets;
+mod tasks;
 mod wait;
 
 use std::io::IsTerminal;
@@ -79,6 +80,17 @@ pub enum Command {
     Mapping {
         #[command(subcommand)]
         command: MappingCommand,
+    },
+    /// Sync tasks of integrations (INTEGRATION/TASK): list, show, run, pause, resume, delete.
+    Tasks {
+        #[command(subcommand)]
+        command: tasks::TasksCommand,
+    },
+    /// Entities of integrations, each with its conversion schema.
+    #[command(visible_alias = "schemas")]
+    Entities {
+        #[command(subcommand)]
+        command: tasks::EntitiesCommand,
     },
     /// Run and cancel syncs.
     Sync {
@@ -215,6 +227,8 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> anyhow::Result<i32>
         },
         Some(Command::Keys { command }) => keys::run(ctx, command).await,
         Some(Command::Sync { command }) => sync::sync(ctx, command).await,
+        Some(Command::Tasks { command }) => tasks::tasks(ctx, command).await,
+        Some(Command::Entities { command }) => tasks::entities(ctx, command).await,
         Some(Command::Executions { command }) => match command {
             ExecutionsCommand::List(args) => executions::list(ctx, args).await,
             ExecutionsCommand::Show(args) => executions::show(ctx, args).await,

@@ -378,6 +378,9 @@ pub async fn worker(ctx: &Context, args: WorkerArgs) -> anyhow::Result<i32> {
 #[derive(Debug, clap::Args)]
 pub struct PreviewArgs {
     pub name: String,
+    /// The entity whose schema to preview; its first entity when not given.
+    #[arg(long)]
+    pub entity: Option<String>,
     #[arg(long, default_value_t = 5)]
     pub limit: usize,
     #[arg(long)]
@@ -418,7 +421,7 @@ pub async fn test_connection(ctx: &Context, name: &str, json: bool) -> anyhow::R
 pub async fn preview(ctx: &Context, args: PreviewArgs) -> anyhow::Result<i32> {
     let store = ctx.store().await?;
     let engine = engine(ctx, &store, "cli")?;
-    let preview = ops::schema::preview(&engine, &args.name, args.limit)
+    let preview = ops::schema::preview(&engine, &args.name, args.entity.as_deref(), args.limit)
         .await
         .map_err(|e| match e {
             OpsError::Source(reason) => Failure::runtime(format!("{}: {reason}", args.name)),

@@ -110,7 +110,7 @@ mod tests {
             assert!(!text.contains("{{BASE_URL}}") && !text.contains("{{DEMO_DIR}}"));
             match integration_file::parse(&text, &known) {
                 Ok(f) => assert!(
-                    matches!(f.schema, SchemaSource::Inline(_)),
+                    matches!(f.schemas[0], SchemaSource::Inline(_)),
                     "{name}: the schema should be inline"
                 ),
                 Err(errors) => panic!(
@@ -229,7 +229,7 @@ mod tests {
                 Ok(p) => p,
                 Err(e) => panic!("{name}: {e:?}"),
             };
-            let SchemaSource::Inline(json) = parsed.schema else {
+            let Some(SchemaSource::Inline(json)) = parsed.schemas.first().cloned() else {
                 panic!("{name}: no inline schema");
             };
             let schema = match ConversionSchema::from_value(json) {
@@ -259,7 +259,7 @@ mod tests {
                 other => panic!("{name}: no sample data for entity {other}"),
             };
             let ctx = ApplyContext {
-                task: &parsed.spec.task.config,
+                task: &parsed.spec.tasks[0].config,
                 lookup: &NoLookup,
                 rates: &NoRates,
             };

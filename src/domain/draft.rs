@@ -73,6 +73,7 @@ fields! {
     Schema => "schema",
     SchemaFile => "schema.file",
     Task => "task",
+    TaskName => "task.name",
     TaskDirection => "task.direction",
     TaskSchedule => "task.schedule",
     TaskScheduleKind => "task.schedule.kind",
@@ -310,9 +311,25 @@ pub enum SchemaSource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntegrationDraft {
     pub spec: IntegrationSpec,
-    pub schema: SchemaSource,
+    /// Where each entity's schema comes from, in the order of `spec.entities`.
+    pub schemas: Vec<SchemaSource>,
+    /// Written in the list form (`[[entities]]`, `[[tasks]]`): problems name
+    /// `entities[N].…`; else the single form's `source.…`, `schema.…`, `task.…`.
+    pub listed: bool,
     /// Each credential field of the auth kind (`connection.auth.secret`) and its input.
     pub secrets: Vec<(Field, CredentialInput)>,
+    /// Set when the draft is one entity and task of an integration that has more: the
+    /// save merges them into what is stored instead of replacing it all.
+    pub part_of: Option<PartOf>,
+}
+
+/// Which stored entity and task a draft's first entity and task stand for: `Some(name)`
+/// replaces that one (renaming it if the draft names it otherwise, keeping its id and
+/// history), `None` adds it. A draft without a task changes no task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartOf {
+    pub entity: Option<String>,
+    pub task: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! A configured integration: connection, source, conversion schema and sync task.
-//! These are the stored form; secrets are never part of them (they live, encrypted, in
-//! `credentials`, named by `SECRET_FIELDS`).
+//! A configured integration: one connection (credentials, rate limit, circuit breaker)
+//! with any number of entities (a source request and its conversion schema) and any
+//! number of sync tasks, each running one entity. These are the stored form; secrets are
+//! never part of them (they live, encrypted, in `credentials`, named by `SECRET_FIELDS`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -236,8 +237,14 @@ impl TaskRetry {
     }
 }
 
+/// A sync task: which entity it runs (that entity's request and conversion schema),
+/// when, with which `config` values (`{{task.KEY}}` in the request and the schema).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpec {
+    /// Unique within its integration; `sync run INTEGRATION/TASK` names it.
+    pub name: String,
+    /// The name of the entity it runs (`Source::entity`).
+    pub entity: String,
     pub direction: String,
     pub schedule: Schedule,
     #[serde(default)]
@@ -246,14 +253,71 @@ pub struct TaskSpec {
     pub retry: TaskRetry,
 }
 
-impl Default for TaskSpec {
-    fn default() -> Self {
+impl TaskSpec {
+    /// A manual pull task named `name` running entity `entity`, with default retries.
+    pub fn new(name: impl Into<String>, entity: impl Into<String>) -> Self {
         Self {
+            name: name.into(),
+            entity: entity.into(),
             direction: "pull".into(),
             schedule: Schedule::Manual,
             config: serde_json::Map::new(),
             retry: TaskRetry::default(),
         }
+    }
+}
+
+/// How logs, audit entries and screens name a task: `INTEGRATION/TASK`, or just the
+/// integration's name when its task is named like it (an integration with one task).
+pub fn task_label(integration: &str, task: &str) -> String {
+    if integration == task {
+        integration.to_string()
+    } else {
+        format!("{integration}/{task}")
+    }
+}
+
+/// Why a task name cannot be used.
+pub fn task_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("the task has no name; give it one such as \"Contacts daily\"".into())
+    } else if name.trim() != name {
+        Some("the task name has leading or trailing spaces; remove them".into())
+    } else if name.contains('/') {
+        Some(format!(
+            "{name:?} contains `/`, which separates the integration from the task in \
+             `sync run INTEGRATION/TASK`; use another character"
+        ))
+    } else if name.chars().count() > 100 {
+        Some("the task name is longer than 100 characters; shorten it".into())
+    } else if name.chars().any(char::is_control) {
+        Some("the task name contains a control character; use printable characters only".into())
+    } else {
+        None
+    }
+}
+
+/// One entity of an integration: the request that reads its records, and the
+/// conversion schema that maps them (in its JSON interchange form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntitySpec {
+    pub source: Source,
+    pub schema: Option<serde_json::Value>,
+}
+
+impl EntitySpec {
+    /// The entity's name, unique within its integration (`source.entity`).
+    pub fn name(&self) -> &str {
+        &self.source.entity
+    }
+
+    /// The target type its schema writes, when it has a schema that names one.
+    pub fn target_type(&self) -> Option<&str> {
+        self.schema
+            .as_ref()?
+            .get("target")?
+            .get("shardTypeId")?
+            .as_str()
     }
 }
 
@@ -265,10 +329,99 @@ pub struct IntegrationSpec {
     pub environment: Environment,
     pub enabled: bool,
     pub connection: Connection,
-    pub source: Source,
-    /// The conversion schema in its JSON interchange form.
-    pub schema: Option<serde_json::Value>,
-    pub task: TaskSpec,
+    /// In the order they were written; at least one.
+    pub entities: Vec<EntitySpec>,
+    /// In the order they were written; each names one of `entities`.
+    pub tasks: Vec<TaskSpec>,
+}
+
+impl IntegrationSpec {
+    pub fn entity(&self, name: &str) -> Option<&EntitySpec> {
+        self.entities.iter().find(|e| e.name() == name)
+    }
+
+    pub fn entity_mut(&mut self, name: &str) -> Option<&mut EntitySpec> {
+        self.entities.iter_mut().find(|e| e.name() == name)
+    }
+
+    pub fn task(&self, name: &str) -> Option<&TaskSpec> {
+        self.tasks.iter().find(|t| t.name == name)
+    }
+
+    /// The entity task `task` runs.
+    pub fn entity_of(&self, task: &TaskSpec) -> Option<&EntitySpec> {
+        self.entity(&task.entity)
+    }
+
+    /// The first entity: the one the wizard edits and a sample reads by default.
+    pub fn first_entity(&self) -> Option<&EntitySpec> {
+        self.entities.first()
+    }
+
+    pub fn first_task(&self) -> Option<&TaskSpec> {
+        self.tasks.first()
+    }
+
+    /// One entity and one task of the integration's name: the file's single form and
+    /// what the wizard creates.
+    pub fn is_single(&self) -> bool {
+        self.entities.len() == 1
+            && self.tasks.len() == 1
+            && self.tasks[0].name == self.name.as_str()
+            && self.tasks[0].entity == self.entities[0].name()
+    }
+
+    /// What is wrong with how the entities and tasks fit together: duplicate names, a
+    /// task naming no entity, a bad task name. Each problem with the list key
+    /// (`entities[1].entity`, `tasks[0].name`) it belongs to.
+    pub fn structure_problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if self.entities.is_empty() {
+            out.push((
+                "entities".to_string(),
+                "the integration has no entity; add [source] or [[entities]]".to_string(),
+            ));
+        }
+        for (i, e) in self.entities.iter().enumerate() {
+            if self.entities[..i].iter().any(|o| o.name() == e.name()) {
+                out.push((
+                    format!("entities[{i}].entity"),
+                    format!(
+                        "entity {:?} is listed twice; give each entity its own name",
+                        e.name()
+                    ),
+                ));
+            }
+        }
+        for (i, t) in self.tasks.iter().enumerate() {
+            if let Some(p) = task_name_problem(&t.name) {
+                out.push((format!("tasks[{i}].name"), p));
+            }
+            if self.tasks[..i].iter().any(|o| o.name == t.name) {
+                out.push((
+                    format!("tasks[{i}].name"),
+                    format!(
+                        "task {:?} is listed twice; give each task its own name",
+                        t.name
+                    ),
+                ));
+            }
+            if self.entity(&t.entity).is_none() {
+                let names: Vec<&str> = self.entities.iter().map(EntitySpec::name).collect();
+                out.push((
+                    format!("tasks[{i}].entity"),
+                    format!(
+                        "task {:?} runs entity {:?}, which this integration does not have; \
+                         use one of: {}",
+                        t.name,
+                        t.entity,
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+        out
+    }
 }
 
 /// One row of the integrations list.
@@ -279,8 +432,12 @@ pub struct IntegrationSummary {
     pub type_id: String,
     pub environment: Environment,
     pub enabled: bool,
+    /// Every task paused (an integration with no task is not paused).
     pub paused: bool,
+    /// The first task's schedule.
     pub schedule: Schedule,
+    pub entities: i64,
+    pub tasks: i64,
     pub last_status: Option<super::ExecutionStatus>,
     /// Epoch milliseconds.
     pub last_run_at: Option<i64>,

@@ -5,11 +5,11 @@ use toml::{Table, Value};
 
 use super::IntegrationName as Name;
 pub use super::draft::{
-    CredentialInput, Field, FieldPath, IntegrationDraft, Problem, SchemaSource,
+    CredentialInput, Field, FieldPath, IntegrationDraft, PartOf, Problem, SchemaSource,
 };
 use super::integration::{
-    ApiKeyIn, Auth, AuthKind, Connection, Environment, FileFormat, IntegrationSpec, Pagination,
-    RateLimit, Source, TaskRetry, TaskSpec,
+    ApiKeyIn, Auth, AuthKind, Connection, EntitySpec, Environment, FileFormat, IntegrationSpec,
+    Pagination, RateLimit, Source, TaskRetry, TaskSpec,
 };
 use super::schedule::{IntervalUnit, Schedule, ScheduleError};
 use super::toml_walk::{self, FileError, Walker, json_to_toml, toml_to_json};
@@ -64,6 +64,8 @@ const TOP_KEYS: &[&str] = &[
     "source",
     "schema",
     "task",
+    "entities",
+    "tasks",
 ];
 
 /// A problem the walker found, with its key path made typed.
@@ -142,33 +144,161 @@ fn parse_walked(
     let empty = Table::new();
     let connection_t = w.table(&doc, "", "connection", true).unwrap_or(&empty);
     let connection = read_connection(&mut w, connection_t, adapter.as_deref(), &mut secrets);
-    let source_t = w.table(&doc, "", "source", true).unwrap_or(&empty);
-    let source = read_source(&mut w, source_t, adapter.as_deref());
-    let schema = read_schema(&mut w, &doc);
-    let task = match w.table(&doc, "", "task", false) {
-        Some(t) => read_task(&mut w, t),
-        None => TaskSpec::default(),
-    };
+    let listed = doc.contains_key("entities") || doc.contains_key("tasks");
+    let (entities, schemas, tasks) =
+        read_entities_and_tasks(&mut w, &doc, adapter.as_deref(), name.as_ref());
 
-    match (name, type_id, source) {
-        (Some(name), Some(type_id), Some(source)) if w.errors.is_empty() => Ok(IntegrationDraft {
-            spec: IntegrationSpec {
+    match (name, type_id) {
+        (Some(name), Some(type_id)) if w.errors.is_empty() => {
+            let spec = IntegrationSpec {
                 name,
                 type_id,
                 environment,
                 enabled,
                 connection,
-                source,
-                schema: match &schema {
-                    SchemaSource::Inline(v) => Some(v.clone()),
-                    _ => None,
-                },
-                task,
-            },
-            schema,
-            secrets,
-        }),
+                entities,
+                tasks,
+            };
+            let problems = spec.structure_problems();
+            if !problems.is_empty() {
+                for (key, message) in problems {
+                    w.error(&key, message);
+                }
+                return Err(w.errors);
+            }
+            Ok(IntegrationDraft {
+                spec,
+                schemas,
+                secrets,
+                listed,
+                part_of: None,
+            })
+        }
         _ => Err(w.errors),
+    }
+}
+
+/// The single form (`[source]`, `[schema]`, `[task]`: one entity, and one task named
+/// like the integration unless `[task] name` says otherwise) or the list form
+/// (`[[entities]]`, each with its `schema`, and `[[tasks]]`, each naming its entity).
+fn read_entities_and_tasks(
+    w: &mut Walker<'_>,
+    doc: &Table,
+    adapter: Option<&str>,
+    name: Option<&Name>,
+) -> (Vec<EntitySpec>, Vec<SchemaSource>, Vec<TaskSpec>) {
+    let listed = doc.contains_key("entities") || doc.contains_key("tasks");
+    let single =
+        doc.contains_key("source") || doc.contains_key("schema") || doc.contains_key("task");
+    let integration = name.map(|n| n.as_str().to_string()).unwrap_or_default();
+    if listed && single {
+        w.error(
+            Field::Document.key(),
+            "the file mixes the single form ([source], [schema], [task]) with the list form \
+             ([[entities]], [[tasks]]); write one of them",
+        );
+        return (Vec::new(), Vec::new(), Vec::new());
+    }
+    if !listed {
+        let empty = Table::new();
+        let source_t = w.table(doc, "", "source", true).unwrap_or(&empty);
+        let source = read_source(w, source_t, adapter, Field::Source.key());
+        let schema = read_schema(w, doc, "");
+        let entity = source
+            .as_ref()
+            .map(|s| s.entity.clone())
+            .unwrap_or_default();
+        let task = match w.table(doc, "", "task", false) {
+            Some(t) => read_task(w, t, Field::Task.key(), &integration, Some(&entity)),
+            None => TaskSpec::new(integration.clone(), entity),
+        };
+        let Some(source) = source else {
+            return (Vec::new(), Vec::new(), Vec::new());
+        };
+        let inline = inline_schema(&schema);
+        return (
+            vec![EntitySpec {
+                source,
+                schema: inline,
+            }],
+            vec![schema],
+            vec![task],
+        );
+    }
+    let mut entities = Vec::new();
+    let mut schemas = Vec::new();
+    for (i, t) in array_of_tables(w, doc, "entities", true)
+        .into_iter()
+        .enumerate()
+    {
+        let p = format!("entities[{i}]");
+        let schema = read_schema(w, t, &p);
+        let mut source_t = t.clone();
+        source_t.remove("schema");
+        if let Some(source) = read_source(w, &source_t, adapter, &p) {
+            entities.push(EntitySpec {
+                source,
+                schema: inline_schema(&schema),
+            });
+            schemas.push(schema);
+        }
+    }
+    let only = (entities.len() == 1).then(|| entities[0].source.entity.clone());
+    let mut tasks = Vec::new();
+    for (i, t) in array_of_tables(w, doc, "tasks", false)
+        .into_iter()
+        .enumerate()
+    {
+        let p = format!("tasks[{i}]");
+        tasks.push(read_task(w, t, &p, "", only.as_deref()));
+    }
+    (entities, schemas, tasks)
+}
+
+fn inline_schema(schema: &SchemaSource) -> Option<serde_json::Value> {
+    match schema {
+        SchemaSource::Inline(v) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// The tables of the array `key` (`[[key]]`); a problem when it is required and
+/// missing or empty, or when it is not an array of tables.
+fn array_of_tables<'t>(
+    w: &mut Walker<'_>,
+    doc: &'t Table,
+    key: &str,
+    required: bool,
+) -> Vec<&'t Table> {
+    match doc.get(key) {
+        None if required => {
+            w.error(key, format!("is missing; add at least one [[{key}]] table"));
+            Vec::new()
+        }
+        None => Vec::new(),
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::Table(t) => out.push(t),
+                    _ => w.error(
+                        &format!("{key}[{i}]"),
+                        format!("must be a table: write it as [[{key}]]"),
+                    ),
+                }
+            }
+            if out.is_empty() && required {
+                w.error(key, format!("is empty; add at least one [[{key}]] table"));
+            }
+            out
+        }
+        Some(_) => {
+            w.error(
+                key,
+                format!("must be a list of tables: write each as [[{key}]]"),
+            );
+            Vec::new()
+        }
     }
 }
 
@@ -315,11 +445,13 @@ fn read_auth(
     Some(auth)
 }
 
-fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<Source> {
-    const P: &str = Field::Source.key();
+/// Reads a source request from table `t` whose key path is `p` (`source`, or
+/// `entities[N]`).
+fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>, p: &str) -> Option<Source> {
+    let key = |k: &str| format!("{p}.{k}");
     w.unknown_keys(
         t,
-        P,
+        p,
         &[
             "entity",
             "method",
@@ -333,17 +465,17 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
             "pagination",
         ],
     );
-    let entity = w.non_empty_string(t, P, "entity", true);
+    let entity = w.non_empty_string(t, p, "entity", true);
     let method = w
-        .choice(t, P, "method", false, &["GET", "POST"])
+        .choice(t, p, "method", false, &["GET", "POST"])
         .unwrap_or_else(|| "GET".into());
     let is_rest = adapter != Some("file");
-    let path = w.string(t, P, "path", false);
-    let query = w.string_map(t, P, "query");
+    let path = w.string(t, p, "path", false);
+    let query = w.string_map(t, p, "query");
     for name in query.keys() {
         if is_secret_query(name) {
             w.error(
-                &format!("{P}.query.{name}"),
+                &format!("{p}.query.{name}"),
                 format!(
                     "this query parameter carries a credential; put it in [connection.auth] \
                      (kind = \"api_key\", in = \"query\", name = \"{name}\", secret = \"env:NAME\") \
@@ -352,27 +484,24 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
             );
         }
     }
-    let body = w.string(t, P, "body", false).unwrap_or_default();
+    let body = w.string(t, p, "body", false).unwrap_or_default();
     if !body.is_empty() {
         if method != "POST" {
-            w.error(
-                Field::SourceBody.key(),
-                "a body is only sent with method = \"POST\"",
-            );
+            w.error(&key("body"), "a body is only sent with method = \"POST\"");
         } else if let Err(e) = serde_json::from_str::<serde_json::Value>(&body) {
-            w.error(Field::SourceBody.key(), format!("is not valid JSON: {e}"));
+            w.error(&key("body"), format!("is not valid JSON: {e}"));
         }
     }
     let mut json_path = |key: &str, example: &str| {
-        let v = w.string(t, P, key, false)?;
+        let v = w.string(t, p, key, false)?;
         if !v.starts_with('$') {
             w.error(
-                &format!("{P}.{key}"),
+                &format!("{p}.{key}"),
                 format!("{v:?} is not a JSONPath; write it like \"{example}\""),
             );
         } else if let Err(e) = jsonpath_rust::parser::parse_json_path(&v) {
             w.error(
-                &format!("{P}.{key}"),
+                &format!("{p}.{key}"),
                 format!("{v:?} is not a valid JSONPath: {e}"),
             );
         }
@@ -380,16 +509,16 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
     };
     let records = json_path("records", "$.results[*]");
     let total = json_path("total", "$.total");
-    let cursor_field = w.string(t, P, "cursor_field", false);
-    let cursor_param = w.string(t, P, "cursor_param", false);
+    let cursor_field = w.string(t, p, "cursor_field", false);
+    let cursor_param = w.string(t, p, "cursor_param", false);
     if cursor_field.is_some() && cursor_param.is_none() && is_rest {
         w.error(
-            Field::SourceCursorParam.key(),
+            &key("cursor_param"),
             "cursor_field is set, so cursor_param (the query parameter that carries the last cursor) is required",
         );
     }
-    let pagination = match w.table(t, P, "pagination", false) {
-        Some(p) => read_pagination(w, p),
+    let pagination = match w.table(t, p, "pagination", false) {
+        Some(pt) => read_pagination(w, pt, &key("pagination")),
         None => Some(Pagination::None),
     };
     Some(Source {
@@ -406,11 +535,10 @@ fn read_source(w: &mut Walker<'_>, t: &Table, adapter: Option<&str>) -> Option<S
     })
 }
 
-fn read_pagination(w: &mut Walker<'_>, t: &Table) -> Option<Pagination> {
-    const P: &str = Field::SourcePagination.key();
+fn read_pagination(w: &mut Walker<'_>, t: &Table, p: &str) -> Option<Pagination> {
     let kind = w.choice(
         t,
-        P,
+        p,
         "kind",
         true,
         &[
@@ -426,7 +554,7 @@ fn read_pagination(w: &mut Walker<'_>, t: &Table) -> Option<Pagination> {
         let v = v?;
         if let Err(e) = jsonpath_rust::parser::parse_json_path(&v) {
             w.error(
-                &format!("{P}.{key}"),
+                &format!("{p}.{key}"),
                 format!("{v:?} is not a valid JSONPath: {e}"),
             );
             return None;
@@ -435,14 +563,14 @@ fn read_pagination(w: &mut Walker<'_>, t: &Table) -> Option<Pagination> {
     };
     match kind.as_str() {
         "none" => {
-            w.unknown_keys(t, P, &["kind"]);
+            w.unknown_keys(t, p, &["kind"]);
             Some(Pagination::None)
         }
         "page" => {
-            w.unknown_keys(t, P, &["kind", "param", "start", "stop_when"]);
-            let param = w.non_empty_string(t, P, "param", true);
-            let start = w.integer(t, P, "start", false, 0).unwrap_or(1);
-            let stop = w.string(t, P, "stop_when", false);
+            w.unknown_keys(t, p, &["kind", "param", "start", "stop_when"]);
+            let param = w.non_empty_string(t, p, "param", true);
+            let start = w.integer(t, p, "start", false, 0).unwrap_or(1);
+            let stop = w.string(t, p, "stop_when", false);
             let stop_when = check_path(w, "stop_when", stop);
             Some(Pagination::Page {
                 param: param?,
@@ -451,10 +579,10 @@ fn read_pagination(w: &mut Walker<'_>, t: &Table) -> Option<Pagination> {
             })
         }
         "offset" => {
-            w.unknown_keys(t, P, &["kind", "param", "limit_param", "limit"]);
-            let param = w.non_empty_string(t, P, "param", true);
-            let limit_param = w.non_empty_string(t, P, "limit_param", true);
-            let limit = w.integer(t, P, "limit", true, 1);
+            w.unknown_keys(t, p, &["kind", "param", "limit_param", "limit"]);
+            let param = w.non_empty_string(t, p, "param", true);
+            let limit_param = w.non_empty_string(t, p, "limit_param", true);
+            let limit = w.integer(t, p, "limit", true, 1);
             Some(Pagination::Offset {
                 param: param?,
                 limit_param: limit_param?,
@@ -462,9 +590,9 @@ fn read_pagination(w: &mut Walker<'_>, t: &Table) -> Option<Pagination> {
             })
         }
         "cursor" => {
-            w.unknown_keys(t, P, &["kind", "param", "next"]);
-            let param = w.non_empty_string(t, P, "param", true);
-            let next = w.non_empty_string(t, P, "next", true);
+            w.unknown_keys(t, p, &["kind", "param", "next"]);
+            let param = w.non_empty_string(t, p, "param", true);
+            let next = w.non_empty_string(t, p, "next", true);
             let next = check_path(w, "next", next);
             Some(Pagination::Cursor {
                 param: param?,
@@ -472,26 +600,28 @@ fn read_pagination(w: &mut Walker<'_>, t: &Table) -> Option<Pagination> {
             })
         }
         "next_url" => {
-            w.unknown_keys(t, P, &["kind", "next"]);
-            let next = w.non_empty_string(t, P, "next", true);
+            w.unknown_keys(t, p, &["kind", "next"]);
+            let next = w.non_empty_string(t, p, "next", true);
             let next = check_path(w, "next", next);
             Some(Pagination::NextUrl { next: next? })
         }
         _ => {
-            w.unknown_keys(t, P, &["kind"]);
+            w.unknown_keys(t, p, &["kind"]);
             Some(Pagination::LinkHeader)
         }
     }
 }
 
-fn read_schema(w: &mut Walker<'_>, doc: &Table) -> SchemaSource {
-    const P: &str = Field::Schema.key();
-    let Some(t) = w.table(doc, "", P, false) else {
+/// Reads `schema` of table `doc` whose key path is `p` (empty for the document).
+fn read_schema(w: &mut Walker<'_>, doc: &Table, p: &str) -> SchemaSource {
+    let Some(t) = w.table(doc, p, "schema", false) else {
         return SchemaSource::None;
     };
+    let path = toml_walk::join(p, "schema");
+    let sp = path.as_str();
     if t.contains_key("file") {
-        w.unknown_keys(t, P, &["file"]);
-        return match w.non_empty_string(t, P, "file", true) {
+        w.unknown_keys(t, sp, &["file"]);
+        return match w.non_empty_string(t, sp, "file", true) {
             Some(f) => SchemaSource::File(f),
             None => SchemaSource::None,
         };
@@ -499,60 +629,87 @@ fn read_schema(w: &mut Walker<'_>, doc: &Table) -> SchemaSource {
     SchemaSource::Inline(toml_to_json(&Value::Table(t.clone())))
 }
 
-fn read_task(w: &mut Walker<'_>, t: &Table) -> TaskSpec {
-    const P: &str = Field::Task.key();
-    w.unknown_keys(t, P, &["direction", "schedule", "config", "retry"]);
-    let mut task = TaskSpec::default();
-    if let Some(d) = w.choice(t, P, "direction", false, &["pull", "push", "bidirectional"]) {
+/// Reads a task from table `t` whose key path is `p` (`task`, or `tasks[N]`). Its
+/// name defaults to `default_name` and its entity to `default_entity`; without a
+/// default they are required.
+fn read_task(
+    w: &mut Walker<'_>,
+    t: &Table,
+    p: &str,
+    default_name: &str,
+    default_entity: Option<&str>,
+) -> TaskSpec {
+    let key = |k: &str| format!("{p}.{k}");
+    let single = p == Field::Task.key();
+    let allowed: &[&str] = if single {
+        &["name", "direction", "schedule", "config", "retry"]
+    } else {
+        &["name", "entity", "direction", "schedule", "config", "retry"]
+    };
+    w.unknown_keys(t, p, allowed);
+    let name = match w.string(t, p, "name", default_name.is_empty()) {
+        Some(n) => n,
+        None => default_name.to_string(),
+    };
+    let entity = if single {
+        default_entity.unwrap_or_default().to_string()
+    } else {
+        match w.string(t, p, "entity", default_entity.is_none()) {
+            Some(e) => e,
+            None => default_entity.unwrap_or_default().to_string(),
+        }
+    };
+    let mut task = TaskSpec::new(name, entity);
+    if let Some(d) = w.choice(t, p, "direction", false, &["pull", "push", "bidirectional"]) {
         if d != "pull" {
             w.error(
-                Field::TaskDirection.key(),
+                &key("direction"),
                 format!("{d:?} is not available yet; use \"pull\""),
             );
         }
         task.direction = d;
     }
-    if let Some(s) = w.table(t, P, "schedule", false)
-        && let Some(schedule) = read_schedule(w, s)
+    if let Some(s) = w.table(t, p, "schedule", false)
+        && let Some(schedule) = read_schedule(w, s, &key("schedule"))
     {
         task.schedule = schedule;
     }
-    if let Some(c) = w.table(t, P, "config", false)
+    if let Some(c) = w.table(t, p, "config", false)
         && let serde_json::Value::Object(m) = toml_to_json(&Value::Table(c.clone()))
     {
         task.config = m;
     }
-    if let Some(r) = w.table(t, P, "retry", false) {
-        const RP: &str = Field::TaskRetry.key();
-        w.unknown_keys(r, RP, &["max_retries", "delay_secs", "exponential"]);
+    if let Some(r) = w.table(t, p, "retry", false) {
+        let retry_key = key("retry");
+        let rp = retry_key.as_str();
+        w.unknown_keys(r, rp, &["max_retries", "delay_secs", "exponential"]);
         let d = TaskRetry::default();
         task.retry = TaskRetry {
             max_retries: w
-                .integer(r, RP, "max_retries", false, 0)
+                .integer(r, rp, "max_retries", false, 0)
                 .map_or(d.max_retries, |i| u32::try_from(i).unwrap_or(u32::MAX)),
             delay_secs: w
-                .integer(r, RP, "delay_secs", false, 0)
+                .integer(r, rp, "delay_secs", false, 0)
                 .map_or(d.delay_secs, |i| i as u64),
             exponential: w
-                .boolean(r, RP, "exponential", false)
+                .boolean(r, rp, "exponential", false)
                 .unwrap_or(d.exponential),
         };
     }
     task
 }
 
-/// Reads `[task] schedule`, naming the field of each problem.
-fn read_schedule(w: &mut Walker<'_>, t: &Table) -> Option<Schedule> {
-    const P: &str = Field::TaskSchedule.key();
-    let kind = w.choice(t, P, "kind", true, &["manual", "interval", "cron"])?;
+/// Reads a task's `schedule` (key path `p`), naming the field of each problem.
+fn read_schedule(w: &mut Walker<'_>, t: &Table, p: &str) -> Option<Schedule> {
+    let kind = w.choice(t, p, "kind", true, &["manual", "interval", "cron"])?;
     let schedule = match kind.as_str() {
         "interval" => {
-            w.unknown_keys(t, P, &["kind", "every", "unit"]);
-            let every = w.integer(t, P, "every", true, 0);
+            w.unknown_keys(t, p, &["kind", "every", "unit"]);
+            let every = w.integer(t, p, "every", true, 0);
             let unit = w
                 .choice(
                     t,
-                    P,
+                    p,
                     "unit",
                     true,
                     &["seconds", "minutes", "hours", "days", "weeks"],
@@ -564,10 +721,10 @@ fn read_schedule(w: &mut Walker<'_>, t: &Table) -> Option<Schedule> {
             }
         }
         "cron" => {
-            w.unknown_keys(t, P, &["kind", "expression", "timezone"]);
-            let expression = w.non_empty_string(t, P, "expression", true);
+            w.unknown_keys(t, p, &["kind", "expression", "timezone"]);
+            let expression = w.non_empty_string(t, p, "expression", true);
             let timezone = w
-                .non_empty_string(t, P, "timezone", false)
+                .non_empty_string(t, p, "timezone", false)
                 .unwrap_or_else(|| "UTC".into());
             Schedule::Cron {
                 expression: expression?,
@@ -575,7 +732,7 @@ fn read_schedule(w: &mut Walker<'_>, t: &Table) -> Option<Schedule> {
             }
         }
         _ => {
-            w.unknown_keys(t, P, &["kind"]);
+            w.unknown_keys(t, p, &["kind"]);
             Schedule::Manual
         }
     };
@@ -583,11 +740,11 @@ fn read_schedule(w: &mut Walker<'_>, t: &Table) -> Option<Schedule> {
         Ok(()) => Some(schedule),
         Err(e) => {
             let field = match &e {
-                ScheduleError::Cron { .. } => Field::TaskScheduleExpression,
-                ScheduleError::Timezone(_) => Field::TaskScheduleTimezone,
-                ScheduleError::ZeroInterval(_) => Field::TaskScheduleEvery,
+                ScheduleError::Cron { .. } => "expression",
+                ScheduleError::Timezone(_) => "timezone",
+                ScheduleError::ZeroInterval(_) => "every",
             };
-            w.error(field.key(), e.to_string());
+            w.error(&format!("{p}.{field}"), e.to_string());
             None
         }
     }
@@ -613,11 +770,43 @@ pub fn export(spec: &IntegrationSpec) -> String {
         conn.insert("auth".into(), Value::Table(a));
     }
     doc.insert("connection".into(), Value::Table(conn));
-    doc.insert("source".into(), Value::Table(to_table(&spec.source)));
-    if let Some(schema) = spec.schema.as_ref().and_then(json_to_toml) {
-        doc.insert("schema".into(), schema);
+    let single = spec.entities.len() == 1
+        && spec.tasks.len() == 1
+        && spec.tasks[0].entity == spec.entities[0].name();
+    if single {
+        let entity = &spec.entities[0];
+        doc.insert("source".into(), Value::Table(to_table(&entity.source)));
+        if let Some(schema) = entity.schema.as_ref().and_then(json_to_toml) {
+            doc.insert("schema".into(), schema);
+        }
+        let mut task = to_table(&spec.tasks[0]);
+        task.remove("entity");
+        if spec.tasks[0].name == spec.name.as_str() {
+            task.remove("name");
+        }
+        doc.insert("task".into(), Value::Table(task));
+    } else {
+        let entities = spec
+            .entities
+            .iter()
+            .map(|e| {
+                let mut t = to_table(&e.source);
+                if let Some(schema) = e.schema.as_ref().and_then(json_to_toml) {
+                    t.insert("schema".into(), schema);
+                }
+                Value::Table(t)
+            })
+            .collect();
+        doc.insert("entities".into(), Value::Array(entities));
+        if !spec.tasks.is_empty() {
+            let tasks = spec
+                .tasks
+                .iter()
+                .map(|t| Value::Table(to_table(t)))
+                .collect();
+            doc.insert("tasks".into(), Value::Array(tasks));
+        }
     }
-    doc.insert("task".into(), Value::Table(to_table(&spec.task)));
     toml::to_string_pretty(&doc).unwrap_or_default()
 }
 

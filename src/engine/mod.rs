@@ -220,10 +220,13 @@ impl Engine {
         run::run(&self.inner, claim, None).await.map(Some)
     }
 
-    /// The saved integration `name` and its adapter call's config, credentials opened.
+    /// The saved integration `name` and its adapter call's config for entity `entity`
+    /// (the first when `None`), credentials opened and the request filled with the
+    /// config of the first task that runs the entity.
     async fn open_named(
         &self,
         name: &str,
+        entity: Option<&str>,
     ) -> Result<(StoredIntegration, AdapterConfig, &dyn Adapter), EngineError> {
         let integration = self
             .inner
@@ -231,26 +234,40 @@ impl Engine {
             .get_integration(name)
             .await?
             .ok_or_else(|| EngineError::NotFound(name.to_string()))?;
-        let (cfg, adapter) = source::open_saved(&self.inner, &integration).await?;
+        let chosen = source::pick_entity(&integration.spec, entity)?;
+        let request = source::request(chosen, source::task_for(&integration.spec, chosen))?;
+        let (cfg, adapter) = source::open_saved(&self.inner, &integration, request).await?;
         Ok((integration, cfg, adapter))
+    }
+
+    /// The adapter call's config of an unsaved spec's first entity.
+    async fn open_spec(
+        &self,
+        spec: &IntegrationSpec,
+        credentials: Credentials,
+    ) -> Result<(AdapterConfig, &dyn Adapter), EngineError> {
+        let chosen = source::pick_entity(spec, None)?;
+        let request = source::request(chosen, source::task_for(spec, chosen))?;
+        source::open_unsaved(&self.inner, spec, request, credentials).await
     }
 
     /// Tests the connection of an integration, as the console's `t` and
     /// `syncdeck integration test` do.
     pub async fn test_connection(&self, name: &str) -> Result<ConnectionReport, EngineError> {
-        let (integration, cfg, adapter) = self.open_named(name).await?;
+        let (integration, cfg, adapter) = self.open_named(name, None).await?;
         let http = self.inner.http_policy(&integration.id, &integration.spec);
         Ok(adapter.test_connection(&cfg, &http).await)
     }
 
-    /// Up to `limit` raw records from a saved integration's source: the samples the
-    /// field mapper maps as the schema is edited.
+    /// Up to `limit` raw records from entity `entity` (the first when `None`) of a
+    /// saved integration: the samples the field mapper maps as the schema is edited.
     pub async fn sample(
         &self,
         name: &str,
+        entity: Option<&str>,
         limit: usize,
     ) -> Result<Vec<serde_json::Value>, EngineError> {
-        let (integration, cfg, adapter) = self.open_named(name).await?;
+        let (integration, cfg, adapter) = self.open_named(name, entity).await?;
         let http = self.inner.http_policy(&integration.id, &integration.spec);
         adapter
             .sample(&cfg, limit.max(1), &http)
@@ -265,7 +282,7 @@ impl Engine {
         spec: &IntegrationSpec,
         credentials: Credentials,
     ) -> Result<ConnectionReport, EngineError> {
-        let (cfg, adapter) = source::open_unsaved(&self.inner, spec, credentials).await?;
+        let (cfg, adapter) = self.open_spec(spec, credentials).await?;
         let http = self.inner.http_policy(UNSAVED, spec);
         Ok(adapter.test_connection(&cfg, &http).await)
     }
@@ -278,7 +295,7 @@ impl Engine {
         credentials: Credentials,
         limit: usize,
     ) -> Result<Vec<serde_json::Value>, EngineError> {
-        let (cfg, adapter) = source::open_unsaved(&self.inner, spec, credentials).await?;
+        let (cfg, adapter) = self.open_spec(spec, credentials).await?;
         let http = self.inner.http_policy(UNSAVED, spec);
         adapter
             .sample(&cfg, limit.max(1), &http)
@@ -308,23 +325,28 @@ impl Engine {
         crate::vault::seal(&self.inner.ring, integration_id, field, secret)
     }
 
-    /// Fetches up to `limit` sample records from the integration's source and maps them
-    /// with its conversion schema: what `mapping preview` and the mapper's preview show.
-    pub async fn preview(&self, name: &str, limit: usize) -> Result<Preview, EngineError> {
+    /// Fetches up to `limit` sample records from entity `entity` (the first when
+    /// `None`) and maps them with its conversion schema: what `mapping preview` and the
+    /// mapper's preview show.
+    pub async fn preview(
+        &self,
+        name: &str,
+        entity: Option<&str>,
+        limit: usize,
+    ) -> Result<Preview, EngineError> {
         let store = &self.inner.store;
-        let integration = store
-            .get_integration(name)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(name.to_string()))?;
-        let schema_json =
-            integration.spec.schema.clone().ok_or_else(|| {
-                EngineError::Source(format!("{name} has no conversion schema yet"))
-            })?;
+        let (integration, cfg, adapter) = self.open_named(name, entity).await?;
+        let chosen = source::pick_entity(&integration.spec, entity)?;
+        let schema_json = chosen.schema.clone().ok_or_else(|| {
+            EngineError::Source(format!(
+                "{name} / {} has no conversion schema yet",
+                chosen.name()
+            ))
+        })?;
         let schema = ConversionSchema::from_value(schema_json).map_err(|e| {
             EngineError::Source(format!("the stored conversion schema is not valid: {e}"))
         })?;
         let target = store.get_target(&schema.target.shard_type_id).await?;
-        let (cfg, adapter) = source::open_saved(&self.inner, &integration).await?;
         let http = self.inner.http_policy(&integration.id, &integration.spec);
         let sample = adapter
             .sample(&cfg, limit.max(1), &http)
@@ -348,8 +370,9 @@ impl Engine {
                 reference::PREVIEW_LIMIT,
             )
             .await?;
+        let empty = serde_json::Map::new();
         let ctx = ApplyContext {
-            task: &integration.spec.task.config,
+            task: source::task_for(&integration.spec, chosen).map_or(&empty, |t| &t.config),
             lookup: &stored.index,
             rates: &stored.rates,
         };

@@ -5,13 +5,52 @@ use std::sync::Arc;
 
 use super::{EngineContext, EngineError};
 use crate::adapters::{Adapter, AdapterConfig, Credentials};
-use crate::domain::integration::IntegrationSpec;
+use crate::domain::integration::{EntitySpec, IntegrationSpec, Source, TaskSpec};
 use crate::store::StoredIntegration;
 
-/// The adapter call's config of a saved integration, its credentials opened.
+/// The entity a sample, preview or test reads: `entity` by name, else the first one.
+pub(super) fn pick_entity<'s>(
+    spec: &'s IntegrationSpec,
+    entity: Option<&str>,
+) -> Result<&'s EntitySpec, EngineError> {
+    let found = match entity {
+        Some(name) => spec.entity(name),
+        None => spec.first_entity(),
+    };
+    found.ok_or_else(|| match entity {
+        Some(name) => EngineError::NotFound(format!(
+            "entity {name:?} of {} (its entities: {})",
+            spec.name,
+            spec.entities
+                .iter()
+                .map(EntitySpec::name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => EngineError::Source(format!("{} has no entity to read", spec.name)),
+    })
+}
+
+/// The task whose config fills an entity's request outside a run (a sample, the
+/// mapper's preview): the first task that runs it, if any.
+pub(super) fn task_for<'s>(spec: &'s IntegrationSpec, entity: &EntitySpec) -> Option<&'s TaskSpec> {
+    spec.tasks.iter().find(|t| t.entity == entity.name())
+}
+
+/// The entity's request as `task` runs it: its `{{task.KEY}}` placeholders filled from
+/// the task's config (none without a task).
+pub(super) fn request(entity: &EntitySpec, task: Option<&TaskSpec>) -> Result<Source, EngineError> {
+    let empty = serde_json::Map::new();
+    let config = task.map_or(&empty, |t| &t.config);
+    crate::mapping::template::render_source(&entity.source, config).map_err(EngineError::Source)
+}
+
+/// The adapter call's config of a saved integration reading `source`, its credentials
+/// opened.
 pub(super) async fn open_saved<'a>(
     inner: &'a Arc<EngineContext>,
     integration: &StoredIntegration,
+    source: Source,
 ) -> Result<(AdapterConfig, &'a dyn Adapter), EngineError> {
     let store = &inner.store;
     let name = integration.spec.name.as_str();
@@ -25,7 +64,7 @@ pub(super) async fn open_saved<'a>(
             _ => {}
         }
     }
-    open_unsaved(inner, &integration.spec, credentials).await
+    open_unsaved(inner, &integration.spec, source, credentials).await
 }
 
 /// The adapter call's config for a spec with its credentials already open (the wizard's
@@ -33,6 +72,7 @@ pub(super) async fn open_saved<'a>(
 pub(super) async fn open_unsaved<'a>(
     inner: &'a Arc<EngineContext>,
     spec: &IntegrationSpec,
+    source: Source,
     credentials: Credentials,
 ) -> Result<(AdapterConfig, &'a dyn Adapter), EngineError> {
     let store = &inner.store;
@@ -56,7 +96,7 @@ pub(super) async fn open_unsaved<'a>(
     Ok((
         AdapterConfig {
             connection: spec.connection.clone(),
-            source: spec.source.clone(),
+            source,
             credentials,
         },
         adapter,

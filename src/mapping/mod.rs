@@ -15,7 +15,7 @@ mod line;
 mod lookup;
 mod preview;
 mod record;
-mod template;
+pub mod template;
 mod text;
 mod transform;
 

@@ -310,3 +310,73 @@ mod tests {
         assert!(DefaultValue::compile(&json!("{{task.}}")).is_err());
     }
 }
+
+/// A source request with the task's `config` values filled into its `{{task.KEY}}`
+/// placeholders (path, query values, body), as a task runs it. The error names the
+/// key the task lacks or the placeholder that is broken.
+pub fn render_source(
+    source: &crate::domain::integration::Source,
+    task: &Map<String, Value>,
+) -> Result<crate::domain::integration::Source, String> {
+    let fill = |where_: &str, text: &str| -> Result<String, String> {
+        match TaskTemplate::parse(text).map_err(|e| format!("{where_}: {e}"))? {
+            None => Ok(text.to_string()),
+            Some(t) => t.render(task).map_err(|key| {
+                format!(
+                    "{where_} uses {{{{task.{key}}}}}, but the task's config has no {key:?}; \
+                     add it to the task's config"
+                )
+            }),
+        }
+    };
+    let mut out = source.clone();
+    if let Some(path) = &source.path {
+        out.path = Some(fill("the entity's path", path)?);
+    }
+    for (k, v) in &source.query {
+        out.query
+            .insert(k.clone(), fill(&format!("query parameter {k:?}"), v)?);
+    }
+    if !source.body.is_empty() {
+        out.body = fill("the request body", &source.body)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod source_tests {
+    use serde_json::json;
+
+    use super::render_source;
+    use crate::domain::integration::{Pagination, Source};
+
+    fn source() -> Source {
+        Source {
+            entity: "articles".into(),
+            method: "GET".into(),
+            path: Some("/news/{{task.region}}".into()),
+            query: [("q".to_string(), "{{task.query}}".to_string())].into(),
+            body: String::new(),
+            records: Some("$.articles[*]".into()),
+            total: None,
+            cursor_field: None,
+            cursor_param: None,
+            pagination: Pagination::None,
+        }
+    }
+
+    #[test]
+    fn a_tasks_config_fills_the_request_it_runs() {
+        let config = json!({"query": "banking industry", "region": "emea"});
+        let filled = render_source(&source(), config.as_object().unwrap()).unwrap();
+        assert_eq!(filled.path.as_deref(), Some("/news/emea"));
+        assert_eq!(filled.query["q"], "banking industry");
+    }
+
+    #[test]
+    fn a_missing_config_key_is_named() {
+        let config = json!({"region": "emea"});
+        let e = render_source(&source(), config.as_object().unwrap()).unwrap_err();
+        assert!(e.contains("\"query\"") && e.contains("q"), "{e}");
+    }
+}

@@ -20,13 +20,15 @@ pub async fn test(engine: &Engine, name: &str) -> Result<ConnectionReport, OpsEr
     Ok(engine.test_connection(name).await?)
 }
 
-/// Up to `limit` raw records from the saved integration `name`'s source.
+/// Up to `limit` raw records from entity `entity` (the first when `None`) of the saved
+/// integration `name`.
 pub async fn sample(
     engine: &Engine,
     name: &str,
+    entity: Option<&str>,
     limit: usize,
 ) -> Result<Vec<serde_json::Value>, OpsError> {
-    Ok(engine.sample(name, limit).await?)
+    Ok(engine.sample(name, entity, limit).await?)
 }
 
 /// The typed credentials, with those left blank filled from `stored`'s.

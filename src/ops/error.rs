@@ -66,6 +66,7 @@ impl From<StoreError> for OpsError {
         match e {
             StoreError::NotFound(what) => OpsError::NotFound(what),
             StoreError::Conflict(what) => OpsError::Conflict(what),
+            StoreError::Ambiguous(what) => OpsError::invalid([what]),
             other => OpsError::Store(other),
         }
     }

@@ -1,10 +1,11 @@
 //! Actions on configured integrations.
 
 use super::{OpsError, Origin};
-use crate::domain::draft::{CredentialInput, Field, IntegrationDraft, Problem};
+use crate::domain::draft::{CredentialInput, Field, IntegrationDraft, PartOf, Problem};
+use crate::domain::integration::IntegrationSpec;
 use crate::engine::Engine;
 use crate::secrets::{KeyRing, SecretString, SecretsError};
-use crate::store::{Audit, SaveAudit, SaveOutcome, SealedCredential, Store};
+use crate::store::{Audit, Renames, SaveAudit, SaveMode, SaveOutcome, SealedCredential, Store};
 
 /// Pauses (or resumes) the schedule of `name`'s task; runs asked for by hand still
 /// run. Audited in the same transaction.
@@ -122,12 +123,22 @@ pub async fn save(
     intent: Intent,
     origin: Origin,
 ) -> Result<Saved, OpsError> {
-    let spec = &draft.spec;
-    let name = spec.name.as_str();
+    let name = draft.spec.name.as_str();
     let existing = store.integration_id(name).await?;
     if let Some(why) = clash(name, existing.as_deref(), intent) {
         return Err(OpsError::Conflict(why));
     }
+    let (merged, renames) = match (&draft.part_of, &existing) {
+        (Some(part), Some(_)) => {
+            let stored = store
+                .get_integration(name)
+                .await?
+                .ok_or_else(|| OpsError::NotFound(format!("integration {name:?}")))?;
+            merge(stored.spec, &draft.spec, part)?
+        }
+        _ => (draft.spec.clone(), Renames::default()),
+    };
+    let spec = &merged;
     let id = existing.unwrap_or_else(crate::domain::new_id);
     let mut problems = Vec::new();
     let mut sealed = Vec::new();
@@ -164,8 +175,11 @@ pub async fn save(
             &id,
             spec,
             &sealed,
-            &keep,
-            intent == Intent::CreateOrReplace,
+            SaveMode {
+                replace: intent == Intent::CreateOrReplace,
+                keep: &keep,
+                renames: &renames,
+            },
             Some(audit),
         )
         .await?;
@@ -184,4 +198,89 @@ pub async fn save(
         id,
         position,
     })
+}
+
+/// The stored integration with the draft's connection, and its first entity and task
+/// put in the place `part` says: replacing (and maybe renaming) one, or added.
+fn merge(
+    mut stored: IntegrationSpec,
+    draft: &IntegrationSpec,
+    part: &PartOf,
+) -> Result<(IntegrationSpec, Renames), OpsError> {
+    let mut renames = Renames::default();
+    stored.type_id = draft.type_id.clone();
+    stored.environment = draft.environment;
+    stored.enabled = draft.enabled;
+    stored.connection = draft.connection.clone();
+    if let Some(entity) = draft.first_entity() {
+        put(
+            &mut stored.entities,
+            entity.clone(),
+            part.entity.as_deref(),
+            |e| e.name().to_string(),
+            "entity",
+            &mut renames.entities,
+        )?;
+        // Tasks follow their entity's new name.
+        if let Some(old) = part.entity.as_deref().filter(|o| *o != entity.name()) {
+            for t in stored.tasks.iter_mut().filter(|t| t.entity == old) {
+                t.entity = entity.name().to_string();
+            }
+        }
+    }
+    if let Some(task) = draft.first_task() {
+        put(
+            &mut stored.tasks,
+            task.clone(),
+            part.task.as_deref(),
+            |t| t.name.clone(),
+            "task",
+            &mut renames.tasks,
+        )?;
+    }
+    let problems = stored.structure_problems();
+    if !problems.is_empty() {
+        return Err(OpsError::invalid(
+            problems
+                .into_iter()
+                .map(|(key, message)| format!("{key}: {message}")),
+        ));
+    }
+    Ok((stored, renames))
+}
+
+/// Replaces the item named `replaces` in `items` by `item` (recording a rename), or adds
+/// it; adding a name that exists is a conflict.
+fn put<T>(
+    items: &mut Vec<T>,
+    item: T,
+    replaces: Option<&str>,
+    name_of: impl Fn(&T) -> String,
+    what: &str,
+    renames: &mut Vec<(String, String)>,
+) -> Result<(), OpsError> {
+    let new = name_of(&item);
+    match replaces {
+        Some(old) => {
+            let Some(i) = items.iter().position(|x| name_of(x) == old) else {
+                return Err(OpsError::NotFound(format!("{what} {old:?}")));
+            };
+            if new != old && items.iter().any(|x| name_of(x) == new) {
+                return Err(OpsError::Conflict(format!(
+                    "the integration has a {what} named {new:?} already"
+                )));
+            }
+            renames.push((old.to_string(), new));
+            items[i] = item;
+        }
+        None => {
+            if items.iter().any(|x| name_of(x) == new) {
+                return Err(OpsError::Conflict(format!(
+                    "the integration has a {what} named {new:?} already; give the new one another name"
+                )));
+            }
+            items.push(item);
+        }
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod schema;
 pub mod sync;
 pub mod targets;
+pub mod tasks;
 
 pub use error::OpsError;
 

@@ -11,10 +11,15 @@ use crate::engine::reference::{self, Reference};
 use crate::mapping::{ApplyContext, CompiledSchema, Preview, SchemaError};
 use crate::store::Store;
 
-/// Fetches up to `limit` records from `name`'s source and maps them with its stored
-/// schema; nothing is written.
-pub async fn preview(engine: &Engine, name: &str, limit: usize) -> Result<Preview, OpsError> {
-    Ok(engine.preview(name, limit).await?)
+/// Fetches up to `limit` records from entity `entity` of `name` (its first when `None`)
+/// and maps them with the entity's stored schema; nothing is written.
+pub async fn preview(
+    engine: &Engine,
+    name: &str,
+    entity: Option<&str>,
+    limit: usize,
+) -> Result<Preview, OpsError> {
+    Ok(engine.preview(name, entity, limit).await?)
 }
 
 /// Maps `samples` with a schema being edited, in process: the mapper's live preview.
@@ -57,36 +62,50 @@ pub fn apply(
     Box::new(compiled.preview(samples, &ctx))
 }
 
-/// Replaces (or adds) the conversion schema of `name`. Returns the stored schema's hash.
+/// Replaces (or adds) the conversion schema of entity `entity` of `name` (its first
+/// when `None`). Returns the stored schema's hash.
 pub async fn save(
     store: &Store,
     name: &str,
+    entity: Option<&str>,
     schema: &ConversionSchema,
     origin: Origin,
 ) -> Result<String, OpsError> {
     let json = serde_json::to_value(schema)
         .map_err(|e| invalid(vec![format!("cannot write the schema as JSON: {e}")]))?;
-    Ok(store.save_schema(name, &json, origin.as_str()).await?)
+    Ok(store
+        .save_schema(name, entity, &json, origin.as_str())
+        .await?)
 }
 
 /// Every problem of `schema` as an integration's schema: its shape, then a full compile
 /// against the target type the database defines for it; each names its place
 /// (`schema.…`). Empty when it is valid.
 pub async fn problems(store: &Store, schema: &Value) -> Result<Vec<String>, OpsError> {
+    problems_at(store, schema, "schema").await
+}
+
+/// `problems` of a schema whose key in its file is `key` (`schema`, or
+/// `entities[1].schema` in the list form).
+pub async fn problems_at(
+    store: &Store,
+    schema: &Value,
+    key: &str,
+) -> Result<Vec<String>, OpsError> {
     let parsed = match ConversionSchema::from_value(schema.clone()) {
         Ok(s) => s,
         Err(e) => {
-            return Ok(e.problems.iter().map(|p| format!("schema.{p}")).collect());
+            return Ok(e.problems.iter().map(|p| format!("{key}.{p}")).collect());
         }
     };
     let target_name = &parsed.target.shard_type_id;
     let Some(target) = store.get_target(target_name).await? else {
         return Ok(vec![format!(
-            "schema.target.shardTypeId: target type {target_name:?} is not defined; `syncdeck targets list` shows them"
+            "{key}.target.shardTypeId: target type {target_name:?} is not defined; `syncdeck targets list` shows them"
         )]);
     };
     Ok(match CompiledSchema::compile(&parsed, Some(&target)) {
         Ok(_) => Vec::new(),
-        Err(errors) => errors.iter().map(|e| format!("schema: {e}")).collect(),
+        Err(errors) => errors.iter().map(|e| format!("{key}: {e}")).collect(),
     })
 }

@@ -2,7 +2,8 @@
 //! change and its audit entry in one transaction; a refused or failed action writes
 //! neither.
 //!
-//! Audit entries: `sync.run` (subject the integration, detail `ORIGIN: execution ID`),
+//! Audit entries: `sync.run` (subject the task: `INTEGRATION/TASK`, or the integration
+//! when its one task is named like it; detail `ORIGIN: execution ID`),
 //! `sync.retry` (subject the execution retried, detail `ORIGIN: retry ID`),
 //! `sync.cancel` (subject the execution, detail `ORIGIN`; only when the request changed
 //! something).
@@ -11,15 +12,17 @@ use super::{OpsError, Origin};
 use crate::domain::{ExecutionStatus, ExecutionTrigger};
 use crate::store::{Audit, Store};
 
-/// Queues a run of `name`'s task now with `trigger`; `full` reads everything, not just
-/// what changed since the last successful run. Returns the new execution's id.
+/// Queues a run now of the task `task` names (`INTEGRATION/TASK`, or the name of an
+/// integration with one task) with `trigger`; `full` reads everything, not just what
+/// changed since the last successful run. Returns the new execution's id.
 pub async fn run_now(
     store: &Store,
-    name: &str,
+    task: &str,
     trigger: ExecutionTrigger,
     full: bool,
     origin: Origin,
 ) -> Result<String, OpsError> {
+    let target = store.resolve_task(task).await?;
     let id = crate::domain::new_id();
     let detail = format!("{}: execution {id}", origin.as_str());
     let audit = Audit {
@@ -27,7 +30,7 @@ pub async fn run_now(
         detail: &detail,
     };
     store
-        .queue_run_audited(&id, name, trigger, full, Some(audit))
+        .queue_run_audited(&id, &target, trigger, full, Some(audit))
         .await?;
     Ok(id)
 }

@@ -112,53 +112,56 @@ const COLUMNS: &str = "e.id, e.integration_id, i.name AS integration_name, e.sta
      e.skipped, e.unchanged, e.failed, e.total, e.records_per_sec, e.error, e.lease_owner, e.lease_until";
 
 impl Store {
-    /// Queues a run of the integration's task now.
+    /// Queues a run now of the task `task` names (`INTEGRATION/TASK`, or an integration
+    /// with one task; see `resolve_task`).
     pub async fn queue_run(
         &self,
-        integration: &str,
+        task: &str,
         trigger: ExecutionTrigger,
         full: bool,
     ) -> Result<String> {
         let id = crate::domain::new_id();
-        self.queue_run_audited(&id, integration, trigger, full, None)
+        let target = self.resolve_task(task).await?;
+        self.queue_run_audited(&id, &target, trigger, full, None)
             .await?;
         Ok(id)
     }
 
-    /// Queues the run `id` of the integration's task now, with its audit entry (subject
-    /// the integration), in one transaction.
+    /// Queues the run `id` of task `target` now, with its audit entry (subject the
+    /// task's label: the integration's name when it has one task named like it, else
+    /// `INTEGRATION/TASK`), in one transaction.
     pub async fn queue_run_audited(
         &self,
         id: &str,
-        integration: &str,
+        target: &super::TaskTarget,
         trigger: ExecutionTrigger,
         full: bool,
         audit: Option<Audit<'_>>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT t.id AS task_id, i.id AS integration_id FROM integrations i \
-             JOIN sync_tasks t ON t.integration_id = i.id WHERE i.tenant_id = $1 AND i.name = $2",
-        )
-        .bind(&self.tenant_id)
-        .bind(integration)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("integration {integration:?}")))?;
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at) \
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
+             SELECT $1, t.id, t.integration_id, 'queued', $4, $5, $6 FROM sync_tasks t \
+             JOIN integrations i ON i.id = t.integration_id \
+             WHERE t.id = $2 AND t.integration_id = $3 AND i.tenant_id = $7",
         )
         .bind(id)
-        .bind(row.try_get::<String, _>("task_id")?)
-        .bind(row.try_get::<String, _>("integration_id")?)
+        .bind(&target.task_id)
+        .bind(&target.integration_id)
         .bind(trigger.as_str())
         .bind(i64::from(full))
         .bind(now_ms())
+        .bind(&self.tenant_id)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "task {:?}",
+                target.reference()
+            )));
+        }
         if let Some(audit) = audit {
-            self.audit_in(&mut tx, integration, audit).await?;
+            self.audit_in(&mut tx, &target.label(), audit).await?;
         }
         tx.commit().await?;
         Ok(())

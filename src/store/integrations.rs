@@ -1,11 +1,12 @@
-//! `integrations` with their credentials, conversion schema and sync task, saved and
-//! deleted together.
+//! `integrations` (connections) with their credentials, entities (each with its
+//! conversion schema) and sync tasks, saved and deleted together.
 
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::domain::conversion_schema::ConversionSchema;
-use crate::domain::integration::{Connection, IntegrationSpec, Source, TaskRetry, TaskSpec};
+use crate::domain::integration::{
+    Connection, EntitySpec, IntegrationSpec, Source, TaskRetry, TaskSpec,
+};
 use crate::domain::{Environment, IntegrationName, IntegrationSummary, Schedule};
 
 use super::audit::Audit;
@@ -31,14 +32,62 @@ pub struct Page<T> {
 pub struct StoredIntegration {
     pub id: String,
     pub spec: IntegrationSpec,
-    pub task_id: String,
-    pub paused: bool,
-    pub next_run_at: Option<i64>,
-    pub schema_hash: Option<String>,
+    /// One per `spec.entities`, in the same order.
+    pub entities: Vec<StoredEntity>,
+    /// One per `spec.tasks`, in the same order.
+    pub tasks: Vec<StoredTask>,
     /// Credential fields and the key id that encrypts each; never the secret.
     pub credential_fields: Vec<(String, String)>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// What the store keeps of an entity beside its spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntity {
+    pub id: String,
+    pub name: String,
+    pub schema_hash: Option<String>,
+}
+
+/// What the store keeps of a sync task beside its spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTask {
+    pub id: String,
+    pub name: String,
+    pub entity_id: String,
+    pub paused: bool,
+    pub next_run_at: Option<i64>,
+}
+
+impl StoredIntegration {
+    /// Every task paused (and there is at least one).
+    pub fn paused(&self) -> bool {
+        !self.tasks.is_empty() && self.tasks.iter().all(|t| t.paused)
+    }
+
+    /// The task with this name, its spec and what the store keeps.
+    pub fn task(&self, name: &str) -> Option<(&TaskSpec, &StoredTask)> {
+        let i = self.spec.tasks.iter().position(|t| t.name == name)?;
+        Some((&self.spec.tasks[i], self.tasks.get(i)?))
+    }
+
+    /// The task with this id.
+    pub fn task_by_id(&self, id: &str) -> Option<(&TaskSpec, &StoredTask)> {
+        let i = self.tasks.iter().position(|t| t.id == id)?;
+        Some((self.spec.tasks.get(i)?, &self.tasks[i]))
+    }
+
+    /// The entity with this name, its spec and what the store keeps.
+    pub fn entity(&self, name: &str) -> Option<(&EntitySpec, &StoredEntity)> {
+        let i = self.spec.entities.iter().position(|e| e.name() == name)?;
+        Some((&self.spec.entities[i], self.entities.get(i)?))
+    }
+
+    /// The first task's id: the one `sync run NAME` runs when it is the only one.
+    pub fn first_task_id(&self) -> Option<&str> {
+        self.tasks.first().map(|t| t.id.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,17 +103,36 @@ pub struct SaveAudit<'a> {
     pub replaced: Audit<'a>,
 }
 
+/// Entities and tasks a save renames (`(old, new)`), so that each keeps its id, and a
+/// task its history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renames {
+    pub entities: Vec<(String, String)>,
+    pub tasks: Vec<(String, String)>,
+}
+
+/// How a save treats what is stored under the integration's name.
+#[derive(Debug, Clone, Copy)]
+pub struct SaveMode<'a> {
+    /// Overwrite an integration of that name (else that is a conflict).
+    pub replace: bool,
+    /// Stored credentials kept when the save gives none anew.
+    pub keep: &'a [&'a str],
+    pub renames: &'a Renames,
+}
+
 /// Stable hash of a conversion schema's JSON form.
 pub fn schema_hash(schema: &serde_json::Value) -> String {
     crate::domain::short_hash(to_json(schema).as_bytes())
 }
 
-/// Writes the conversion schema of integration `integration_id` inside `tx`, in the
-/// form syncdeck writes every schema (`ConversionSchema::canonical_json`). Returns its
-/// hash.
+/// Writes the conversion schema of entity `entity_id` of integration `integration_id`
+/// inside `tx`, in the form syncdeck writes every schema
+/// (`ConversionSchema::canonical_json`). Returns its hash.
 pub(super) async fn upsert_schema(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     integration_id: &str,
+    entity_id: &str,
     schema: &serde_json::Value,
     now: i64,
 ) -> Result<String> {
@@ -73,8 +141,8 @@ pub(super) async fn upsert_schema(
     let name = schema.get("name").and_then(|v| v.as_str()).unwrap_or("");
     let hash = schema_hash(&schema);
     sqlx::query(
-        "INSERT INTO conversion_schemas (id, integration_id, schema_id, name, body, hash, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (integration_id) DO UPDATE SET \
+        "INSERT INTO conversion_schemas (id, integration_id, entity_id, schema_id, name, body, hash, updated_at) \
+         VALUES ($1, $2, $8, $3, $4, $5, $6, $7) ON CONFLICT (entity_id) DO UPDATE SET \
          schema_id = excluded.schema_id, name = excluded.name, body = excluded.body, \
          hash = excluded.hash, updated_at = excluded.updated_at",
     )
@@ -85,6 +153,7 @@ pub(super) async fn upsert_schema(
     .bind(to_json(&schema))
     .bind(&hash)
     .bind(now)
+    .bind(entity_id)
     .execute(&mut **tx)
     .await?;
     Ok(hash)
@@ -126,7 +195,13 @@ impl Store {
         credentials: &[SealedCredential],
         replace: bool,
     ) -> Result<SaveOutcome> {
-        self.save_integration_audited(id, spec, credentials, &[], replace, None)
+        let renames = Renames::default();
+        let mode = SaveMode {
+            replace,
+            keep: &[],
+            renames: &renames,
+        };
+        self.save_integration_audited(id, spec, credentials, mode, None)
             .await
     }
 
@@ -138,10 +213,14 @@ impl Store {
         id: &str,
         spec: &IntegrationSpec,
         credentials: &[SealedCredential],
-        keep: &[&str],
-        replace: bool,
+        mode: SaveMode<'_>,
         audit: Option<SaveAudit<'_>>,
     ) -> Result<SaveOutcome> {
+        let SaveMode {
+            replace,
+            keep,
+            renames,
+        } = mode;
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let existing: Option<String> =
@@ -169,13 +248,12 @@ impl Store {
             Some(_) => {
                 sqlx::query(
                     "UPDATE integrations SET type_id = $1, environment = $2, enabled = $3, \
-                     connection = $4, source = $5, updated_at = $6 WHERE id = $7",
+                     connection = $4, updated_at = $5 WHERE id = $6",
                 )
                 .bind(&spec.type_id)
                 .bind(spec.environment.as_str())
                 .bind(i64::from(spec.enabled))
                 .bind(to_json(&spec.connection))
-                .bind(to_json(&spec.source))
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
@@ -206,7 +284,7 @@ impl Store {
             None => {
                 sqlx::query(
                     "INSERT INTO integrations (id, tenant_id, name, type_id, environment, enabled, \
-                     connection, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                     connection, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
                 )
                 .bind(id)
                 .bind(&self.tenant_id)
@@ -215,7 +293,6 @@ impl Store {
                 .bind(spec.environment.as_str())
                 .bind(i64::from(spec.enabled))
                 .bind(to_json(&spec.connection))
-                .bind(to_json(&spec.source))
                 .bind(now)
                 .execute(&mut *tx)
                 .await
@@ -237,38 +314,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        match &spec.schema {
-            Some(schema) => {
-                upsert_schema(&mut tx, id, schema, now).await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM conversion_schemas WHERE integration_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        let next_run = spec
-            .task
-            .schedule
-            .next_after(chrono::Utc::now())
-            .map(|t| t.timestamp_millis());
-        sqlx::query(
-            "INSERT INTO sync_tasks (id, integration_id, direction, schedule, config, retry, paused, next_run_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (integration_id) DO UPDATE SET \
-             direction = excluded.direction, schedule = excluded.schedule, config = excluded.config, \
-             retry = excluded.retry, next_run_at = excluded.next_run_at, updated_at = excluded.updated_at",
-        )
-        .bind(crate::domain::new_id())
-        .bind(id)
-        .bind(&spec.task.direction)
-        .bind(to_json(&spec.task.schedule))
-        .bind(to_json(&spec.task.config))
-        .bind(to_json(&spec.task.retry))
-        .bind(next_run)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        write_entities_and_tasks(&mut tx, id, spec, renames, now).await?;
         if let Some(audit) = audit {
             let entry = match outcome {
                 SaveOutcome::Created => audit.created,
@@ -297,11 +343,8 @@ impl Store {
         b: &str,
     ) -> Result<Option<StoredIntegration>> {
         let sql = format!(
-            "SELECT i.id, i.name, i.type_id, i.environment, i.enabled, i.connection, i.source, \
-             i.created_at, i.updated_at, t.id AS task_id, t.direction, t.schedule, t.config, t.retry, \
-             t.paused, t.next_run_at, s.body AS schema_body, s.hash AS schema_hash \
-             FROM integrations i JOIN sync_tasks t ON t.integration_id = i.id \
-             LEFT JOIN conversion_schemas s ON s.integration_id = i.id WHERE {condition}"
+            "SELECT i.id, i.name, i.type_id, i.environment, i.enabled, i.connection, \
+             i.created_at, i.updated_at FROM integrations i WHERE {condition}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(a)
@@ -310,6 +353,7 @@ impl Store {
             .await?;
         let Some(row) = row else { return Ok(None) };
         let id: String = row.try_get("id")?;
+        let name: String = row.try_get("name")?;
         let creds = sqlx::query(
             "SELECT field, key_id FROM credentials WHERE integration_id = $1 ORDER BY field",
         )
@@ -319,7 +363,84 @@ impl Store {
         .iter()
         .map(|r| Ok((r.try_get("field")?, r.try_get("key_id")?)))
         .collect::<Result<Vec<(String, String)>>>()?;
-        Ok(Some(row_to_stored(&row, creds)?))
+        let entity_rows = sqlx::query(
+            "SELECT n.id, n.name, n.source, s.body AS schema_body, s.hash AS schema_hash \
+             FROM entities n LEFT JOIN conversion_schemas s ON s.entity_id = n.id \
+             WHERE n.integration_id = $1 ORDER BY n.position, n.name",
+        )
+        .bind(&id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut entities = Vec::with_capacity(entity_rows.len());
+        let mut stored_entities = Vec::with_capacity(entity_rows.len());
+        for r in &entity_rows {
+            let entity_name: String = r.try_get("name")?;
+            let schema_body: Option<String> = r.try_get("schema_body")?;
+            let schema = schema_body
+                .map(|b| serde_json::from_str(&b))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt {
+                    what: format!("conversion schema of {name} / {entity_name}"),
+                    reason: e.to_string(),
+                })?;
+            let source: Source = get_json(r, "source", "entity source")?;
+            entities.push(EntitySpec { source, schema });
+            stored_entities.push(StoredEntity {
+                id: r.try_get("id")?,
+                name: entity_name,
+                schema_hash: r.try_get("schema_hash")?,
+            });
+        }
+        let task_rows = sqlx::query(
+            "SELECT t.id, t.name, t.entity_id, n.name AS entity, t.direction, t.schedule, t.config, \
+             t.retry, t.paused, t.next_run_at FROM sync_tasks t JOIN entities n ON n.id = t.entity_id \
+             WHERE t.integration_id = $1 ORDER BY t.position, t.name",
+        )
+        .bind(&id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tasks = Vec::with_capacity(task_rows.len());
+        let mut stored_tasks = Vec::with_capacity(task_rows.len());
+        for r in &task_rows {
+            let task_name: String = r.try_get("name")?;
+            tasks.push(TaskSpec {
+                name: task_name.clone(),
+                entity: r.try_get("entity")?,
+                direction: r.try_get("direction")?,
+                schedule: get_json(r, "schedule", "sync task schedule")?,
+                config: get_json(r, "config", "sync task config")?,
+                retry: get_json::<TaskRetry>(r, "retry", "sync task retry")?,
+            });
+            stored_tasks.push(StoredTask {
+                id: r.try_get("id")?,
+                name: task_name,
+                entity_id: r.try_get("entity_id")?,
+                paused: r.try_get::<i64, _>("paused")? != 0,
+                next_run_at: r.try_get("next_run_at")?,
+            });
+        }
+        let env: String = row.try_get("environment")?;
+        let connection: Connection = get_json(&row, "connection", "integration connection")?;
+        Ok(Some(StoredIntegration {
+            spec: IntegrationSpec {
+                name: IntegrationName::parse(&name).map_err(|e| StoreError::Corrupt {
+                    what: "integration name".into(),
+                    reason: e.to_string(),
+                })?,
+                type_id: row.try_get("type_id")?,
+                environment: Environment::parse(&env).unwrap_or(Environment::Production),
+                enabled: row.try_get::<i64, _>("enabled")? != 0,
+                connection,
+                entities,
+                tasks,
+            },
+            id,
+            entities: stored_entities,
+            tasks: stored_tasks,
+            credential_fields: creds,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        }))
     }
 
     pub async fn list_integrations(
@@ -338,11 +459,16 @@ impl Store {
         .try_get("n")?;
         let limit = if q.limit <= 0 { 100 } else { q.limit };
         let rows = sqlx::query(
-            "SELECT i.id, i.name, i.type_id, i.environment, i.enabled, t.paused, t.schedule, t.next_run_at, \
+            "SELECT i.id, i.name, i.type_id, i.environment, i.enabled, \
+             (SELECT COUNT(*) FROM entities n WHERE n.integration_id = i.id) AS entity_count, \
+             (SELECT COUNT(*) FROM sync_tasks t WHERE t.integration_id = i.id) AS task_count, \
+             (SELECT COUNT(*) FROM sync_tasks t WHERE t.integration_id = i.id AND t.paused = 0) AS unpaused, \
+             (SELECT t.schedule FROM sync_tasks t WHERE t.integration_id = i.id ORDER BY t.position, t.name LIMIT 1) AS schedule, \
+             (SELECT MIN(t.next_run_at) FROM sync_tasks t WHERE t.integration_id = i.id AND t.paused = 0) AS next_run_at, \
              (SELECT e.status FROM executions e WHERE e.integration_id = i.id ORDER BY e.queued_at DESC, e.id DESC LIMIT 1) AS last_status, \
              (SELECT COALESCE(e.finished_at, e.started_at, e.queued_at) FROM executions e WHERE e.integration_id = i.id \
               ORDER BY e.queued_at DESC, e.id DESC LIMIT 1) AS last_run_at \
-             FROM integrations i JOIN sync_tasks t ON t.integration_id = i.id \
+             FROM integrations i \
              WHERE i.tenant_id = $1 AND (LOWER(i.name) LIKE $2 ESCAPE '\\' OR LOWER(i.type_id) LIKE $2 ESCAPE '\\') \
              ORDER BY LOWER(i.name), i.id LIMIT $3 OFFSET $4",
         )
@@ -357,14 +483,26 @@ impl Store {
             .map(|r| {
                 let env: String = r.try_get("environment")?;
                 let last: Option<String> = r.try_get("last_status")?;
+                let tasks: i64 = r.try_get("task_count")?;
+                let schedule: Option<String> = r.try_get("schedule")?;
                 Ok(IntegrationSummary {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     type_id: r.try_get("type_id")?,
                     environment: Environment::parse(&env).unwrap_or(Environment::Production),
                     enabled: r.try_get::<i64, _>("enabled")? != 0,
-                    paused: r.try_get::<i64, _>("paused")? != 0,
-                    schedule: get_json(r, "schedule", "sync task")?,
+                    paused: tasks > 0 && r.try_get::<i64, _>("unpaused")? == 0,
+                    schedule: match schedule {
+                        Some(text) => {
+                            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                                what: "sync task schedule".into(),
+                                reason: e.to_string(),
+                            })?
+                        }
+                        None => Schedule::Manual,
+                    },
+                    entities: r.try_get("entity_count")?,
+                    tasks,
                     last_status: last.and_then(|s| s.parse().ok()),
                     last_run_at: r.try_get("last_run_at")?,
                     next_run_at: r.try_get("next_run_at")?,
@@ -427,7 +565,7 @@ impl Store {
         self.set_paused_audited(name, paused, None).await
     }
 
-    /// Pauses or resumes the task of `name`, with its audit entry, in one transaction.
+    /// Pauses or resumes every task of `name`, with its audit entry, in one transaction.
     pub async fn set_paused_audited(
         &self,
         name: &str,
@@ -445,7 +583,7 @@ impl Store {
         .bind(name)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
+        if done.rows_affected() == 0 && self.integration_id(name).await?.is_none() {
             return Err(StoreError::NotFound(format!("integration {name:?}")));
         }
         if let Some(audit) = audit {
@@ -465,51 +603,152 @@ fn conflict_on_unique(e: sqlx::Error, name: &str) -> StoreError {
     }
 }
 
-fn row_to_stored(
-    row: &AnyRow,
-    credential_fields: Vec<(String, String)>,
-) -> Result<StoredIntegration> {
-    let name: String = row.try_get("name")?;
-    let env: String = row.try_get("environment")?;
-    let schema_body: Option<String> = row.try_get("schema_body")?;
-    let schema = schema_body
-        .map(|b| serde_json::from_str(&b))
-        .transpose()
-        .map_err(|e| StoreError::Corrupt {
-            what: format!("conversion schema of {name}"),
-            reason: e.to_string(),
-        })?;
-    let connection: Connection = get_json(row, "connection", "integration connection")?;
-    let source: Source = get_json(row, "source", "integration source")?;
-    let schedule: Schedule = get_json(row, "schedule", "sync task schedule")?;
-    let retry: TaskRetry = get_json(row, "retry", "sync task retry")?;
-    let config = get_json(row, "config", "sync task config")?;
-    Ok(StoredIntegration {
-        id: row.try_get("id")?,
-        spec: IntegrationSpec {
-            name: IntegrationName::parse(&name).map_err(|e| StoreError::Corrupt {
-                what: "integration name".into(),
-                reason: e.to_string(),
-            })?,
-            type_id: row.try_get("type_id")?,
-            environment: Environment::parse(&env).unwrap_or(Environment::Production),
-            enabled: row.try_get::<i64, _>("enabled")? != 0,
-            connection,
-            source,
-            schema,
-            task: TaskSpec {
-                direction: row.try_get("direction")?,
-                schedule,
-                config,
-                retry,
-            },
-        },
-        task_id: row.try_get("task_id")?,
-        paused: row.try_get::<i64, _>("paused")? != 0,
-        next_run_at: row.try_get("next_run_at")?,
-        schema_hash: row.try_get("schema_hash")?,
-        credential_fields,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+/// Writes the entities (each with its schema) and tasks of `spec` for integration `id`
+/// inside `tx`: matched by name, so an entity or task that stays keeps its id, and with
+/// it a task's history and pause; those the spec no longer lists go, with a removed
+/// task's history.
+async fn write_entities_and_tasks(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    spec: &IntegrationSpec,
+    renames: &Renames,
+    now: i64,
+) -> Result<()> {
+    for (table, pairs) in [
+        ("entities", &renames.entities),
+        ("sync_tasks", &renames.tasks),
+    ] {
+        for (old, new) in pairs.iter().filter(|(o, n)| o != n) {
+            let sql =
+                format!("UPDATE {table} SET name = $1 WHERE integration_id = $2 AND name = $3");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(new)
+                .bind(id)
+                .bind(old)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_unique_violation() => {
+                        StoreError::Conflict(format!(
+                            "cannot rename {old:?} to {new:?}: the integration has one of that name"
+                        ))
+                    }
+                    _ => StoreError::Sql(e),
+                })?;
+        }
+    }
+    let stored_entities = names_and_ids(tx, "entities", id).await?;
+    let mut entity_ids = Vec::with_capacity(spec.entities.len());
+    for (position, entity) in spec.entities.iter().enumerate() {
+        let entity_id = match stored_entities.iter().find(|(n, _)| n == entity.name()) {
+            Some((_, found)) => {
+                sqlx::query(
+                    "UPDATE entities SET position = $1, source = $2, updated_at = $3 WHERE id = $4",
+                )
+                .bind(position as i64)
+                .bind(to_json(&entity.source))
+                .bind(now)
+                .bind(found)
+                .execute(&mut **tx)
+                .await?;
+                found.clone()
+            }
+            None => {
+                let new = crate::domain::new_id();
+                sqlx::query(
+                    "INSERT INTO entities (id, integration_id, name, position, source, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&new)
+                .bind(id)
+                .bind(entity.name())
+                .bind(position as i64)
+                .bind(to_json(&entity.source))
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                new
+            }
+        };
+        match &entity.schema {
+            Some(schema) => {
+                upsert_schema(tx, id, &entity_id, schema, now).await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM conversion_schemas WHERE entity_id = $1")
+                    .bind(&entity_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        entity_ids.push((entity.name().to_string(), entity_id));
+    }
+    let stored_tasks = names_and_ids(tx, "sync_tasks", id).await?;
+    for (name, task_id) in &stored_tasks {
+        if spec.task(name).is_none() {
+            sqlx::query("DELETE FROM sync_tasks WHERE id = $1")
+                .bind(task_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    for (name, entity_id) in &stored_entities {
+        if spec.entity(name).is_none() {
+            sqlx::query("DELETE FROM entities WHERE id = $1")
+                .bind(entity_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    for (position, task) in spec.tasks.iter().enumerate() {
+        let Some((_, entity_id)) = entity_ids.iter().find(|(n, _)| *n == task.entity) else {
+            return Err(StoreError::Conflict(format!(
+                "task {:?} runs entity {:?}, which the integration does not have",
+                task.name, task.entity
+            )));
+        };
+        let next_run = task
+            .schedule
+            .next_after(chrono::Utc::now())
+            .map(|t| t.timestamp_millis());
+        sqlx::query(
+            "INSERT INTO sync_tasks (id, integration_id, entity_id, name, position, direction, schedule, \
+             config, retry, paused, next_run_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11) ON CONFLICT (integration_id, name) DO UPDATE SET \
+             entity_id = excluded.entity_id, position = excluded.position, direction = excluded.direction, \
+             schedule = excluded.schedule, config = excluded.config, retry = excluded.retry, \
+             next_run_at = excluded.next_run_at, updated_at = excluded.updated_at",
+        )
+        .bind(crate::domain::new_id())
+        .bind(id)
+        .bind(entity_id)
+        .bind(&task.name)
+        .bind(position as i64)
+        .bind(&task.direction)
+        .bind(to_json(&task.schedule))
+        .bind(to_json(&task.config))
+        .bind(to_json(&task.retry))
+        .bind(next_run)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `(name, id)` of every row of `table` (`entities` or `sync_tasks`) of integration
+/// `id`.
+async fn names_and_ids(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &'static str,
+    id: &str,
+) -> Result<Vec<(String, String)>> {
+    let sql = format!("SELECT name, id FROM {table} WHERE integration_id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("id")?)))
+        .collect()
 }

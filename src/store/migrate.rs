@@ -11,6 +11,10 @@ struct Migration {
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// SQLite: the migration rebuilds tables others reference, so it runs with foreign
+    /// keys off (a dropped table would otherwise cascade into its referrers) and checks
+    /// every reference before it commits.
+    sqlite_rebuilds: bool,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -19,30 +23,42 @@ const MIGRATIONS: &[Migration] = &[
         name: "init",
         sqlite: include_str!("migrations/sqlite/0001_init.sql"),
         postgres: include_str!("migrations/postgres/0001_init.sql"),
+        sqlite_rebuilds: false,
     },
     Migration {
         version: 2,
         name: "workers_and_one_run_per_task",
         sqlite: include_str!("migrations/sqlite/0002_workers_and_one_run_per_task.sql"),
         postgres: include_str!("migrations/postgres/0002_workers_and_one_run_per_task.sql"),
+        sqlite_rebuilds: false,
     },
     Migration {
         version: 3,
         name: "records_write_path",
         sqlite: include_str!("migrations/sqlite/0003_records_write_path.sql"),
         postgres: include_str!("migrations/postgres/0003_records_write_path.sql"),
+        sqlite_rebuilds: false,
     },
     Migration {
         version: 4,
         name: "records_without_integration_index",
         sqlite: include_str!("migrations/sqlite/0004_records_without_integration_index.sql"),
         postgres: include_str!("migrations/postgres/0004_records_without_integration_index.sql"),
+        sqlite_rebuilds: false,
     },
     Migration {
         version: 5,
         name: "execution_words",
         sqlite: include_str!("migrations/sqlite/0005_execution_words.sql"),
         postgres: include_str!("migrations/postgres/0005_execution_words.sql"),
+        sqlite_rebuilds: false,
+    },
+    Migration {
+        version: 6,
+        name: "entities_and_tasks",
+        sqlite: include_str!("migrations/sqlite/0006_entities_and_tasks.sql"),
+        postgres: include_str!("migrations/postgres/0006_entities_and_tasks.sql"),
+        sqlite_rebuilds: true,
     },
 ];
 
@@ -85,6 +101,13 @@ impl Store {
                 Backend::Sqlite => "BEGIN IMMEDIATE",
                 Backend::Postgres => "BEGIN",
             };
+            let keys_off = self.backend == Backend::Sqlite && m.sqlite_rebuilds;
+            if keys_off {
+                // Only outside a transaction does SQLite change this.
+                sqlx::raw_sql("PRAGMA foreign_keys = OFF")
+                    .execute(&mut *conn)
+                    .await?;
+            }
             sqlx::raw_sql(begin).execute(&mut *conn).await?;
             let done =
                 sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1")
@@ -101,6 +124,17 @@ impl Store {
                     };
                     async {
                         sqlx::raw_sql(sql).execute(&mut *conn).await?;
+                        if keys_off {
+                            let broken = sqlx::raw_sql("PRAGMA foreign_key_check")
+                                .fetch_all(&mut *conn)
+                                .await?;
+                            if !broken.is_empty() {
+                                return Err(sqlx::Error::Protocol(format!(
+                                    "{} row(s) would reference rows that do not exist",
+                                    broken.len()
+                                )));
+                            }
+                        }
                         sqlx::query(
                             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                         )
@@ -115,9 +149,21 @@ impl Store {
                 }
                 Err(e) => Err(e),
             };
+            let outcome = match outcome {
+                Ok(ran) => sqlx::raw_sql("COMMIT")
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ran),
+                Err(e) => Err(e),
+            };
+            if keys_off {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                sqlx::raw_sql("PRAGMA foreign_keys = ON")
+                    .execute(&mut *conn)
+                    .await?;
+            }
             match outcome {
                 Ok(ran) => {
-                    sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
                     if ran {
                         applied.push(m.version);
                     }

@@ -17,6 +17,7 @@ pub mod run;
 mod schedule;
 mod schemas;
 mod targets;
+pub mod tasks;
 mod workers;
 
 use std::path::{Path, PathBuf};
@@ -29,9 +30,13 @@ use sqlx::{AnyPool, Row};
 pub use audit::{Audit, AuditEntry, AuditQuery};
 pub use credentials::{Credential, KeyUsage, SealedCredential};
 pub use executions::{ExecutionQuery, ExecutionRow, RetryRefused};
-pub use integrations::{IntegrationQuery, Page, SaveAudit, SaveOutcome, StoredIntegration};
+pub use integrations::{
+    IntegrationQuery, Page, Renames, SaveAudit, SaveMode, SaveOutcome, StoredEntity,
+    StoredIntegration, StoredTask,
+};
 pub use logs::{ErrorGroup, LogLine};
 pub use targets::PutOutcome;
+pub use tasks::{EntityRow, TaskRow, TaskTarget};
 pub use workers::WorkerRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +79,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// A reference that could name more than one thing (an integration with several
+    /// tasks named without its task).
+    #[error("{0}")]
+    Ambiguous(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -12,9 +12,11 @@ impl Store {
     /// the store keeps what it is given.
     /// Saves the schema of integration `name` with its audit entry (`schema.save`, the
     /// detail starting with `origin`) in one transaction; returns the schema's hash.
+    /// `entity` names the entity of the integration; `None` is its first entity.
     pub async fn save_schema(
         &self,
         name: &str,
+        entity: Option<&str>,
         schema: &serde_json::Value,
         origin: &str,
     ) -> Result<String> {
@@ -31,7 +33,23 @@ impl Store {
         let Some(id) = id else {
             return Err(StoreError::NotFound(format!("integration {name:?}")));
         };
-        let hash = upsert_schema(&mut tx, &id, schema, now).await?;
+        let entity_id: Option<String> = sqlx::query(
+            "SELECT id FROM entities WHERE integration_id = $1 AND ($2 = '' OR name = $2) \
+             ORDER BY position, name LIMIT 1",
+        )
+        .bind(&id)
+        .bind(entity.unwrap_or(""))
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()?;
+        let Some(entity_id) = entity_id else {
+            return Err(StoreError::NotFound(format!(
+                "entity {:?} of integration {name:?}",
+                entity.unwrap_or("")
+            )));
+        };
+        let hash = upsert_schema(&mut tx, &id, &entity_id, schema, now).await?;
         let schema_id = schema.get("id").and_then(|v| v.as_str()).unwrap_or("");
         sqlx::query("UPDATE integrations SET updated_at = $1 WHERE id = $2")
             .bind(now)
@@ -101,30 +119,31 @@ kind = "none"
                 .unwrap()
                 .unwrap()
                 .spec
+                .entities[0]
                 .schema
                 .is_none()
         );
 
         let first = json!({"id": "a", "name": "A", "fieldMappings": []});
         let h1 = store
-            .save_schema("Schema test", &first, "cli")
+            .save_schema("Schema test", None, &first, "cli")
             .await
             .unwrap();
         let second = json!({"id": "a", "name": "B", "fieldMappings": []});
         let h2 = store
-            .save_schema("Schema test", &second, "cli")
+            .save_schema("Schema test", None, &second, "cli")
             .await
             .unwrap();
         assert_ne!(h1, h2);
         let stored = store.get_integration("Schema test").await.unwrap().unwrap();
-        assert_eq!(stored.spec.schema, Some(second));
-        assert_eq!(stored.schema_hash.as_deref(), Some(h2.as_str()));
+        assert_eq!(stored.spec.entities[0].schema, Some(second));
+        assert_eq!(stored.entities[0].schema_hash.as_deref(), Some(h2.as_str()));
         let audit = store.recent_audit(5).await.unwrap();
         assert_eq!(audit[0].action, "schema.save");
         assert_eq!(audit[0].subject, "Schema test");
         assert_eq!(audit[0].user, "alice");
 
-        let missing = store.save_schema("Nobody", &first, "cli").await;
+        let missing = store.save_schema("Nobody", None, &first, "cli").await;
         assert!(matches!(
             missing,
             Err(crate::store::StoreError::NotFound(_))

@@ -597,10 +597,13 @@ impl App {
             }
             Nav::WizardClosed => self.show(self.wizard_back, out),
             Nav::Integrations => self.show(ScreenId::Integrations, out),
-            Nav::OpenMapper(name) => {
+            Nav::OpenMapper {
+                integration,
+                entity,
+            } => {
                 self.screen = ScreenId::Mapper;
                 out.absorb_from(
-                    mapper::update::open(&mut self.mapper, &name),
+                    mapper::update::open(&mut self.mapper, &integration, entity.as_deref()),
                     Command::Mapper,
                 );
             }

@@ -29,7 +29,11 @@ pub enum Nav {
     /// The wizard was left without saving.
     WizardClosed,
     /// The field mapper of the integration with this name.
-    OpenMapper(String),
+    /// The field mapper on an integration's entity (`None`: its first).
+    OpenMapper {
+        integration: String,
+        entity: Option<String>,
+    },
     /// The integrations list, read afresh (leaving the field mapper).
     Integrations,
 }

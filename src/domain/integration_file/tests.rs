@@ -54,7 +54,10 @@ retry     = { max_retries = 3, delay_secs = 60, exponential = true }
 fn reads_the_spec_example() {
     let f = parse(GOOD, &types()).unwrap();
     assert_eq!(f.spec.name.as_str(), "Acme CRM contacts");
-    assert_eq!(f.schema, SchemaSource::File("contacts.schema.json".into()));
+    assert_eq!(
+        f.schemas[0],
+        SchemaSource::File("contacts.schema.json".into())
+    );
     assert_eq!(
         f.secrets,
         vec![(
@@ -63,14 +66,14 @@ fn reads_the_spec_example() {
         )]
     );
     assert_eq!(
-        f.spec.source.pagination,
+        f.spec.entities[0].source.pagination,
         Pagination::Page {
             param: "page".into(),
             start: 1,
             stop_when: Some("$.next_page".into())
         }
     );
-    assert_eq!(f.spec.task.config["industry"], "banking");
+    assert_eq!(f.spec.tasks[0].config["industry"], "banking");
     assert_eq!(f.spec.connection.rate_limit.as_ref().unwrap().requests, 100);
 }
 
@@ -216,7 +219,7 @@ fn interval_schedules_in_weeks_import_and_export() {
         "schedule  = { kind = \"interval\", every = 2, unit = \"weeks\" }",
     );
     let f = parse(&weekly, &types()).unwrap();
-    assert_eq!(f.spec.task.schedule.describe(), "Every 2 weeks");
+    assert_eq!(f.spec.tasks[0].schedule.describe(), "Every 2 weeks");
     let text = export(&f.spec);
     assert!(text.contains("unit = \"weeks\""), "{text}");
     assert_eq!(parse(&text, &types()).unwrap().spec, f.spec);
@@ -231,7 +234,7 @@ fn the_sources_total_is_a_json_path() {
         )
     };
     let f = parse(&with("$.total"), &types()).unwrap();
-    assert_eq!(f.spec.source.total.as_deref(), Some("$.total"));
+    assert_eq!(f.spec.entities[0].source.total.as_deref(), Some("$.total"));
     let errors = parse(&with("total"), &types()).unwrap_err();
     assert!(
         errors

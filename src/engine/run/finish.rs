@@ -45,7 +45,7 @@ pub(super) async fn finish(
     let integration = store.get_integration_by_id(&claim.integration_id).await?;
     let retry = integration
         .as_ref()
-        .map(|i| i.spec.task.retry.clone())
+        .and_then(|i| i.task_by_id(&claim.task_id).map(|(t, _)| t.retry.clone()))
         .unwrap_or_default();
     // The retry delay of a failed run with attempts left, at least `at_least_ms`: the
     // task's policy, with jitter as for requests.

@@ -34,7 +34,17 @@ pub(super) async fn prepare<'a>(
     let Some(integration) = store.get_integration_by_id(&claim.integration_id).await? else {
         return Err(Stop::failed("the integration was deleted".into()));
     };
-    let name = integration.spec.name.to_string();
+    let Some((task, _)) = integration.task_by_id(&claim.task_id) else {
+        return Err(Stop::failed("the sync task was deleted".into()));
+    };
+    let task = task.clone();
+    let name = crate::domain::integration::task_label(integration.spec.name.as_str(), &task.name);
+    let Some(entity) = integration.spec.entity_of(&task).cloned() else {
+        return Err(Stop::failed(format!(
+            "task {name} runs entity {:?}, which the integration no longer has",
+            task.entity
+        )));
+    };
     log(
         store,
         claim,
@@ -57,9 +67,12 @@ pub(super) async fn prepare<'a>(
     .await?;
 
     // Schema: compiled once for the whole run.
-    let Some(schema_json) = integration.spec.schema.clone() else {
+    let Some(schema_json) = entity.schema.clone() else {
         return Err(Stop::failed(format!(
-            "{name} has no conversion schema; map its fields in the console (m) or add [schema] to its file"
+            "entity {:?} of {} has no conversion schema; map its fields in the console (m) \
+             or add [schema] to its file",
+            entity.name(),
+            integration.spec.name
         )));
     };
     let schema: ConversionSchema = serde_json::from_value(schema_json)
@@ -82,13 +95,15 @@ pub(super) async fn prepare<'a>(
         ))
     })?;
 
-    let (cfg, adapter) = match super::super::source::open_saved(ctx, &integration).await {
+    let request = super::super::source::request(&entity, Some(&task))
+        .map_err(|e| Stop::failed(e.to_string()))?;
+    let (cfg, adapter) = match super::super::source::open_saved(ctx, &integration, request).await {
         Ok(opened) => opened,
         Err(EngineError::Store(e)) => return Err(e.into()),
         Err(other) => return Err(Stop::failed(other.to_string())),
     };
 
-    admit(ctx, &integration.id, &name).await?;
+    admit(ctx, &integration.id, integration.spec.name.as_str()).await?;
     *admitted = true;
 
     let resume: Option<Checkpoint> = claim
@@ -133,7 +148,7 @@ pub(super) async fn prepare<'a>(
             compiled: Arc::new(compiled),
             target_type: schema.target.shard_type_id.clone(),
             flags: TargetFlags::of(&schema.target),
-            task_config: integration.spec.task.config.clone(),
+            task_config: task.config.clone(),
             reference: Arc::new(lookups),
             stages: stages.clone(),
         },

@@ -123,7 +123,10 @@ async fn load_details(store: &Store, name: &str) -> Result<Box<Details>, String>
         .list_executions(Some(&integration.id), state::HISTORY)
         .await
         .map_err(|e| e.to_string())?;
-    let schedule_words = integration.spec.task.schedule.describe();
+    let schedule_words = integration
+        .spec
+        .first_task()
+        .map_or_else(|| "no sync task".to_string(), |t| t.schedule.describe());
     Ok(Box::new(Details {
         integration,
         executions,

@@ -81,7 +81,7 @@ impl State {
         match &self.details {
             Some(d) => Some((
                 d.name.clone(),
-                d.data.as_ref().is_some_and(|x| x.integration.paused),
+                d.data.as_ref().is_some_and(|x| x.integration.paused()),
             )),
             None => self.selected_row().map(|r| (r.name.clone(), r.paused)),
         }

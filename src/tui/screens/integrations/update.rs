@@ -143,7 +143,12 @@ fn on_integration_action(state: &mut State, action: Action, out: &mut Out) {
             paused: !paused,
         }),
         Action::Delete => state.confirm_delete = Some(name),
-        Action::Mapper => out.nav = Some(Nav::OpenMapper(name)),
+        Action::Mapper => {
+            out.nav = Some(Nav::OpenMapper {
+                integration: name,
+                entity: None,
+            })
+        }
         _ => {}
     }
 }

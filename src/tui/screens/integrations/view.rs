@@ -246,7 +246,7 @@ fn summary<'a>(data: &'a Details, v: &ViewCtx) -> Vec<Line<'a>> {
     let spec = &i.spec;
     let status = if !spec.enabled {
         "disabled"
-    } else if i.paused {
+    } else if i.paused() {
         "paused"
     } else {
         "active"
@@ -302,7 +302,56 @@ fn summary<'a>(data: &'a Details, v: &ViewCtx) -> Vec<Line<'a>> {
     if needs_secret && i.credential_fields.is_empty() {
         auth_spans.push(Span::styled(" · no secret stored", t.warn));
     }
-    let s = &spec.source;
+    let mut lines = vec![
+        kv(
+            v,
+            "Type",
+            vec![
+                Span::raw(format!("{} · {} · ", spec.type_id, spec.environment)),
+                Span::styled(status, integration_style(t, status)),
+            ],
+        ),
+        kv(v, "Connection", vec![Span::raw(connection.join(" · "))]),
+        kv(v, "Auth", auth_spans),
+    ];
+    for (e, stored) in spec.entities.iter().zip(&i.entities) {
+        lines.push(kv(v, "Entity", entity_spans(e, stored, v)));
+    }
+    for (task, stored) in spec.tasks.iter().zip(&i.tasks) {
+        let mut spans = vec![Span::raw(format!(
+            "{} · {} · {}",
+            task.name,
+            task.entity,
+            task.schedule.describe()
+        ))];
+        if stored.paused {
+            spans.push(Span::styled(" · paused", t.warn));
+        } else if let Some(next) = stored.next_run_at {
+            spans.push(Span::styled(
+                format!(" · next {}", age(v.now_ms, next)),
+                t.dim,
+            ));
+        }
+        lines.push(kv(v, "Task", spans));
+    }
+    if spec.tasks.is_empty() {
+        lines.push(kv(
+            v,
+            "Task",
+            vec![Span::styled(data.schedule_words.as_str(), t.muted)],
+        ));
+    }
+    lines
+}
+
+/// One entity: its request, and the target type its schema writes.
+fn entity_spans<'a>(
+    e: &'a crate::domain::integration::EntitySpec,
+    stored: &'a crate::store::StoredEntity,
+    v: &ViewCtx,
+) -> Vec<Span<'a>> {
+    let t = v.theme;
+    let s = &e.source;
     let pagination = match &s.pagination {
         Pagination::None => "no pagination",
         Pagination::Page { .. } => "page pagination",
@@ -324,46 +373,15 @@ fn summary<'a>(data: &'a Details, v: &ViewCtx) -> Vec<Line<'a>> {
     if let Some(cursor) = &s.cursor_field {
         source.push_str(&format!(" · incremental on {cursor}"));
     }
-    let schema = match &i.schema_hash {
-        Some(hash) => Span::raw(format!("conversion schema {}", fit(hash, 12))),
-        None => Span::styled("none yet — m opens the field mapper", t.muted),
+    let schema = match (&stored.schema_hash, e.target_type()) {
+        (Some(hash), target) => Span::raw(format!(
+            " · schema → {} ({})",
+            target.unwrap_or("?"),
+            fit(hash, 12)
+        )),
+        (None, _) => Span::styled(" · no schema yet — m opens the field mapper", t.muted),
     };
-    let task = &spec.task;
-    let mut schedule = vec![Span::raw(data.schedule_words.as_str())];
-    if i.paused {
-        schedule.push(Span::styled(" · paused", t.warn));
-    } else if let Some(next) = i.next_run_at {
-        schedule.push(Span::styled(
-            format!(" · next {}", age(v.now_ms, next)),
-            t.dim,
-        ));
-    }
-    let r = &task.retry;
-    vec![
-        kv(
-            v,
-            "Type",
-            vec![
-                Span::raw(format!("{} · {} · ", spec.type_id, spec.environment)),
-                Span::styled(status, integration_style(t, status)),
-            ],
-        ),
-        kv(v, "Connection", vec![Span::raw(connection.join(" · "))]),
-        kv(v, "Auth", auth_spans),
-        kv(v, "Source", vec![Span::raw(source)]),
-        kv(v, "Schema", vec![schema]),
-        kv(v, "Schedule", schedule),
-        kv(
-            v,
-            "Retry",
-            vec![Span::raw(format!(
-                "up to {} retries, {}s apart{}",
-                r.max_retries,
-                r.delay_secs,
-                if r.exponential { ", growing" } else { "" }
-            ))],
-        ),
-    ]
+    vec![Span::raw(source), schema]
 }
 
 fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, area: Rect) {

@@ -62,9 +62,11 @@ pub enum Msg {
 pub enum Command {
     Open {
         name: String,
+        entity: Option<String>,
     },
     LoadSamples {
         name: String,
+        entity: Option<String>,
         limit: usize,
     },
     /// Maps the samples with a schema: in-process, no I/O. Skipped when `latest` has
@@ -82,6 +84,7 @@ pub enum Command {
     },
     Save {
         name: String,
+        entity: Option<String>,
         schema: Box<ConversionSchema>,
     },
 }
@@ -89,7 +92,7 @@ pub enum Command {
 pub async fn execute(services: &Services, command: Command) -> Msg {
     let store = &services.store;
     match command {
-        Command::Open { name } => {
+        Command::Open { name, entity } => {
             let result = async {
                 let integration = store
                     .get_integration(&name)
@@ -103,18 +106,40 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
                     .into_iter()
                     .map(|(t, _)| t)
                     .collect();
+                let spec = &integration.spec;
+                let chosen = match entity.as_deref() {
+                    Some(e) => spec.entity(e),
+                    None => spec.first_entity(),
+                }
+                .ok_or_else(|| {
+                    format!(
+                        "entity {:?} of {name:?} no longer exists",
+                        entity.as_deref().unwrap_or("")
+                    )
+                })?;
+                // The mapper previews with the config of the first task that runs it.
+                let task = spec
+                    .tasks
+                    .iter()
+                    .find(|t| t.entity == chosen.name())
+                    .map(|t| t.config.clone())
+                    .unwrap_or_default();
                 Ok(Box::new(Opened {
-                    entity: integration.spec.source.entity.clone(),
-                    schema: integration.spec.schema.clone(),
-                    task: integration.spec.task.config.clone(),
+                    entity: chosen.name().to_string(),
+                    schema: chosen.schema.clone(),
+                    task,
                     targets,
                 }))
             }
             .await;
             Msg::Opened { name, result }
         }
-        Command::LoadSamples { name, limit } => {
-            let result = ops::connection::sample(&services.engine, &name, limit)
+        Command::LoadSamples {
+            name,
+            entity,
+            limit,
+        } => {
+            let result = ops::connection::sample(&services.engine, &name, entity.as_deref(), limit)
                 .await
                 .map_err(|e| e.to_string());
             Msg::Samples { name, result }
@@ -142,10 +167,20 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             .await;
             Msg::Previewed { seq, result }
         }
-        Command::Save { name, schema } => {
-            let result = ops::schema::save(store, &name, &schema, ops::Origin::Console)
-                .await
-                .map_err(|e| e.to_string());
+        Command::Save {
+            name,
+            entity,
+            schema,
+        } => {
+            let result = ops::schema::save(
+                store,
+                &name,
+                entity.as_deref(),
+                &schema,
+                ops::Origin::Console,
+            )
+            .await
+            .map_err(|e| e.to_string());
             Msg::Saved {
                 name,
                 schema,

@@ -61,6 +61,8 @@ pub enum PreviewState {
 pub struct State {
     /// The integration whose schema this is.
     pub name: String,
+    /// The entity whose schema is open, as asked for (`None`: the integration's first).
+    pub entity_ref: Option<String>,
     pub loading: bool,
     pub error: Option<String>,
     pub entity: String,
@@ -117,9 +119,10 @@ pub struct State {
 }
 
 impl State {
-    pub fn opened(name: &str) -> State {
+    pub fn opened(name: &str, entity: Option<&str>) -> State {
         State {
             name: name.to_string(),
+            entity_ref: entity.map(str::to_string),
             loading: true,
             sample_count: DEFAULT_SAMPLES,
             ..State::default()

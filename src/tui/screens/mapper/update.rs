@@ -23,16 +23,19 @@ use super::{Command, Msg};
 pub(super) type Out = crate::tui::out::Out<Command>;
 
 /// Opens the mapper on an integration: loads it and its samples.
-pub fn open(state: &mut State, name: &str) -> Out {
+/// `entity` names the entity whose schema to edit; `None` is the first.
+pub fn open(state: &mut State, name: &str, entity: Option<&str>) -> Out {
     let mut out = Out::default();
-    *state = State::opened(name);
+    *state = State::opened(name, entity);
     state.samples_loading = true;
     state.samples_asked = state.sample_count;
     out.command(Command::Open {
         name: name.to_string(),
+        entity: state.entity_ref.clone(),
     });
     out.command(Command::LoadSamples {
         name: name.to_string(),
+        entity: state.entity_ref.clone(),
         limit: state.sample_count,
     });
     out
@@ -294,6 +297,7 @@ fn fetch_more(state: &mut State, out: &mut Out) {
     state.samples_loading = true;
     out.command(Command::LoadSamples {
         name: state.name.clone(),
+        entity: state.entity_ref.clone(),
         limit: state.sample_count,
     });
 }
@@ -328,6 +332,7 @@ fn save(state: &mut State, out: &mut Out) {
     state.saving = true;
     out.command(Command::Save {
         name: state.name.clone(),
+        entity: state.entity_ref.clone(),
         schema: Box::new(schema.clone()),
     });
 }

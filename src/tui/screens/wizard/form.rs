@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use toml::{Table, Value};
 
 use crate::domain::catalog::{FormField, Preset};
-use crate::domain::draft::{CredentialInput, Field as F, IntegrationDraft};
+use crate::domain::draft::{CredentialInput, Field as F, IntegrationDraft, PartOf};
 use crate::domain::integration_file;
 use crate::domain::{CatalogEntry, TargetType};
 use crate::secrets::SecretString;
@@ -298,8 +298,30 @@ pub fn preset_base(entry: &CatalogEntry) -> Table {
 }
 
 /// The file an edited integration starts from: its export (every secret `prompt`).
-pub fn stored_base(spec: &crate::domain::integration::IntegrationSpec) -> Table {
-    integration_file::export(spec)
+/// The integration file of the stored integration as the wizard edits it: the
+/// connection with one entity and its task (`entity`, `task` by name; the first when
+/// `None`), in the file's single form.
+pub fn stored_base(
+    spec: &crate::domain::integration::IntegrationSpec,
+    entity: Option<&str>,
+    task: Option<&str>,
+) -> Table {
+    let mut one = spec.clone();
+    let chosen_entity = entity
+        .and_then(|e| spec.entity(e))
+        .or_else(|| spec.first_entity())
+        .cloned();
+    let chosen_task = task
+        .and_then(|t| spec.task(t))
+        .or_else(|| {
+            chosen_entity
+                .as_ref()
+                .and_then(|e| spec.tasks.iter().find(|t| t.entity == e.name()))
+        })
+        .cloned();
+    one.entities = chosen_entity.into_iter().collect();
+    one.tasks = chosen_task.into_iter().collect();
+    integration_file::export(&one)
         .parse::<Table>()
         .unwrap_or_default()
 }
@@ -452,6 +474,10 @@ pub fn build(state: &State) -> Built {
         .collect();
     let draft = match integration_file::parse(&text, &known) {
         Ok(mut d) => {
+            d.part_of = state.editing.as_ref().map(|e| PartOf {
+                entity: e.entity.clone(),
+                task: e.task.clone(),
+            });
             // Each secret is new where one was typed, and otherwise the stored one.
             for (field, input) in &mut d.secrets {
                 *input = if secrets.iter().any(|(f, _)| f == field) {
@@ -470,7 +496,7 @@ pub fn build(state: &State) -> Built {
         }
     };
     if let Some(d) = &draft
-        && let Some(schema) = &d.spec.schema
+        && let Some(schema) = d.spec.first_entity().and_then(|e| e.schema.as_ref())
     {
         super::schema::check_schema(state, schema, &mut errors);
     }
@@ -786,7 +812,7 @@ mod tests {
         assert_eq!(built.secrets[0].1.expose(), "k3y-value-123");
         let spec = built.draft.unwrap().spec;
         assert_eq!(spec.name.as_str(), "Acme");
-        assert_eq!(spec.source.path.as_deref(), Some("/contacts"));
+        assert_eq!(spec.entities[0].source.path.as_deref(), Some("/contacts"));
     }
 
     /// A REST form filled to a valid file, the secret typed.
@@ -853,9 +879,15 @@ mod tests {
             Some(crate::domain::integration::ApiKeyIn::Query)
         );
         assert_eq!(auth.name.as_deref(), Some("api_key"));
-        assert_eq!(spec.source.cursor_field.as_deref(), Some("updated_at"));
-        assert_eq!(spec.source.cursor_param.as_deref(), Some("updated_since"));
-        let query: Vec<(&str, &str)> = spec
+        assert_eq!(
+            spec.entities[0].source.cursor_field.as_deref(),
+            Some("updated_at")
+        );
+        assert_eq!(
+            spec.entities[0].source.cursor_param.as_deref(),
+            Some("updated_since")
+        );
+        let query: Vec<(&str, &str)> = spec.entities[0]
             .source
             .query
             .iter()
@@ -869,8 +901,11 @@ mod tests {
                 ("q", "name = 'a & b'")
             ]
         );
-        assert_eq!(spec.source.method, "POST");
-        assert_eq!(spec.source.body, r#"{"filter": {"active": true}}"#);
+        assert_eq!(spec.entities[0].source.method, "POST");
+        assert_eq!(
+            spec.entities[0].source.body,
+            r#"{"filter": {"active": true}}"#
+        );
 
         // The stored file fills the form back as it was typed.
         let mut again = state("rest_api");
@@ -899,7 +934,7 @@ mod tests {
     #[test]
     fn the_retry_policy_reaches_the_file_and_comes_back_when_edited() {
         let mut s = filled_rest();
-        let retry = |s: &State| build(s).draft.unwrap().spec.task.retry;
+        let retry = |s: &State| build(s).draft.unwrap().spec.tasks[0].retry.clone();
         assert_eq!(retry(&s), crate::domain::integration::TaskRetry::default());
         set(&mut s, F::TaskRetryMaxRetries, "5");
         set(&mut s, F::TaskRetryDelaySecs, "10");

@@ -77,7 +77,14 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
             format!("{} requests per {} s", rl.requests, rl.per_secs),
         );
     }
-    let s = &spec.source;
+    let Some(entity) = spec.first_entity() else {
+        return Review {
+            rows,
+            schedule: String::new(),
+            schema_note: built.schema_note.clone(),
+        };
+    };
+    let s = &entity.source;
     if let Some(path) = &s.path {
         let query: Vec<String> = s.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let query = if query.is_empty() {
@@ -108,7 +115,10 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
             target
         },
     );
-    let r = &spec.task.retry;
+    let task = spec.first_task().cloned().unwrap_or_else(|| {
+        crate::domain::integration::TaskSpec::new(spec.name.as_str(), s.entity.as_str())
+    });
+    let r = &task.retry;
     row(
         "On failure",
         match r.max_retries {
@@ -121,7 +131,7 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
             ),
         },
     );
-    let schedule = spec.task.schedule.in_words(now);
+    let schedule = task.schedule.in_words(now);
     Review {
         rows,
         schedule,

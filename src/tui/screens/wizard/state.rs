@@ -249,6 +249,10 @@ pub enum Probe<T> {
 pub struct Editing {
     pub id: String,
     pub name: String,
+    /// The stored entity and task the wizard edits (by name); the first when the
+    /// integration has one of each.
+    pub entity: Option<String>,
+    pub task: Option<String>,
     pub stored_secrets: Vec<String>,
     /// The stored conversion schema and its target type: kept when the target stays.
     pub schema: Option<serde_json::Value>,

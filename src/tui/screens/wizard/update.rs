@@ -119,18 +119,33 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     state.load_error = Some(e);
                     return;
                 };
-                state.base = form::stored_base(&stored.spec);
-                let schema_target =
-                    super::schema::stored_schema_target(stored.spec.schema.as_ref());
+                let entity = stored.spec.first_entity().cloned();
+                let task = entity.as_ref().and_then(|e| {
+                    stored
+                        .spec
+                        .tasks
+                        .iter()
+                        .find(|t| t.entity == e.name())
+                        .cloned()
+                });
+                state.base = form::stored_base(
+                    &stored.spec,
+                    entity.as_ref().map(|e| e.name()),
+                    task.as_ref().map(|t| t.name.as_str()),
+                );
+                let schema = entity.as_ref().and_then(|e| e.schema.clone());
+                let schema_target = super::schema::stored_schema_target(schema.as_ref());
                 state.editing = Some(Editing {
                     id: stored.id.clone(),
                     name: stored.spec.name.as_str().to_string(),
+                    entity: entity.as_ref().map(|e| e.name().to_string()),
+                    task: task.as_ref().map(|t| t.name.clone()),
                     stored_secrets: stored
                         .credential_fields
                         .iter()
                         .map(|(f, _)| f.clone())
                         .collect(),
-                    schema: stored.spec.schema.clone(),
+                    schema,
                     schema_target: schema_target.clone(),
                 });
                 choose_type(state, index, out);
