@@ -53,6 +53,8 @@ fn row(i: usize) -> ExecutionRow {
         id: format!("{i:08x}-0000-7000-8000-000000000000"),
         integration_id: format!("int-{}", i % 37),
         integration_name: format!("Integration number {}", i % 37),
+        task_id: format!("task-{}", i % 37),
+        task_name: format!("Integration number {}", i % 37),
         status: ExecutionStatus::Running,
         trigger: ExecutionTrigger::Schedule,
         retry_of: None,

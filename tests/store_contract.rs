@@ -678,6 +678,7 @@ async fn executions_filter_and_page_in_the_store(db: TestDb) {
         since_ms,
         offset,
         limit,
+        ..ExecutionQuery::default()
     };
     let page = db
         .store

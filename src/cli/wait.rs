@@ -168,6 +168,8 @@ mod tests {
             id: "01a2".into(),
             integration_id: "i".into(),
             integration_name: "CRM".into(),
+            task_id: "t".into(),
+            task_name: "CRM".into(),
             status,
             trigger: crate::domain::ExecutionTrigger::Manual,
             retry_of: None,

@@ -43,6 +43,18 @@ pub async fn delete(store: &Store, name: &str, origin: Origin) -> Result<(), Ops
     }
 }
 
+/// Disconnects `name`: forgets its stored credentials and pauses every task, keeping
+/// its configuration, entities, schemas, tasks and history. Reconnecting is saving it
+/// again with new credentials (the wizard's edit, or `integration import --replace`).
+/// Audited as `integration.disconnect` in the same transaction.
+pub async fn disconnect(store: &Store, name: &str, origin: Origin) -> Result<usize, OpsError> {
+    let audit = Audit {
+        action: "integration.disconnect",
+        detail: origin.as_str(),
+    };
+    Ok(store.disconnect_audited(name, Some(audit)).await?)
+}
+
 /// What seals a new credential: the key ring of the command line, or the engine's (the
 /// console's). Only the operations layer seals.
 pub trait Sealer {

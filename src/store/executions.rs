@@ -13,6 +13,8 @@ use super::{Audit, Result, Store, StoreError, now_ms};
 pub struct ExecutionQuery {
     /// Case-insensitive substring of the integration's name; empty for all.
     pub integration: String,
+    /// Only the executions of this task (its id); empty for all.
+    pub task_id: String,
     pub status: Option<ExecutionStatus>,
     /// Only executions queued at or after this time (epoch ms).
     pub since_ms: Option<i64>,
@@ -26,6 +28,9 @@ pub struct ExecutionRow {
     pub id: String,
     pub integration_id: String,
     pub integration_name: String,
+    pub task_id: String,
+    /// The task's name; empty when the task was deleted while the row was read.
+    pub task_name: String,
     pub status: ExecutionStatus,
     pub trigger: ExecutionTrigger,
     /// The execution this one retries (trigger `retry`).
@@ -53,6 +58,15 @@ pub struct ExecutionRow {
 }
 
 impl ExecutionRow {
+    /// The task as screens and lists name it: the integration's name when its task is
+    /// named like it, else `INTEGRATION/TASK`.
+    pub fn task_label(&self) -> String {
+        if self.task_name.is_empty() {
+            return self.integration_name.clone();
+        }
+        crate::domain::integration::task_label(&self.integration_name, &self.task_name)
+    }
+
     /// Running, but its lease ran out: the worker holding it stopped renewing it (it
     /// crashed or lost the database) and no engine has rescued it yet. The next engine
     /// that looks for work queues it again or ends it.
@@ -107,7 +121,8 @@ pub enum RetryRefused {
     AlreadyRetried(String, String),
 }
 
-const COLUMNS: &str = "e.id, e.integration_id, i.name AS integration_name, e.status, e.trigger, e.retry_of, e.full_run, \
+const COLUMNS: &str = "e.id, e.integration_id, i.name AS integration_name, e.task_id, \
+     COALESCE((SELECT t.name FROM sync_tasks t WHERE t.id = e.task_id), '') AS task_name, e.status, e.trigger, e.retry_of, e.full_run, \
      e.attempt, e.queued_at, e.started_at, e.finished_at, e.phase, e.fetched, e.created, e.updated, \
      e.skipped, e.unchanged, e.failed, e.total, e.records_per_sec, e.error, e.lease_owner, e.lease_until";
 
@@ -191,7 +206,7 @@ impl Store {
     /// many pass in all.
     pub async fn query_executions(&self, q: &ExecutionQuery) -> Result<Page<ExecutionRow>> {
         const WHERE: &str = "WHERE i.tenant_id = $1 AND LOWER(i.name) LIKE $2 ESCAPE '\\' \
-             AND ($3 = '' OR e.status = $3) AND e.queued_at >= $4";
+             AND ($3 = '' OR e.status = $3) AND e.queued_at >= $4 AND ($5 = '' OR e.task_id = $5)";
         let pattern = escape_like(&q.integration);
         let status = q.status.map_or("", |s| s.as_str());
         let since = q.since_ms.unwrap_or(i64::MIN);
@@ -202,6 +217,7 @@ impl Store {
         .bind(&pattern)
         .bind(status)
         .bind(since)
+        .bind(&q.task_id)
         .fetch_one(&self.pool)
         .await?
         .try_get("n")?;
@@ -209,12 +225,13 @@ impl Store {
         let offset = q.offset.max(0);
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM executions e JOIN integrations i ON i.id = e.integration_id {WHERE} \
-             ORDER BY e.queued_at DESC, e.id DESC LIMIT $5 OFFSET $6"
+             ORDER BY e.queued_at DESC, e.id DESC LIMIT $6 OFFSET $7"
         )))
         .bind(&self.tenant_id)
         .bind(&pattern)
         .bind(status)
         .bind(since)
+        .bind(&q.task_id)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
@@ -404,6 +421,8 @@ fn row_to_execution(r: &AnyRow) -> Result<ExecutionRow> {
         id: r.try_get("id")?,
         integration_id: r.try_get("integration_id")?,
         integration_name: r.try_get("integration_name")?,
+        task_id: r.try_get("task_id")?,
+        task_name: r.try_get("task_name")?,
         status: status.parse().map_err(|reason| StoreError::Corrupt {
             what: "execution status".into(),
             reason,

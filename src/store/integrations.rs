@@ -561,6 +561,36 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Deletes the credentials of `name` and pauses its tasks, with its audit entry, in
+    /// one transaction; returns how many credentials went.
+    pub async fn disconnect_audited(&self, name: &str, audit: Option<Audit<'_>>) -> Result<usize> {
+        let mut tx = self.begin_write().await?;
+        let id: String =
+            sqlx::query("SELECT id FROM integrations WHERE tenant_id = $1 AND name = $2")
+                .bind(&self.tenant_id)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("id"))
+                .transpose()?
+                .ok_or_else(|| StoreError::NotFound(format!("integration {name:?}")))?;
+        let gone = sqlx::query("DELETE FROM credentials WHERE integration_id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE sync_tasks SET paused = 1, updated_at = $1 WHERE integration_id = $2")
+            .bind(now_ms())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(audit) = audit {
+            self.audit_in(&mut tx, name, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(usize::try_from(gone).unwrap_or(usize::MAX))
+    }
+
     pub async fn set_paused(&self, name: &str, paused: bool) -> Result<()> {
         self.set_paused_audited(name, paused, None).await
     }

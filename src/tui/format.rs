@@ -228,6 +228,8 @@ mod tests {
             id: "0196d0c1-0000-7000-8000-000000000002".into(),
             integration_id: "i".into(),
             integration_name: "CRM".into(),
+            task_id: "t".into(),
+            task_name: "CRM".into(),
             status: ExecutionStatus::Running,
             trigger: ExecutionTrigger::Schedule,
             retry_of: None,

@@ -43,6 +43,7 @@ impl State {
     pub fn query(&self, offset: usize, limit: usize, now_ms: i64) -> ExecutionQuery {
         ExecutionQuery {
             integration: self.filter.clone(),
+            task_id: String::new(),
             status: self.status,
             since_ms: self.within_ms.map(|w| now_ms.saturating_sub(w)),
             offset: i64::try_from(offset).unwrap_or(i64::MAX),
