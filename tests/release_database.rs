@@ -62,6 +62,23 @@ async fn everything_is_kept(store: Store) {
         .unwrap()
         .unwrap();
     assert!(!crm.paused());
+    // One connection with one entity (named after its source's entity, carrying the
+    // schema) and one task named like the integration, running that entity.
+    assert_eq!(crm.spec.entities.len(), 1);
+    assert_eq!(crm.spec.entities[0].name(), "contacts");
+    assert_eq!(
+        crm.spec.entities[0].source.path.as_deref(),
+        Some("/contacts")
+    );
+    assert_eq!(crm.spec.tasks.len(), 1);
+    assert_eq!(crm.spec.tasks[0].name, "CRM contacts");
+    assert_eq!(crm.spec.tasks[0].entity, "contacts");
+    assert_eq!(crm.tasks[0].entity_id, crm.entities[0].id);
+    assert!(crm.entities[0].schema_hash.is_some());
+    assert!(
+        crm.spec.is_single(),
+        "it exports in the single form, as it was imported"
+    );
     assert_eq!(crm.spec.environment.as_str(), "sandbox");
     assert_eq!(crm.spec.tasks[0].schedule.describe(), "Every 15 minutes");
     assert_eq!(crm.spec.tasks[0].config["region"], "emea");
@@ -100,6 +117,36 @@ async fn everything_is_kept(store: Store) {
     );
 
     let executions = store.list_executions(None, 10).await.unwrap();
+    // Every execution belongs to its integration's one task.
+    for e in &executions {
+        let owner = if e.integration_name == "CRM contacts" {
+            &crm
+        } else {
+            &news
+        };
+        assert_eq!(e.task_id, owner.tasks[0].id);
+        assert_eq!(e.task_name, e.integration_name);
+    }
+    let tasks = store.list_tasks(None).await.unwrap();
+    let shown: Vec<(String, bool, Option<ExecutionStatus>)> = tasks
+        .iter()
+        .map(|t| (t.reference(), t.paused, t.last_status))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "CRM contacts/CRM contacts".to_string(),
+                false,
+                Some(ExecutionStatus::Success)
+            ),
+            (
+                "News feed/News feed".to_string(),
+                true,
+                Some(ExecutionStatus::Failed)
+            )
+        ]
+    );
     let mut outcomes: Vec<(&str, ExecutionStatus, i64)> = executions
         .iter()
         .map(|e| (e.integration_name.as_str(), e.status, e.created))

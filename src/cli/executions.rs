@@ -8,6 +8,9 @@ use crate::store::ExecutionRow;
 pub struct ListArgs {
     #[arg(long)]
     pub integration: Option<String>,
+    /// Only the runs of this task: INTEGRATION/TASK, or an integration with one task.
+    #[arg(long)]
+    pub task: Option<String>,
     #[arg(long, default_value_t = 20)]
     pub limit: i64,
     #[arg(long)]
@@ -31,6 +34,7 @@ pub(super) fn execution_json(
     let mut v = serde_json::json!({
         "execution": e.id,
         "integration": e.integration_name,
+        "task": e.task_name,
         // The shown status: `stalled` for a running execution whose lease expired.
         "status": e.shown_status(crate::store::now_ms()),
         "phase": e.phase.map(|p| p.as_str()),
@@ -71,9 +75,24 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
         ),
         None => None,
     };
-    let rows = store
-        .list_executions(integration_id.as_deref(), args.limit)
-        .await?;
+    let rows = match &args.task {
+        Some(task) => {
+            let target = crate::ops::tasks::resolve(&store, task)
+                .await
+                .map_err(super::ops_failure::failure)?;
+            let q = crate::store::ExecutionQuery {
+                task_id: target.task_id,
+                limit: args.limit.max(1),
+                ..crate::store::ExecutionQuery::default()
+            };
+            store.query_executions(&q).await?.items
+        }
+        None => {
+            store
+                .list_executions(integration_id.as_deref(), args.limit)
+                .await?
+        }
+    };
     if args.json {
         let v: Vec<serde_json::Value> = rows.iter().map(|e| execution_json(e, None)).collect();
         output::print_json(&v)?;
@@ -85,7 +104,7 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
         .map(|e| {
             vec![
                 e.id.clone(),
-                e.integration_name.clone(),
+                e.task_label(),
                 e.shown_status(now).to_string(),
                 e.phase.map_or("—", |p| p.as_str()).to_string(),
                 e.trigger.to_string(),

@@ -44,6 +44,10 @@ pub enum IntegrationCommand {
     Export { name: String },
     /// Stop the schedule of its task (runs asked for by hand still run).
     Pause { name: String },
+    /// Forget the stored credentials and pause every task; configuration, schemas, tasks
+    /// and history stay (import again with --replace, or edit it in the console, to
+    /// reconnect).
+    Disconnect { name: String },
     /// Restart the schedule of its task.
     Resume { name: String },
     /// Delete an integration with its task and history (stored records stay).
@@ -69,6 +73,16 @@ pub async fn run(ctx: &Context, command: IntegrationCommand) -> anyhow::Result<i
         }
         IntegrationCommand::Delete { name, yes } => delete(&store, &name, yes).await,
         IntegrationCommand::Pause { name } => set_paused(&store, &name, true).await,
+        IntegrationCommand::Disconnect { name } => {
+            let gone = ops::integrations::disconnect(&store, &name, Origin::Cli)
+                .await
+                .map_err(failure)?;
+            outln!(
+                "integration {name:?} disconnected: {gone} stored secret(s) forgotten, its tasks \
+                 paused; import it again with --replace (or edit it in the console) to reconnect"
+            )?;
+            Ok(0)
+        }
         IntegrationCommand::Resume { name } => set_paused(&store, &name, false).await,
         IntegrationCommand::Test { name, json } => {
             super::sync::test_connection(ctx, &name, json).await
@@ -112,7 +126,11 @@ async fn list(store: &Store, json: bool) -> anyhow::Result<i32> {
                 i.type_id.clone(),
                 i.environment.to_string(),
                 i.status_label().to_string(),
-                i.schedule.describe(),
+                match i.tasks {
+                    0 => "no task".to_string(),
+                    1 => i.schedule.describe(),
+                    n => format!("{n} tasks"),
+                },
                 match (i.last_status, i.last_run_at) {
                     (Some(s), Some(t)) => format!("{s} {}", output::age(t, now)),
                     (Some(s), None) => s.to_string(),

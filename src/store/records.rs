@@ -317,16 +317,19 @@ impl Store {
     }
 
     /// After a successful full run with deleteIfRemoved: deletes this integration's
-    /// records of the target type that the run did not see. Returns how many.
+    /// records of the target type that the run did not see, unless another task of the
+    /// integration wrote them last (that task's source still has them). Returns how many.
     pub async fn delete_unseen(&self, claim: &Claim, target_type: &str) -> Result<u64> {
         let done = sqlx::query(
             "DELETE FROM records WHERE tenant_id = $1 AND target_type = $2 AND integration_id = $3 \
-             AND (last_execution_id IS NULL OR last_execution_id <> $4)",
+             AND (last_execution_id IS NULL OR (last_execution_id <> $4 AND last_execution_id IN \
+             (SELECT e.id FROM executions e WHERE e.task_id = $5)))",
         )
         .bind(&self.tenant_id)
         .bind(target_type)
         .bind(&claim.integration_id)
         .bind(&claim.execution_id)
+        .bind(&claim.task_id)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
