@@ -286,3 +286,144 @@ fn problems_name_their_typed_fields() {
         errors[3]
     );
 }
+
+const LISTED: &str = r#"
+name = "Salesforce"
+type = "rest_api"
+
+[connection]
+base_url = "https://sf.example.com/api"
+[connection.auth]
+kind = "bearer"
+secret = "env:SF_TOKEN"
+
+[[entities]]
+entity = "contacts"
+path = "/contacts"
+records = "$.records[*]"
+schema = { file = "contacts.schema.json" }
+
+[[entities]]
+entity = "news"
+path = "/everything"
+query = { q = "{{task.query}}" }
+records = "$.articles[*]"
+[entities.schema]
+id = "news"
+name = "News"
+source = { entity = "news" }
+target = { shardTypeId = "c_news" }
+fieldMappings = []
+
+[[tasks]]
+name = "Contacts daily"
+entity = "contacts"
+schedule = { kind = "cron", expression = "0 2 * * *", timezone = "UTC" }
+
+[[tasks]]
+name = "Banking news"
+entity = "news"
+config = { query = "banking industry" }
+
+[[tasks]]
+name = "Robotics news"
+entity = "news"
+config = { query = "automation robotics" }
+"#;
+
+#[test]
+fn a_listed_file_reads_as_entities_with_their_schemas_and_tasks() {
+    let f = parse(LISTED, &types()).unwrap();
+    assert!(f.listed);
+    let names: Vec<&str> = f.spec.entities.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["contacts", "news"]);
+    assert_eq!(
+        f.schemas[0],
+        SchemaSource::File("contacts.schema.json".into())
+    );
+    assert!(matches!(f.schemas[1], SchemaSource::Inline(_)));
+    assert_eq!(f.spec.entities[1].target_type(), Some("c_news"));
+    let tasks: Vec<(&str, &str)> = f
+        .spec
+        .tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.entity.as_str()))
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            ("Contacts daily", "contacts"),
+            ("Banking news", "news"),
+            ("Robotics news", "news")
+        ]
+    );
+    assert_eq!(f.spec.tasks[2].config["query"], "automation robotics");
+    assert!(!f.spec.is_single());
+}
+
+#[test]
+fn a_listed_export_imports_as_the_same_integration() {
+    let mut f = parse(LISTED, &types()).unwrap();
+    f.spec.entities[0].schema = Some(serde_json::json!({
+        "id": "contacts", "name": "Contacts", "source": {"entity": "contacts"},
+        "target": {"shardTypeId": "contact"}, "fieldMappings": []
+    }));
+    let text = export(&f.spec);
+    assert!(text.contains("[[entities]]") && text.contains("[[tasks]]"), "{text}");
+    assert!(!text.contains("[source]"), "{text}");
+    let again = parse(&text, &types()).unwrap();
+    assert_eq!(again.spec, f.spec);
+}
+
+#[test]
+fn a_single_form_export_stays_single_and_names_a_task_named_otherwise() {
+    let mut f = parse(GOOD, &types()).unwrap();
+    assert_eq!(f.spec.tasks[0].name, "Acme CRM contacts");
+    assert!(!export(&f.spec).contains("[[tasks]]"));
+    f.spec.tasks[0].name = "Nightly".into();
+    let text = export(&f.spec);
+    assert!(text.contains("[task]") && text.contains("name = \"Nightly\""), "{text}");
+    let again = parse(&text, &types()).unwrap();
+    assert_eq!(again.spec.tasks[0].name, "Nightly");
+    assert_eq!(again.spec.tasks[0].entity, "contacts");
+}
+
+#[test]
+fn tasks_that_do_not_fit_their_entities_are_each_named_with_their_place() {
+    let bad = LISTED
+        .replace("entity = \"contacts\"\nschedule", "entity = \"accounts\"\nschedule")
+        .replace("name = \"Robotics news\"", "name = \"Banking news\"")
+        .replace("name = \"Contacts daily\"", "name = \"Daily/contacts\"");
+    let errors = parse(&bad, &types()).unwrap_err();
+    let at: Vec<String> = errors.iter().map(|p| p.field.to_string()).collect();
+    assert!(at.contains(&"tasks[0].entity".to_string()), "{errors:?}");
+    assert!(at.contains(&"tasks[0].name".to_string()), "{errors:?}");
+    assert!(at.contains(&"tasks[2].name".to_string()), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|p| p.message.contains("\"accounts\"") && p.message.contains("contacts, news")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn the_single_and_list_forms_are_not_mixed() {
+    let mixed = format!("{LISTED}\n[source]\nentity = \"x\"\n");
+    let errors = parse(&mixed, &types()).unwrap_err();
+    assert!(
+        errors.iter().any(|p| p.message.contains("mixes the single form")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_listed_entitys_problems_name_its_place_and_line() {
+    let bad = LISTED.replace("path = \"/everything\"", "path = \"/everything\"\nmethod = \"PUT\"");
+    let errors = parse(&bad, &types()).unwrap_err();
+    let p = errors
+        .iter()
+        .find(|p| p.field.to_string() == "entities[1].method")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert!(p.line.is_some(), "{p:?}");
+}
