@@ -11,6 +11,7 @@ pub mod logging; // tracing to daily-rolling files
 pub mod mapping; // conversion schemas compiled once and applied to records (pure)
 pub mod ops; // every action a person can take, called by both faces
 pub mod secrets; // AES-256-GCM key ring and SecretString
+pub mod serve; // inbound webhooks: verification
 pub mod store; // one Store over SQLite or PostgreSQL
 pub mod tui; // the console face
 pub mod vault; // sealing and opening integration credentials

@@ -159,6 +159,11 @@ fn decode_key(text: &str) -> Result<KeyBytes, String> {
     Ok(key)
 }
 
+/// 32 bytes from the operating system's random number generator (webhook secrets).
+pub fn random_32() -> Result<Zeroizing<[u8; KEY_LEN]>, SecretsError> {
+    generate_key()
+}
+
 fn generate_key() -> Result<KeyBytes, SecretsError> {
     let mut generated = Key::<Aes256Gcm>::try_generate().map_err(|_| SecretsError::Random)?;
     let key = Zeroizing::new(<[u8; KEY_LEN]>::from(generated));

@@ -13,5 +13,6 @@ pub use cipher::{Aad, sealed_key_id};
 pub use error::SecretsError;
 pub use key_ring::{
     ENCRYPTION_KEY_ENV, KeyRing, LoadedKeyRing, add_rotated_key, load_key_ring, prune_keys,
+    random_32,
 };
 pub use secret_string::SecretString;

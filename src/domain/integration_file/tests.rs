@@ -369,7 +369,10 @@ fn a_listed_export_imports_as_the_same_integration() {
         "target": {"shardTypeId": "contact"}, "fieldMappings": []
     }));
     let text = export(&f.spec);
-    assert!(text.contains("[[entities]]") && text.contains("[[tasks]]"), "{text}");
+    assert!(
+        text.contains("[[entities]]") && text.contains("[[tasks]]"),
+        "{text}"
+    );
     assert!(!text.contains("[source]"), "{text}");
     let again = parse(&text, &types()).unwrap();
     assert_eq!(again.spec, f.spec);
@@ -382,7 +385,10 @@ fn a_single_form_export_stays_single_and_names_a_task_named_otherwise() {
     assert!(!export(&f.spec).contains("[[tasks]]"));
     f.spec.tasks[0].name = "Nightly".into();
     let text = export(&f.spec);
-    assert!(text.contains("[task]") && text.contains("name = \"Nightly\""), "{text}");
+    assert!(
+        text.contains("[task]") && text.contains("name = \"Nightly\""),
+        "{text}"
+    );
     let again = parse(&text, &types()).unwrap();
     assert_eq!(again.spec.tasks[0].name, "Nightly");
     assert_eq!(again.spec.tasks[0].entity, "contacts");
@@ -391,7 +397,10 @@ fn a_single_form_export_stays_single_and_names_a_task_named_otherwise() {
 #[test]
 fn tasks_that_do_not_fit_their_entities_are_each_named_with_their_place() {
     let bad = LISTED
-        .replace("entity = \"contacts\"\nschedule", "entity = \"accounts\"\nschedule")
+        .replace(
+            "entity = \"contacts\"\nschedule",
+            "entity = \"accounts\"\nschedule",
+        )
         .replace("name = \"Robotics news\"", "name = \"Banking news\"")
         .replace("name = \"Contacts daily\"", "name = \"Daily/contacts\"");
     let errors = parse(&bad, &types()).unwrap_err();
@@ -412,18 +421,23 @@ fn the_single_and_list_forms_are_not_mixed() {
     let mixed = format!("{LISTED}\n[source]\nentity = \"x\"\n");
     let errors = parse(&mixed, &types()).unwrap_err();
     assert!(
-        errors.iter().any(|p| p.message.contains("mixes the single form")),
+        errors
+            .iter()
+            .any(|p| p.message.contains("mixes the single form")),
         "{errors:?}"
     );
 }
 
 #[test]
 fn a_listed_entitys_problems_name_its_place_and_line() {
-    let bad = LISTED.replace("path = \"/everything\"", "path = \"/everything\"\nmethod = \"PUT\"");
+    let bad = LISTED.replace(
+        "path = \"/everything\"",
+        "path = \"/everything\"\nmethod = \"PUT\"",
+    );
     let errors = parse(&bad, &types()).unwrap_err();
     let p = errors
         .iter()
-        .find(|p| p.field.to_string() == "entities[1].method")
+        .find(|p| p.field == *"entities[1].method")
         .unwrap_or_else(|| panic!("{errors:?}"));
     assert!(p.line.is_some(), "{p:?}");
 }
