@@ -24,6 +24,31 @@ pub struct Config {
     pub retry: RetryConfig,
     pub circuit: CircuitConfig,
     pub tui: TuiConfig,
+    pub serve: ServeConfig,
+}
+
+/// `syncdeck serve`: the inbound webhook server.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on (`--listen` overrides it).
+    pub listen: String,
+    /// Peers (addresses or CIDR blocks) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Deliveries arriving within this many milliseconds are committed together.
+    pub group_commit_ms: u64,
+    /// At most this many deliveries in one commit.
+    pub group_commit_max: usize,
+    /// Delivery ids (and ended deliveries) are kept this many days.
+    pub keep_deliveries_days: u64,
+    /// A rotated-out secret stays valid this many hours.
+    pub rotation_overlap_hours: u64,
+    /// Deliveries processed at once by this process.
+    pub workers: usize,
+    /// How long a claimed delivery is held before another process may take it.
+    pub lease_secs: u64,
+    /// Seconds a graceful stop waits for requests being answered.
+    pub shutdown_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -83,6 +108,23 @@ impl Default for Config {
             retry: RetryConfig::default(),
             circuit: CircuitConfig::default(),
             tui: TuiConfig::default(),
+            serve: ServeConfig::default(),
+        }
+    }
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8480".into(),
+            trusted_proxies: Vec::new(),
+            group_commit_ms: 2,
+            group_commit_max: 256,
+            keep_deliveries_days: 7,
+            rotation_overlap_hours: 24,
+            workers: 2,
+            lease_secs: 60,
+            shutdown_secs: 10,
         }
     }
 }

@@ -51,3 +51,39 @@ pub fn open(
             source,
         })
 }
+
+/// The table whose rows hold the secrets of inbound webhook endpoints.
+pub const WEBHOOK_TABLE: &str = "webhook_secrets";
+
+/// Seals a secret of the inbound webhook endpoint `endpoint_id`, bound to it.
+pub fn seal_webhook(
+    ring: &KeyRing,
+    endpoint_id: &str,
+    secret: &SecretString,
+) -> Result<SealedCredential, SecretsError> {
+    let aad = Aad {
+        table: WEBHOOK_TABLE,
+        row_id: endpoint_id,
+        field: "secret",
+    };
+    let ciphertext = ring.encrypt(secret.expose(), &aad)?;
+    Ok(SealedCredential {
+        field: "secret".to_string(),
+        key_id: sealed_key_id(&ciphertext).unwrap_or_default().to_string(),
+        ciphertext,
+    })
+}
+
+/// Opens a secret `seal_webhook` sealed for `endpoint_id`.
+pub fn open_webhook(
+    ring: &KeyRing,
+    endpoint_id: &str,
+    ciphertext: &str,
+) -> Result<SecretString, SecretsError> {
+    let aad = Aad {
+        table: WEBHOOK_TABLE,
+        row_id: endpoint_id,
+        field: "secret",
+    };
+    ring.decrypt(ciphertext, &aad)
+}

@@ -20,6 +20,7 @@ mod sync;
 mod targets;
 mod tasks;
 mod wait;
+mod webhooks;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -120,6 +121,13 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// The HTTP server: inbound webhooks at POST /webhooks/{tenant}/{path}, GET /health.
+    Serve(webhooks::ServeArgs),
+    /// Inbound webhook endpoints and deliveries.
+    Webhooks {
+        #[command(subcommand)]
+        command: webhooks::WebhooksCommand,
     },
     /// Start a sample API, create sample integrations against it in a fresh demo database, and open the console.
     Demo(demo::DemoArgs),
@@ -239,6 +247,8 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> anyhow::Result<i32>
         }) => sync::records(ctx, args).await,
         Some(Command::Worker(args)) => sync::worker(ctx, args).await,
         Some(Command::Demo(args)) => demo::run(ctx, args).await,
+        Some(Command::Serve(args)) => webhooks::serve(ctx, args).await,
+        Some(Command::Webhooks { command }) => webhooks::webhooks(ctx, command).await,
         Some(Command::Audit { command }) => audit::run(ctx, command).await,
     }
 }

@@ -10,6 +10,7 @@ pub mod integration;
 pub mod retry;
 pub mod schedule;
 pub mod target_type;
+pub mod webhook;
 
 pub use catalog::{CatalogEntry, Visibility};
 pub use execution::{ExecutionPhase, ExecutionStatus, ExecutionTrigger, LogLevel};

@@ -13,6 +13,7 @@ pub mod schema;
 pub mod sync;
 pub mod targets;
 pub mod tasks;
+pub mod webhooks;
 
 pub use error::OpsError;
 

@@ -60,6 +60,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("migrations/postgres/0006_entities_and_tasks.sql"),
         sqlite_rebuilds: true,
     },
+    Migration {
+        version: 7,
+        name: "inbound_webhooks",
+        sqlite: include_str!("migrations/sqlite/0007_inbound_webhooks.sql"),
+        postgres: include_str!("migrations/postgres/0007_inbound_webhooks.sql"),
+        sqlite_rebuilds: false,
+    },
 ];
 
 const LOCK_ID: i64 = 0x5359_4e43_4445_434b; // "SYNCDECK"

@@ -18,6 +18,7 @@ mod schedule;
 mod schemas;
 mod targets;
 pub mod tasks;
+pub mod webhooks;
 mod workers;
 
 use std::path::{Path, PathBuf};
@@ -220,6 +221,12 @@ impl Store {
         }
         store.tenant_id = store.ensure_tenant_and_user(tenant, user).await?;
         Ok(store)
+    }
+
+    /// One round trip to the database: what `GET /health` asks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,0 +1,117 @@
+//! Processing stored deliveries after they were answered: workers claim them with a
+//! lease (as executions are claimed), so any number of `serve` processes on one
+//! database process each delivery once. `trigger` queues a run of the endpoint's task
+//! with trigger `webhook`. A delivery whose processing fails is queued again after a
+//! growing delay, up to five attempts, and can be replayed.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::ServeConfig;
+use crate::store::Store;
+use crate::store::webhooks::DeliveryClaim;
+
+/// Attempts before a delivery is left failed.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// The delivery workers of one process.
+pub(crate) struct Workers {
+    tasks: JoinSet<()>,
+}
+
+impl Workers {
+    /// Waits for every worker to hand back what it holds and end.
+    pub async fn stop(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+pub(crate) fn start(
+    store: Store,
+    config: &ServeConfig,
+    name: &str,
+    stopped: watch::Receiver<bool>,
+) -> Workers {
+    let mut tasks = JoinSet::new();
+    let lease_ms = i64::try_from(config.lease_secs.max(1).saturating_mul(1000)).unwrap_or(60_000);
+    let keep_ms =
+        i64::try_from(config.keep_deliveries_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
+    for n in 0..config.workers.max(1) {
+        let store = store.clone();
+        let mut stopped = stopped.clone();
+        let worker = format!("{name}:deliveries:{n}");
+        tasks.spawn(async move {
+            let mut idle = Duration::from_millis(20);
+            let mut last_purge = 0;
+            loop {
+                if *stopped.borrow() {
+                    return;
+                }
+                if n == 0 && crate::store::now_ms() - last_purge > 60_000 {
+                    last_purge = crate::store::now_ms();
+                    match store
+                        .purge_deliveries(last_purge.saturating_sub(keep_ms), 500)
+                        .await
+                    {
+                        Ok(0) => {}
+                        Ok(gone) => tracing::info!(gone, "old inbound deliveries purged"),
+                        Err(e) => tracing::warn!("cannot purge old deliveries: {e}"),
+                    }
+                }
+                match store.claim_delivery(&worker, lease_ms).await {
+                    Ok(Some(claim)) => {
+                        idle = Duration::from_millis(20);
+                        process(&store, &worker, &claim).await;
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("cannot claim deliveries: {e}"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = stopped.changed() => {}
+                }
+                idle = (idle * 2).min(Duration::from_millis(500));
+            }
+        });
+    }
+    Workers { tasks }
+}
+
+async fn process(store: &Store, worker: &str, claim: &DeliveryClaim) {
+    let result = async {
+        let endpoint = store
+            .endpoint_by_id(&claim.endpoint_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the endpoint was deleted".to_string())?;
+        if !endpoint.spec.handler.triggers() {
+            return Err(format!(
+                "handler {} cannot process deliveries here",
+                endpoint.spec.handler.as_str()
+            ));
+        }
+        let execution = crate::domain::new_id();
+        match store.queue_delivery_run(claim, worker, &execution).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the endpoint has no sync task any more".to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    .await;
+    if let Err(error) = result {
+        let retry_at = (claim.attempts < MAX_ATTEMPTS).then(|| {
+            let secs = 5_i64.saturating_mul(1 << claim.attempts.clamp(0, 10));
+            crate::store::now_ms().saturating_add(secs.saturating_mul(1000))
+        });
+        tracing::warn!(delivery = %claim.id, "processing failed: {error}");
+        if let Err(e) = store
+            .finish_delivery(&claim.id, worker, Err(&error), retry_at)
+            .await
+        {
+            tracing::warn!("cannot record a failed delivery: {e}");
+        }
+    }
+}
