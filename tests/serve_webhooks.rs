@@ -22,6 +22,7 @@ on_both_backends!(multi_thread;
     every_refusal_has_its_status_and_stores_nothing,
     a_rotated_out_secret_verifies_during_its_overlap_only,
     stripe_and_hub_signatures_verify_their_own_way,
+    a_records_delivery_is_mapped_through_the_tasks_schema_as_a_webhook_run,
 );
 
 const NAME: &str = "Hooked";
@@ -455,5 +456,62 @@ async fn stripe_and_hub_signatures_verify_their_own_way(db: TestDb) {
         .map(|d| d.delivery_id)
         .collect();
     assert_eq!(ids, ["d-1"]);
+    hub.stop().await;
+}
+
+async fn a_records_delivery_is_mapped_through_the_tasks_schema_as_a_webhook_run(db: TestDb) {
+    let hub = Hub::start(db, ServeConfig::default()).await;
+    let mut spec = EndpointSpec::new("crm/push", Handler::Both);
+    spec.task = Some(NAME.to_string());
+    spec.records = "$.data[*]".into();
+    let secret = hub.endpoint(spec, None).await;
+    let body = r#"{"data":[{"id":"c1","email":"ada@example.com"},{"id":"c2","email":"alan@example.com"},{"email":"no-id@example.com"}]}"#;
+    let (status, answer, _) = hub
+        .post("crm/push", &standard_headers(&secret, "push-1", body), body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let id = answer["id"].as_str().unwrap().to_string();
+    let mut first = None;
+    for _ in 0..200 {
+        let d = deliveries(&hub.db).await;
+        if let Some(e) = d
+            .iter()
+            .find(|d| d.id == id)
+            .and_then(|d| d.execution_id.clone())
+        {
+            first = Some(e);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let mapped = first.expect("processed");
+    // `both`: the mapping execution, and a run of the task, each with trigger webhook.
+    let runs = hub.db.store.list_executions(None, 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(runs.iter().all(|r| r.trigger == ExecutionTrigger::Webhook));
+
+    let ring = KeyRing::from_base64_key(common::TEST_KEY).unwrap();
+    let mut config = syncdeck::config::Config::default();
+    config.engine.poll_ms = 20;
+    let engine = syncdeck::engine::Engine::new(hub.db.store.clone(), ring, config, "test-engine");
+    let status = engine.run_execution(&mapped).await.unwrap().unwrap();
+    let run = hub.db.store.get_execution(&mapped).await.unwrap().unwrap();
+    assert_eq!(
+        (run.fetched, run.created, run.failed),
+        (3, 2, 1),
+        "{status:?} {:?}",
+        run.error
+    );
+    let mut emails: Vec<String> = hub
+        .db
+        .store
+        .list_records("contact", 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.data["email"].as_str().unwrap().to_string())
+        .collect();
+    emails.sort();
+    assert_eq!(emails, ["ada@example.com", "alan@example.com"]);
     hub.stop().await;
 }

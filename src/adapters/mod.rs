@@ -10,6 +10,7 @@ mod error;
 pub mod file;
 pub mod gate;
 mod jsonpath;
+pub mod payload;
 mod raw;
 pub mod rest_api;
 pub mod retry;

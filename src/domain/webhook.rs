@@ -115,13 +115,6 @@ impl EndpointSpec {
                 "signature_header and id_header are settings of the hmac_sha256 scheme".into(),
             );
         }
-        if self.handler.maps_records() {
-            out.push(format!(
-                "handler {:?}: mapping a payload's records is not available yet; use \
-                 handler = \"trigger\" (a delivery queues a run of the task)",
-                self.handler.as_str()
-            ));
-        }
         if self.task.is_none() {
             out.push(format!(
                 "task: a {} endpoint needs the sync task it runs (INTEGRATION/TASK)",

@@ -1,7 +1,8 @@
 //! Processing stored deliveries after they were answered: workers claim them with a
 //! lease (as executions are claimed), so any number of `serve` processes on one
-//! database process each delivery once. `trigger` queues a run of the endpoint's task
-//! with trigger `webhook`. A delivery whose processing fails is queued again after a
+//! database process each delivery once. `records` queues an execution of the endpoint's
+//! task that maps the delivery's payload (through the task's schema, by the engine,
+//! like any run); `trigger` queues a run of the task; both with trigger `webhook`. A delivery whose processing fails is queued again after a
 //! growing delay, up to five attempts, and can be replayed.
 
 use std::time::Duration;
@@ -87,16 +88,12 @@ async fn process(store: &Store, worker: &str, claim: &DeliveryClaim) {
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "the endpoint was deleted".to_string())?;
-        if !endpoint.spec.handler.triggers() {
-            return Err(format!(
-                "handler {} cannot process deliveries here",
-                endpoint.spec.handler.as_str()
-            ));
-        }
-        let execution = crate::domain::new_id();
-        match store.queue_delivery_run(claim, worker, &execution).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("the endpoint has no sync task any more".to_string()),
+        match store
+            .queue_delivery_runs(claim, worker, endpoint.spec.handler)
+            .await
+        {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err("the endpoint has no sync task any more".to_string()),
             Err(e) => Err(e.to_string()),
         }
     }

@@ -99,13 +99,13 @@ pub const STALLED: &str = "stalled";
 /// a failed run can queue its retry with it.
 pub(super) const QUEUE_RETRY: &str = "INSERT INTO executions (id, task_id, integration_id, status, trigger, \
      retry_of, full_run, attempt, queued_at, not_before, checkpoint, fetched, created, updated, skipped, \
-     unchanged, failed, total) \
+     unchanged, failed, total, delivery_id) \
      SELECT $1, task_id, integration_id, 'queued', 'retry', id, CASE WHEN $6 = 1 THEN full_run ELSE 1 END, \
      $5, $2, $3, CASE WHEN $6 = 1 THEN checkpoint ELSE NULL END, \
      CASE WHEN $6 = 1 THEN fetched ELSE 0 END, CASE WHEN $6 = 1 THEN created ELSE 0 END, \
      CASE WHEN $6 = 1 THEN updated ELSE 0 END, CASE WHEN $6 = 1 THEN skipped ELSE 0 END, \
      CASE WHEN $6 = 1 THEN unchanged ELSE 0 END, CASE WHEN $6 = 1 THEN failed ELSE 0 END, \
-     CASE WHEN $6 = 1 THEN total ELSE NULL END \
+     CASE WHEN $6 = 1 THEN total ELSE NULL END, delivery_id \
      FROM executions WHERE id = $4";
 
 /// Why `sync retry` cannot retry an execution.

@@ -530,43 +530,74 @@ impl Store {
         Ok(())
     }
 
-    /// Processes a claimed `trigger` delivery: queues run `execution` of the endpoint's
-    /// task with trigger `webhook` and marks the delivery done, naming it, in one
-    /// transaction. `Ok(false)` when the endpoint has no task any more.
-    pub async fn queue_delivery_run(
+    /// Processes a claimed delivery: queues the executions its endpoint's handler asks
+    /// for — `records`: one that maps this delivery's payload, `trigger`: a run of the
+    /// task, `both`: the two — with trigger `webhook`, and marks the delivery done,
+    /// naming the first, in one transaction. `Ok(None)` when the endpoint has no task
+    /// any more.
+    pub async fn queue_delivery_runs(
         &self,
         claim: &DeliveryClaim,
         worker: &str,
-        execution: &str,
-    ) -> Result<bool> {
+        handler: Handler,
+    ) -> Result<Option<String>> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let queued = sqlx::query(
-            "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at) \
-             SELECT $1, t.id, t.integration_id, 'queued', 'webhook', 0, $2 FROM webhook_endpoints w \
-             JOIN sync_tasks t ON t.id = w.task_id WHERE w.id = $3",
-        )
-        .bind(execution)
-        .bind(now)
-        .bind(&claim.endpoint_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if queued {
-            sqlx::query(
-                "UPDATE inbound_deliveries SET status = 'done', execution_id = $1, error = NULL, \
-                 processed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4",
+        let mut first = None;
+        let runs = [
+            (handler.maps_records(), Some(claim.id.as_str())),
+            (handler.triggers(), None),
+        ];
+        for (wanted, delivery) in runs {
+            if !wanted {
+                continue;
+            }
+            let execution = crate::domain::new_id();
+            let queued = sqlx::query(
+                "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at, delivery_id) \
+                 SELECT $1, t.id, t.integration_id, 'queued', 'webhook', 0, $2, $4 FROM webhook_endpoints w \
+                 JOIN sync_tasks t ON t.id = w.task_id WHERE w.id = $3",
             )
-            .bind(execution)
+            .bind(&execution)
             .bind(now)
-            .bind(&claim.id)
-            .bind(worker)
+            .bind(&claim.endpoint_id)
+            .bind(delivery)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+                > 0;
+            if !queued {
+                return Ok(None);
+            }
+            first.get_or_insert(execution);
         }
+        sqlx::query(
+            "UPDATE inbound_deliveries SET status = 'done', execution_id = $1, error = NULL, \
+             processed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4",
+        )
+        .bind(first.as_deref())
+        .bind(now)
+        .bind(&claim.id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(queued)
+        Ok(first)
+    }
+
+    /// The payload and records path of the delivery execution `execution_id` maps, when
+    /// it is a `records` endpoint's execution.
+    pub async fn execution_payload(&self, execution_id: &str) -> Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT d.body, w.records_path FROM executions e \
+             JOIN inbound_deliveries d ON d.id = e.delivery_id \
+             JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE e.id = $1",
+        )
+        .bind(execution_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("body")?, r.try_get("records_path")?)))
+            .transpose()
     }
 
     /// Hands a claimed delivery back (a graceful stop): queued again at once.

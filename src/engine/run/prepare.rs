@@ -103,14 +103,37 @@ pub(super) async fn prepare<'a>(
         Err(other) => return Err(Stop::failed(other.to_string())),
     };
 
-    admit(ctx, &integration.id, integration.spec.name.as_str()).await?;
-    *admitted = true;
+    // A `records` webhook endpoint's execution maps the delivery it was made for, not
+    // the integration's API: no breaker admission, no cursor.
+    let payload = store.execution_payload(&claim.execution_id).await?;
+    let adapter = match &payload {
+        Some((body, records)) => {
+            let own = crate::adapters::payload::PayloadAdapter::parse(body, records)
+                .map_err(|e| Stop::failed(e.to_string()))?;
+            log(
+                store,
+                claim,
+                LogLevel::Info,
+                format!(
+                    "mapping the {} record(s) of an inbound webhook delivery",
+                    own.len()
+                ),
+            )
+            .await?;
+            super::fetch::Source::Own(Box::new(own))
+        }
+        None => {
+            admit(ctx, &integration.id, integration.spec.name.as_str()).await?;
+            *admitted = true;
+            super::fetch::Source::Shared(adapter)
+        }
+    };
 
     let resume: Option<Checkpoint> = claim
         .checkpoint
         .as_deref()
         .and_then(|t| serde_json::from_str(t).ok());
-    let since = if claim.full_run {
+    let since = if claim.full_run || payload.is_some() {
         None
     } else {
         store.last_cursor(&claim.task_id).await?

@@ -54,3 +54,6 @@ CREATE TABLE inbound_deliveries (
 );
 CREATE INDEX inbound_deliveries_queue ON inbound_deliveries (status, not_before);
 CREATE INDEX inbound_deliveries_received ON inbound_deliveries (received_at);
+-- A `records` endpoint's execution reads the delivery it was made for instead of the
+-- integration's API; a retry reads it again.
+ALTER TABLE executions ADD COLUMN delivery_id TEXT REFERENCES inbound_deliveries(id) ON DELETE SET NULL;
