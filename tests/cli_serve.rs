@@ -199,3 +199,16 @@ fn an_answered_delivery_survives_kill_9_and_is_processed_once_after_a_restart() 
         .collect();
     assert_eq!(webhook_runs.len(), 1, "processed exactly once: {runs}");
 }
+
+#[test]
+fn a_key_rotation_reencrypts_endpoint_secrets_and_they_still_verify() {
+    let sb = Sandbox::new();
+    let secret = setup(&sb);
+    let rotated = sb.ok(&["keys", "rotate"]);
+    assert!(rotated.contains("re-encrypted 2 secret(s)"), "{rotated}");
+    let (mut server, addr) = sb.serve();
+    let (status, answer) = post(&addr, "crm/contacts", &secret, "after-rotation", "{}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(status, 200, "{answer}");
+}

@@ -93,6 +93,12 @@ pub async fn rotate(
             .map_err(keys_error)?;
         plain.push((c, secret));
     }
+    let mut hooks = Vec::new();
+    for (id, endpoint_id, ciphertext) in store.all_webhook_secrets().await? {
+        let secret =
+            crate::vault::open_webhook(ring, &endpoint_id, &ciphertext).map_err(keys_error)?;
+        hooks.push((id, endpoint_id, secret));
+    }
     // The new key is on disk before any ciphertext that needs it is committed.
     let new_ring = crate::secrets::add_rotated_key(key_file, ring).map_err(keys_error)?;
     let mut updates = Vec::new();
@@ -101,13 +107,23 @@ pub async fn rotate(
             .map_err(keys_error)?;
         updates.push((c.id.clone(), sealed));
     }
-    let detail = format!("{}: {} secrets", origin.as_str(), updates.len());
+    let mut hook_updates = Vec::new();
+    for (id, endpoint_id, secret) in &hooks {
+        let sealed =
+            crate::vault::seal_webhook(&new_ring, endpoint_id, secret).map_err(keys_error)?;
+        hook_updates.push((id.clone(), sealed));
+    }
+    let detail = format!(
+        "{}: {} secrets",
+        origin.as_str(),
+        updates.len() + hook_updates.len()
+    );
     let audit = Audit {
         action: "keys.rotate",
         detail: &detail,
     };
     store
-        .reseal_credentials_audited(&updates, new_ring.primary_id(), Some(audit))
+        .reseal_credentials_audited(&updates, &hook_updates, new_ring.primary_id(), Some(audit))
         .await?;
     let in_use: Vec<String> = store
         .key_usage()
@@ -119,7 +135,7 @@ pub async fn rotate(
     let removed = crate::secrets::prune_keys(key_file, &keep).map_err(keys_error)?;
     Ok(Rotated {
         primary: new_ring.primary_id().to_string(),
-        resealed: updates.len(),
+        resealed: updates.len() + hook_updates.len(),
         removed,
     })
 }

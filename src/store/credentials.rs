@@ -83,14 +83,18 @@ impl Store {
     /// Replaces the ciphertexts of the given credentials (by id) in one transaction: a
     /// rotation either re-encrypts every secret or none.
     pub async fn reseal_credentials(&self, updates: &[(String, SealedCredential)]) -> Result<()> {
-        self.reseal_credentials_audited(updates, "", None).await
+        self.reseal_credentials_audited(updates, &[], "", None)
+            .await
     }
 
     /// `reseal_credentials` with its audit entry (subject `subject`, the new key's id)
     /// in the same transaction.
+    /// `webhooks` are inbound endpoint secrets (`webhook_secrets` rows by id), resealed
+    /// in the same transaction.
     pub async fn reseal_credentials_audited(
         &self,
         updates: &[(String, SealedCredential)],
+        webhooks: &[(String, SealedCredential)],
         subject: &str,
         audit: Option<Audit<'_>>,
     ) -> Result<()> {
@@ -112,6 +116,21 @@ impl Store {
                 )));
             }
         }
+        for (id, sealed) in webhooks {
+            let done = sqlx::query(
+                "UPDATE webhook_secrets SET ciphertext = $1, key_id = $2 WHERE id = $3",
+            )
+            .bind(&sealed.ciphertext)
+            .bind(&sealed.key_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "webhook secret {id} changed during the rotation; run `syncdeck keys rotate` again"
+                )));
+            }
+        }
         if let Some(audit) = audit {
             self.audit_in(&mut tx, subject, audit).await?;
         }
@@ -119,10 +138,31 @@ impl Store {
         Ok(())
     }
 
+    /// Every inbound endpoint secret of this tenant: `(row id, endpoint id, ciphertext)`.
+    pub async fn all_webhook_secrets(&self) -> Result<Vec<(String, String, String)>> {
+        sqlx::query(
+            "SELECT s.id, s.endpoint_id, s.ciphertext FROM webhook_secrets s \
+             JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE w.tenant_id = $1 ORDER BY s.id",
+        )
+        .bind(&self.tenant_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("endpoint_id")?,
+                r.try_get("ciphertext")?,
+            ))
+        })
+        .collect()
+    }
+
     /// Which key ids encrypt how many secrets (across all tenants: keys are per database).
     pub async fn key_usage(&self) -> Result<Vec<KeyUsage>> {
         let rows = sqlx::query(
-            "SELECT key_id, COUNT(*) AS n FROM credentials GROUP BY key_id ORDER BY key_id",
+            "SELECT key_id, COUNT(*) AS n FROM (SELECT key_id FROM credentials \
+             UNION ALL SELECT key_id FROM webhook_secrets) k GROUP BY key_id ORDER BY key_id",
         )
         .fetch_all(&self.pool)
         .await?;
