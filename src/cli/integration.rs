@@ -529,6 +529,18 @@ pub(crate) async fn import(
         SaveOutcome::Replaced => "replaced",
     };
     outln!("integration {name:?} {verb}")?;
+    for task in &draft.spec.tasks {
+        if let crate::domain::Schedule::Realtime { endpoint } = &task.schedule
+            && ops::webhooks::show(store, endpoint).await.is_err()
+        {
+            errln!(
+                "task {:?} runs on each webhook to {endpoint:?}, which is no endpoint yet: create it with \
+                 `syncdeck webhooks endpoints create {endpoint} --task \"{name}/{}\"`",
+                task.name,
+                task.name
+            );
+        }
+    }
     Ok(0)
 }
 

@@ -701,7 +701,13 @@ fn read_task(
 
 /// Reads a task's `schedule` (key path `p`), naming the field of each problem.
 fn read_schedule(w: &mut Walker<'_>, t: &Table, p: &str) -> Option<Schedule> {
-    let kind = w.choice(t, p, "kind", true, &["manual", "interval", "cron"])?;
+    let kind = w.choice(
+        t,
+        p,
+        "kind",
+        true,
+        &["manual", "interval", "cron", "realtime"],
+    )?;
     let schedule = match kind.as_str() {
         "interval" => {
             w.unknown_keys(t, p, &["kind", "every", "unit"]);
@@ -731,6 +737,12 @@ fn read_schedule(w: &mut Walker<'_>, t: &Table, p: &str) -> Option<Schedule> {
                 timezone,
             }
         }
+        "realtime" => {
+            w.unknown_keys(t, p, &["kind", "endpoint"]);
+            Schedule::Realtime {
+                endpoint: w.non_empty_string(t, p, "endpoint", true)?,
+            }
+        }
         _ => {
             w.unknown_keys(t, p, &["kind"]);
             Schedule::Manual
@@ -743,6 +755,7 @@ fn read_schedule(w: &mut Walker<'_>, t: &Table, p: &str) -> Option<Schedule> {
                 ScheduleError::Cron { .. } => "expression",
                 ScheduleError::Timezone(_) => "timezone",
                 ScheduleError::ZeroInterval(_) => "every",
+                ScheduleError::NoEndpoint => "endpoint",
             };
             w.error(&format!("{p}.{field}"), e.to_string());
             None

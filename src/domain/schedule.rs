@@ -19,6 +19,11 @@ pub enum Schedule {
         #[serde(default = "utc_name")]
         timezone: String,
     },
+    /// Runs on each delivery to the inbound webhook endpoint at `endpoint` (its path);
+    /// nothing runs it on a clock.
+    Realtime {
+        endpoint: String,
+    },
 }
 
 fn utc_name() -> String {
@@ -66,12 +71,21 @@ pub enum ScheduleError {
     Timezone(String),
     #[error("an interval must be at least 1 {0}")]
     ZeroInterval(&'static str),
+    #[error("a realtime schedule names the webhook endpoint it runs on: endpoint = \"PATH\"")]
+    NoEndpoint,
 }
 
 impl Schedule {
     pub fn validate(&self) -> Result<(), ScheduleError> {
         match self {
             Schedule::Manual => Ok(()),
+            Schedule::Realtime { endpoint } => {
+                if endpoint.trim().is_empty() {
+                    Err(ScheduleError::NoEndpoint)
+                } else {
+                    Ok(())
+                }
+            }
             Schedule::Interval { every, unit } => {
                 if *every == 0 {
                     Err(ScheduleError::ZeroInterval(unit.as_str()))
@@ -94,6 +108,7 @@ impl Schedule {
     pub fn describe(&self) -> String {
         match self {
             Schedule::Manual => "Manual".to_string(),
+            Schedule::Realtime { endpoint } => format!("On each webhook to {endpoint}"),
             Schedule::Interval { every: 1, unit } => {
                 let unit = unit.as_str();
                 format!("Every {}", &unit[..unit.len() - 1])
@@ -120,6 +135,9 @@ impl Schedule {
             Schedule::Manual => {
                 "Runs only when started by hand (r on the integrations list)".into()
             }
+            Schedule::Realtime { endpoint } => format!(
+                "Runs on each delivery to the webhook endpoint {endpoint} (and when started by hand)"
+            ),
             Schedule::Interval { .. } => {
                 let words = self.describe().replacen("Every", "every", 1);
                 format!("Runs {words}; the first run one interval after saving")
@@ -154,7 +172,7 @@ impl Schedule {
     /// On a daylight-saving gap the run happens once, at the next valid local time.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
-            Schedule::Manual => None,
+            Schedule::Manual | Schedule::Realtime { .. } => None,
             Schedule::Interval { every, unit } => {
                 let secs = i64::from(*every).max(1) * unit.seconds();
                 Some(after + chrono::Duration::seconds(secs))

@@ -441,3 +441,34 @@ fn a_listed_entitys_problems_name_its_place_and_line() {
         .unwrap_or_else(|| panic!("{errors:?}"));
     assert!(p.line.is_some(), "{p:?}");
 }
+
+#[test]
+fn a_realtime_task_names_its_endpoint_and_reads_in_words() {
+    let text = GOOD.replace(
+        r#"schedule  = { kind = "cron", expression = "0 2 * * 1-5", timezone = "America/New_York" }"#,
+        r#"schedule  = { kind = "realtime", endpoint = "crm/contacts" }"#,
+    );
+    let f = parse(&text, &types()).unwrap();
+    assert_eq!(
+        f.spec.tasks[0].schedule,
+        Schedule::Realtime {
+            endpoint: "crm/contacts".into()
+        }
+    );
+    assert_eq!(
+        f.spec.tasks[0].schedule.describe(),
+        "On each webhook to crm/contacts"
+    );
+    assert_eq!(
+        f.spec.tasks[0].schedule.next_after(chrono::Utc::now()),
+        None
+    );
+    let again = parse(&export(&f.spec), &types()).unwrap();
+    assert_eq!(again.spec.tasks, f.spec.tasks);
+    let missing = text.replace(r#", endpoint = "crm/contacts""#, "");
+    let errors = parse(&missing, &types()).unwrap_err();
+    assert!(
+        errors.iter().any(|p| p.field == *"task.schedule.endpoint"),
+        "{errors:?}"
+    );
+}
