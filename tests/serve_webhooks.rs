@@ -23,6 +23,7 @@ on_both_backends!(multi_thread;
     a_rotated_out_secret_verifies_during_its_overlap_only,
     stripe_and_hub_signatures_verify_their_own_way,
     a_records_delivery_is_mapped_through_the_tasks_schema_as_a_webhook_run,
+    two_servers_on_one_database_process_each_delivery_exactly_once,
 );
 
 const NAME: &str = "Hooked";
@@ -515,5 +516,59 @@ async fn a_records_delivery_is_mapped_through_the_tasks_schema_as_a_webhook_run(
         .collect();
     emails.sort();
     assert_eq!(emails, ["ada@example.com", "alan@example.com"]);
+    hub.stop().await;
+}
+
+async fn two_servers_on_one_database_process_each_delivery_exactly_once(db: TestDb) {
+    let hub = Hub::start(db, ServeConfig::default()).await;
+    let secret = hub.endpoint(trigger("shared"), None).await;
+    // A second server, with its own connections to the same database.
+    let other_store = common::open(&hub.db.url).await;
+    let other = syncdeck::serve::start(
+        other_store,
+        hub.ring.clone(),
+        &ServeConfig::default(),
+        "127.0.0.1:0",
+        "test-serve-2",
+    )
+    .await
+    .unwrap();
+    let other_url = format!("http://{}", other.addr);
+    let body = "{}";
+    for i in 0..60 {
+        let base = if i % 2 == 0 { &hub.url } else { &other_url };
+        let mut req = hub
+            .client
+            .post(format!("{base}/webhooks/default/shared"))
+            .body(body);
+        for (k, v) in standard_headers(&secret, &format!("m{i}"), body) {
+            req = req.header(k, v);
+        }
+        assert_eq!(req.send().await.unwrap().status().as_u16(), 200);
+    }
+    let mut done = 0;
+    for _ in 0..400 {
+        done = deliveries(&hub.db)
+            .await
+            .iter()
+            .filter(|d| d.status == "done")
+            .count();
+        if done == 60 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(done, 60);
+    let runs = hub.db.store.list_executions(None, 1000).await.unwrap();
+    assert_eq!(runs.len(), 60, "one run per delivery, none twice");
+    let mut made: Vec<String> = deliveries(&hub.db)
+        .await
+        .into_iter()
+        .filter_map(|d| d.execution_id)
+        .collect();
+    made.sort();
+    made.dedup();
+    assert_eq!(made.len(), 60);
+    other.stop().await.unwrap();
     hub.stop().await;
 }
