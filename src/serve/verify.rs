@@ -71,8 +71,15 @@ pub struct Verified {
 pub fn key_of(scheme: &Scheme, secret: &str) -> Option<Vec<u8>> {
     match scheme {
         Scheme::Standard => {
+            // Base64 with or without its padding, as the Standard Webhooks libraries read it.
             let encoded = secret.strip_prefix("whsec_")?;
-            let key = B64.decode(encoded).ok()?;
+            let lenient = base64::engine::GeneralPurpose::new(
+                &base64::alphabet::STANDARD,
+                base64::engine::GeneralPurposeConfig::new()
+                    .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+                    .with_decode_allow_trailing_bits(true),
+            );
+            let key = lenient.decode(encoded).ok()?;
             (24..=64).contains(&key.len()).then_some(key)
         }
         _ => (!secret.is_empty()).then(|| secret.as_bytes().to_vec()),
@@ -493,6 +500,45 @@ mod tests {
             verify(&scheme, &[""], with_id, BODY, 0),
             Err(Rejection::NoSecret)
         );
+    }
+
+    // The cases of the Standard Webhooks libraries' own tests.
+    #[test]
+    fn the_libraries_published_cases_verify_as_they_do() {
+        let ts = 1_700_000_000;
+        let sign = |secret: &str| sign_standard(secret, ID, ts, BODY).unwrap();
+        let check = |secret: &str, signature: &str| {
+            let map: HashMap<&str, String> = [
+                ("webhook-id", ID.to_string()),
+                ("webhook-timestamp", ts.to_string()),
+                ("webhook-signature", signature.to_string()),
+            ]
+            .into();
+            verify(
+                &Scheme::Standard,
+                &[secret],
+                |n| map.get(n).map(String::as_str),
+                BODY,
+                ts,
+            )
+        };
+        let good = sign(SECRET);
+        // Several entries: a wrong v1, a v2 (unknown version), the right one, a wrong v1.
+        let multi = format!(
+            "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= {good} v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+        );
+        assert!(check(SECRET, &multi).is_ok());
+        assert_eq!(
+            check(SECRET, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="),
+            Err(Rejection::NoMatch)
+        );
+        // A secret whose base64 needs padding verifies with or without it.
+        let padded = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwBr==";
+        let unpadded = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwBr";
+        let sig = sign(padded);
+        assert!(check(padded, &sig).is_ok());
+        assert!(check(unpadded, &sig).is_ok());
+        assert_eq!(sign(unpadded), sig);
     }
 
     #[test]
