@@ -341,7 +341,16 @@ async fn every_refusal_has_its_status_and_stores_nothing(db: TestDb) {
         "only the accepted ones are stored: {stored:?}"
     );
     let guarded = ops::webhooks::show(&hub.db.store, "guarded").await.unwrap();
-    assert_eq!(guarded.rejected, 4);
+    assert_eq!((guarded.rejected, guarded.rejected_signature), (4, 4));
+    let small = ops::webhooks::show(&hub.db.store, "small").await.unwrap();
+    assert_eq!(small.rejected_size, 1);
+    let fenced = ops::webhooks::show(&hub.db.store, "fenced").await.unwrap();
+    assert_eq!(fenced.rejected_address, 1);
+    let slow = ops::webhooks::show(&hub.db.store, "slow").await.unwrap();
+    assert!(
+        slow.rejected_rate >= 1 && slow.last_received_at.is_some(),
+        "{slow:?} {statuses:?}"
+    );
     hub.stop().await;
 }
 

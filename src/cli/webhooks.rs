@@ -208,7 +208,19 @@ struct EndpointJson<'a> {
     url_path: String,
     received: i64,
     duplicates: i64,
+    processed: i64,
+    failed: i64,
     rejected: i64,
+    rejected_by: RejectedJson,
+    last_received_at: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct RejectedJson {
+    signature: i64,
+    address: i64,
+    size: i64,
+    rate: i64,
 }
 
 fn endpoint_json<'a>(e: &'a EndpointRow, tenant: &str) -> EndpointJson<'a> {
@@ -218,7 +230,16 @@ fn endpoint_json<'a>(e: &'a EndpointRow, tenant: &str) -> EndpointJson<'a> {
         url_path: format!("/webhooks/{tenant}/{}", e.spec.path),
         received: e.received,
         duplicates: e.duplicates,
+        processed: e.processed,
+        failed: e.failed,
         rejected: e.rejected,
+        rejected_by: RejectedJson {
+            signature: e.rejected_signature,
+            address: e.rejected_address,
+            size: e.rejected_size,
+            rate: e.rejected_rate,
+        },
+        last_received_at: e.last_received_at,
     }
 }
 
@@ -344,10 +365,20 @@ pub async fn webhooks(ctx: &Context, command: WebhooksCommand) -> anyhow::Result
                         .map_or("none".to_string(), |n| format!("{n} requests/s"))
                 )?;
                 outln!(
-                    "received     {} ({} duplicates, {} rejected)",
+                    "received     {} ({} duplicates), last {}",
                     e.received,
                     e.duplicates,
-                    e.rejected
+                    e.last_received_at
+                        .map_or_else(|| "never".to_string(), |t| output::age(t, now))
+                )?;
+                outln!("processed    {} ({} failed)", e.processed, e.failed)?;
+                outln!(
+                    "rejected     {}: {} signature, {} address, {} size, {} rate",
+                    e.rejected,
+                    e.rejected_signature,
+                    e.rejected_address,
+                    e.rejected_size,
+                    e.rejected_rate
                 )?;
                 Ok(0)
             }

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use super::State;
 use super::verify;
 use crate::domain::webhook::Cidr;
-use crate::store::webhooks::{EndpointRow, NewDelivery};
+use crate::store::webhooks::{EndpointRow, NewDelivery, Rejected};
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
@@ -89,8 +89,13 @@ async fn read_limited(body: Body, headers: &HeaderMap, max: u64) -> Option<Vec<u
         .map(|b| b.to_vec())
 }
 
-async fn reject(state: &State, endpoint: &EndpointRow, response: Response) -> Response {
-    if let Err(e) = state.store.count_rejection(&endpoint.id).await {
+async fn reject(
+    state: &State,
+    endpoint: &EndpointRow,
+    why: Rejected,
+    response: Response,
+) -> Response {
+    if let Err(e) = state.store.count_rejection(&endpoint.id, why).await {
         tracing::warn!("cannot count a rejected delivery: {e}");
     }
     response
@@ -123,6 +128,7 @@ pub(crate) async fn receive(
         return reject(
             &state,
             &endpoint,
+            Rejected::Address,
             refused(StatusCode::FORBIDDEN, "address not allowed"),
         )
         .await;
@@ -131,6 +137,7 @@ pub(crate) async fn receive(
         return reject(
             &state,
             &endpoint,
+            Rejected::Rate,
             retry_after(
                 StatusCode::TOO_MANY_REQUESTS,
                 1,
@@ -143,6 +150,7 @@ pub(crate) async fn receive(
         return reject(
             &state,
             &endpoint,
+            Rejected::Size,
             refused(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body over the endpoint's max_body",
@@ -180,6 +188,7 @@ pub(crate) async fn receive(
             return reject(
                 &state,
                 &endpoint,
+                Rejected::Signature,
                 refused(StatusCode::UNAUTHORIZED, "not verified"),
             )
             .await;

@@ -19,6 +19,14 @@ pub struct EndpointRow {
     pub received: i64,
     pub duplicates: i64,
     pub rejected: i64,
+    pub rejected_signature: i64,
+    pub rejected_address: i64,
+    pub rejected_size: i64,
+    pub rejected_rate: i64,
+    /// Deliveries processed (their runs queued) and those that failed for good.
+    pub processed: i64,
+    pub failed: i64,
+    pub last_received_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -40,6 +48,30 @@ impl std::fmt::Debug for EndpointSecret {
             .field("key_id", &self.key_id)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
+    }
+}
+
+/// Why a request to an endpoint was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// 401: not verified.
+    Signature,
+    /// 403: the sender's address is not allowed.
+    Address,
+    /// 413: the body is over the limit.
+    Size,
+    /// 429: over the rate limit.
+    Rate,
+}
+
+impl Rejected {
+    fn column(self) -> &'static str {
+        match self {
+            Rejected::Signature => "rejected_signature",
+            Rejected::Address => "rejected_address",
+            Rejected::Size => "rejected_size",
+            Rejected::Rate => "rejected_rate",
+        }
     }
 }
 
@@ -97,7 +129,8 @@ pub struct DeliveryClaim {
 
 const ENDPOINT_COLUMNS: &str = "w.id, w.tenant_id, w.path, w.integration_id, w.task_id, w.handler, w.records_path, \
      w.scheme, w.signature_header, w.id_header, w.allow_ips, w.max_body, w.rate_limit, w.enabled, \
-     w.received, w.duplicates, w.rejected, w.created_at, w.updated_at, \
+     w.received, w.duplicates, w.rejected, w.rejected_signature, w.rejected_address, w.rejected_size, \
+     w.rejected_rate, w.processed, w.failed, w.last_received_at, w.created_at, w.updated_at, \
      i.name AS integration_name, t.name AS task_name";
 
 const ENDPOINT_FROM: &str = "FROM webhook_endpoints w LEFT JOIN integrations i ON i.id = w.integration_id \
@@ -139,6 +172,13 @@ fn row_to_endpoint(r: &AnyRow) -> Result<EndpointRow> {
         received: r.try_get("received")?,
         duplicates: r.try_get("duplicates")?,
         rejected: r.try_get("rejected")?,
+        rejected_signature: r.try_get("rejected_signature")?,
+        rejected_address: r.try_get("rejected_address")?,
+        rejected_size: r.try_get("rejected_size")?,
+        rejected_rate: r.try_get("rejected_rate")?,
+        processed: r.try_get("processed")?,
+        failed: r.try_get("failed")?,
+        last_received_at: r.try_get("last_received_at")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -407,9 +447,13 @@ impl Store {
         .collect()
     }
 
-    /// Counts a rejected request (401, 403, 413, 429) of an endpoint.
-    pub async fn count_rejection(&self, endpoint_id: &str) -> Result<()> {
-        sqlx::query("UPDATE webhook_endpoints SET rejected = rejected + 1 WHERE id = $1")
+    /// Counts a rejected request (401, 403, 413, 429) of an endpoint, by its reason.
+    pub async fn count_rejection(&self, endpoint_id: &str, why: Rejected) -> Result<()> {
+        let column = why.column();
+        let sql = format!(
+            "UPDATE webhook_endpoints SET rejected = rejected + 1, {column} = {column} + 1 WHERE id = $1"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(endpoint_id)
             .execute(&self.pool)
             .await?;
@@ -452,9 +496,11 @@ impl Store {
                 out.push(Stored::Duplicate(first));
                 "duplicates"
             };
-            let sql =
-                format!("UPDATE webhook_endpoints SET {counter} = {counter} + 1 WHERE id = $1");
+            let sql = format!(
+                "UPDATE webhook_endpoints SET {counter} = {counter} + 1, last_received_at = $1 WHERE id = $2"
+            );
             sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(now)
                 .bind(&d.endpoint_id)
                 .execute(&mut *tx)
                 .await?;
@@ -514,7 +560,8 @@ impl Store {
             (Err(e), Some(at)) => ("queued", None, Some(e), at),
             (Err(e), None) => ("failed", None, Some(e), 0),
         };
-        sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
             "UPDATE inbound_deliveries SET status = $1, execution_id = $2, error = $3, not_before = $4, \
              processed_at = $5, lease_owner = NULL, lease_until = NULL WHERE id = $6 AND lease_owner = $7",
         )
@@ -525,8 +572,18 @@ impl Store {
         .bind(now)
         .bind(id)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if status == "failed" && done.rows_affected() > 0 {
+            sqlx::query(
+                "UPDATE webhook_endpoints SET failed = failed + 1 WHERE id = \
+                 (SELECT endpoint_id FROM inbound_deliveries WHERE id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -571,7 +628,7 @@ impl Store {
             }
             first.get_or_insert(execution);
         }
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE inbound_deliveries SET status = 'done', execution_id = $1, error = NULL, \
              processed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4",
         )
@@ -581,6 +638,16 @@ impl Store {
         .bind(worker)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 0 {
+            // Another worker took the delivery over (this lease expired): its runs stand,
+            // these do not.
+            tx.rollback().await?;
+            return Ok(first);
+        }
+        sqlx::query("UPDATE webhook_endpoints SET processed = processed + 1 WHERE id = $1")
+            .bind(&claim.endpoint_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(first)
     }

@@ -22,6 +22,13 @@ CREATE TABLE webhook_endpoints (
     received BIGINT NOT NULL DEFAULT 0,
     duplicates BIGINT NOT NULL DEFAULT 0,
     rejected BIGINT NOT NULL DEFAULT 0,
+    rejected_signature BIGINT NOT NULL DEFAULT 0,
+    rejected_address BIGINT NOT NULL DEFAULT 0,
+    rejected_size BIGINT NOT NULL DEFAULT 0,
+    rejected_rate BIGINT NOT NULL DEFAULT 0,
+    processed BIGINT NOT NULL DEFAULT 0,
+    failed BIGINT NOT NULL DEFAULT 0,
+    last_received_at BIGINT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     UNIQUE (tenant_id, path)

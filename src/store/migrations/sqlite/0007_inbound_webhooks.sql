@@ -22,6 +22,13 @@ CREATE TABLE webhook_endpoints (
     received INTEGER NOT NULL DEFAULT 0,
     duplicates INTEGER NOT NULL DEFAULT 0,
     rejected INTEGER NOT NULL DEFAULT 0,
+    rejected_signature INTEGER NOT NULL DEFAULT 0,
+    rejected_address INTEGER NOT NULL DEFAULT 0,
+    rejected_size INTEGER NOT NULL DEFAULT 0,
+    rejected_rate INTEGER NOT NULL DEFAULT 0,
+    processed INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    last_received_at INTEGER,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     UNIQUE (tenant_id, path)
