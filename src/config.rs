@@ -49,6 +49,9 @@ pub struct ServeConfig {
     pub lease_secs: u64,
     /// Seconds a graceful stop waits for requests being answered.
     pub shutdown_secs: u64,
+    /// Milliseconds an endpoint's settings and secrets are reused before they are read
+    /// again (a signature that fails is checked against a fresh read at once).
+    pub endpoint_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -125,6 +128,7 @@ impl Default for ServeConfig {
             workers: 2,
             lease_secs: 60,
             shutdown_secs: 10,
+            endpoint_cache_ms: 1000,
         }
     }
 }

@@ -24,6 +24,7 @@ on_both_backends!(multi_thread;
     stripe_and_hub_signatures_verify_their_own_way,
     a_records_delivery_is_mapped_through_the_tasks_schema_as_a_webhook_run,
     two_servers_on_one_database_process_each_delivery_exactly_once,
+    with_the_endpoint_cache_a_new_secret_verifies_at_once,
 );
 
 const NAME: &str = "Hooked";
@@ -37,7 +38,20 @@ struct Hub {
 }
 
 impl Hub {
+    /// Without the endpoint cache unless `config` asks for it, so every change is seen
+    /// by the next request.
     async fn start(db: TestDb, config: ServeConfig) -> Hub {
+        Hub::start_cached(
+            db,
+            ServeConfig {
+                endpoint_cache_ms: 0,
+                ..config
+            },
+        )
+        .await
+    }
+
+    async fn start_cached(db: TestDb, config: ServeConfig) -> Hub {
         let _ = rustls::crypto::ring::default_provider().install_default();
         db.store
             .save_integration(
@@ -579,5 +593,34 @@ async fn two_servers_on_one_database_process_each_delivery_exactly_once(db: Test
     made.dedup();
     assert_eq!(made.len(), 60);
     other.stop().await.unwrap();
+    hub.stop().await;
+}
+
+async fn with_the_endpoint_cache_a_new_secret_verifies_at_once(db: TestDb) {
+    let hub = Hub::start_cached(db, ServeConfig::default()).await;
+    let first = hub.endpoint(trigger("cached"), None).await;
+    let body = "{}";
+    let (s, _, _) = hub
+        .post("cached", &standard_headers(&first, "a", body), body)
+        .await;
+    assert_eq!(s, 200);
+    let second =
+        ops::webhooks::rotate_secret(&hub.db.store, &hub.ring, "cached", None, 24, Origin::Cli)
+            .await
+            .unwrap();
+    // The cached read knows only the first secret; a failing signature reads again.
+    let (s, _, _) = hub
+        .post(
+            "cached",
+            &standard_headers(second.expose(), "b", body),
+            body,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let forged = syncdeck::serve::verify::new_standard_secret().unwrap();
+    let (s, _, _) = hub
+        .post("cached", &standard_headers(&forged, "c", body), body)
+        .await;
+    assert_eq!(s, 401);
     hub.stop().await;
 }

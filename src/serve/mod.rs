@@ -52,6 +52,9 @@ pub(crate) struct State {
     pub commits: mpsc::Sender<commit::Job>,
     /// Per endpoint: the second a window started and the requests in it.
     pub windows: Mutex<HashMap<String, (i64, u32)>>,
+    /// Endpoints as last read, with their opened secrets, by (tenant, path).
+    pub endpoints: Mutex<HashMap<(String, String), receive::Cached>>,
+    pub cache_ms: i64,
 }
 
 /// Why the server cannot start.
@@ -129,6 +132,8 @@ pub async fn start(
         trusted,
         commits: committer.sender(),
         windows: Mutex::new(HashMap::new()),
+        endpoints: Mutex::new(HashMap::new()),
+        cache_ms: i64::try_from(config.endpoint_cache_ms).unwrap_or(i64::MAX),
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let workers = process::start(store, config, worker, stopped.clone());

@@ -101,6 +101,58 @@ async fn reject(
     response
 }
 
+/// An endpoint as last read, with its secrets opened, and when it was read.
+#[derive(Clone)]
+pub(crate) struct Cached {
+    read_at: i64,
+    endpoint: Option<Arc<EndpointRow>>,
+    secrets: Arc<Vec<crate::secrets::SecretString>>,
+}
+
+/// The endpoint at (tenant, path) with its valid secrets opened: from the cache while
+/// it is fresh (and `fresh` is not asked for), else from the database.
+async fn endpoint_of(
+    state: &State,
+    tenant: &str,
+    path: &str,
+    fresh: bool,
+) -> Result<Cached, crate::store::StoreError> {
+    let now = crate::store::now_ms();
+    let key = (tenant.to_string(), path.to_string());
+    if !fresh
+        && state.cache_ms > 0
+        && let Some(c) = state.endpoints.lock().await.get(&key)
+        && now.saturating_sub(c.read_at) < state.cache_ms
+    {
+        return Ok(c.clone());
+    }
+    let endpoint = state.store.find_endpoint(tenant, path).await?;
+    let mut secrets = Vec::new();
+    if let Some(e) = &endpoint {
+        for s in state.store.endpoint_secrets(&e.id, now).await? {
+            match crate::vault::open_webhook(&state.ring, &e.id, &s.ciphertext) {
+                Ok(secret) => secrets.push(secret),
+                Err(err) => {
+                    tracing::warn!(endpoint = %e.spec.path, "a secret does not open: {err}")
+                }
+            }
+        }
+    }
+    let cached = Cached {
+        read_at: now,
+        endpoint: endpoint.map(Arc::new),
+        secrets: Arc::new(secrets),
+    };
+    if state.cache_ms > 0 {
+        let mut all = state.endpoints.lock().await;
+        if all.len() > 10_000 {
+            all.clear();
+        }
+        all.insert(key, cached.clone());
+    }
+    Ok(cached)
+}
+
 pub(crate) async fn receive(
     Shared(state): Shared<Arc<State>>,
     Path((tenant, path)): Path<(String, String)>,
@@ -108,13 +160,16 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let endpoint = match state.store.find_endpoint(&tenant, &path).await {
-        Ok(Some(e)) if e.spec.enabled => e,
-        Ok(_) => return refused(StatusCode::NOT_FOUND, "no such endpoint"),
+    let mut cached = match endpoint_of(&state, &tenant, &path, false).await {
+        Ok(c) => c,
         Err(e) => {
             tracing::warn!("cannot read webhook endpoints: {e}");
             return retry_after(StatusCode::SERVICE_UNAVAILABLE, 5, "try again later");
         }
+    };
+    let endpoint = match &cached.endpoint {
+        Some(e) if e.spec.enabled => e.clone(),
+        _ => return refused(StatusCode::NOT_FOUND, "no such endpoint"),
     };
     let from = sender(peer.ip(), &headers, &state.trusted);
     if !endpoint.spec.allow_ips.is_empty()
@@ -159,39 +214,36 @@ pub(crate) async fn receive(
         .await;
     };
     let now_ms = crate::store::now_ms();
-    let secrets = match state.store.endpoint_secrets(&endpoint.id, now_ms).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot read endpoint secrets: {e}");
-            return retry_after(StatusCode::SERVICE_UNAVAILABLE, 5, "try again later");
-        }
-    };
-    let opened: Vec<_> = secrets
-        .iter()
-        .filter_map(|s| {
-            match crate::vault::open_webhook(&state.ring, &endpoint.id, &s.ciphertext) {
-                Ok(secret) => Some(secret),
-                Err(e) => {
-                    tracing::warn!(endpoint = %endpoint.spec.path, "a secret does not open: {e}");
-                    None
-                }
-            }
-        })
-        .collect();
-    let texts: Vec<&str> = opened.iter().map(|s| s.expose()).collect();
     let scheme = super::scheme_of(&endpoint.spec);
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let verified = match verify::verify(&scheme, &texts, get, &bytes, now_ms / 1000) {
-        Ok(v) => v,
-        Err(why) => {
-            tracing::info!(endpoint = %endpoint.spec.path, %from, "rejected: {why}");
-            return reject(
-                &state,
-                &endpoint,
-                Rejected::Signature,
-                refused(StatusCode::UNAUTHORIZED, "not verified"),
-            )
-            .await;
+    let mut attempt = 0;
+    let verified = loop {
+        let texts: Vec<&str> = cached.secrets.iter().map(|s| s.expose()).collect();
+        match verify::verify(&scheme, &texts, get, &bytes, now_ms / 1000) {
+            Ok(v) => break v,
+            // A secret rotated since the cached read: check against a fresh one once.
+            Err(verify::Rejection::NoMatch | verify::Rejection::NoSecret)
+                if attempt == 0 && state.cache_ms > 0 =>
+            {
+                attempt += 1;
+                match endpoint_of(&state, &tenant, &path, true).await {
+                    Ok(c) => cached = c,
+                    Err(e) => {
+                        tracing::warn!("cannot read endpoint secrets: {e}");
+                        return retry_after(StatusCode::SERVICE_UNAVAILABLE, 5, "try again later");
+                    }
+                }
+            }
+            Err(why) => {
+                tracing::info!(endpoint = %endpoint.spec.path, %from, "rejected: {why}");
+                return reject(
+                    &state,
+                    &endpoint,
+                    Rejected::Signature,
+                    refused(StatusCode::UNAUTHORIZED, "not verified"),
+                )
+                .await;
+            }
         }
     };
     let text = match String::from_utf8(bytes) {

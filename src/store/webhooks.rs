@@ -464,46 +464,99 @@ impl Store {
     /// delivery id its endpoint has seen counted as a duplicate. Nothing is answered
     /// before this returns.
     pub async fn store_deliveries(&self, batch: &[NewDelivery]) -> Result<Vec<Stored>> {
+        use std::collections::{BTreeMap, HashMap};
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        let ids: Vec<String> = batch.iter().map(|_| crate::domain::new_id()).collect();
+        // One statement for the whole group: those whose (endpoint, delivery id) is new
+        // come back; a repeat within the group or of a stored one does not.
+        let mut inserted: HashMap<(&str, &str), String> = HashMap::new();
+        for (chunk, chunk_ids) in batch.chunks(500).zip(ids.chunks(500)) {
+            let mut sql = String::from(
+                "INSERT INTO inbound_deliveries (id, tenant_id, endpoint_id, delivery_id, received_at, body) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 6;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                ));
+            }
+            sql.push_str(
+                " ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING id, endpoint_id, delivery_id",
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (d, id) in chunk.iter().zip(chunk_ids) {
+                q = q
+                    .bind(id)
+                    .bind(&d.tenant_id)
+                    .bind(&d.endpoint_id)
+                    .bind(&d.delivery_id)
+                    .bind(now)
+                    .bind(&d.body);
+            }
+            for r in q.fetch_all(&mut *tx).await? {
+                let endpoint: String = r.try_get("endpoint_id")?;
+                let delivery: String = r.try_get("delivery_id")?;
+                let id: String = r.try_get("id")?;
+                if let Some(d) = batch
+                    .iter()
+                    .find(|d| d.endpoint_id == endpoint && d.delivery_id == delivery)
+                {
+                    inserted.insert((d.endpoint_id.as_str(), d.delivery_id.as_str()), id);
+                }
+            }
+        }
         let mut out = Vec::with_capacity(batch.len());
+        let mut counts: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        let mut answered: HashMap<(&str, &str), bool> = HashMap::new();
         for d in batch {
-            let id = crate::domain::new_id();
-            let done = sqlx::query(
-                "INSERT INTO inbound_deliveries (id, tenant_id, endpoint_id, delivery_id, received_at, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint_id, delivery_id) DO NOTHING",
+            let key = (d.endpoint_id.as_str(), d.delivery_id.as_str());
+            let first_of_group = !answered.contains_key(&key);
+            answered.insert(key, true);
+            let slot = counts.entry(d.endpoint_id.as_str()).or_default();
+            match inserted.get(&key) {
+                Some(id) if first_of_group => {
+                    slot.0 += 1;
+                    out.push(Stored::New(id.clone()));
+                }
+                Some(id) => {
+                    slot.1 += 1;
+                    out.push(Stored::Duplicate(id.clone()));
+                }
+                None => {
+                    let first: String = sqlx::query(
+                        "SELECT id FROM inbound_deliveries WHERE endpoint_id = $1 AND delivery_id = $2",
+                    )
+                    .bind(&d.endpoint_id)
+                    .bind(&d.delivery_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?;
+                    slot.1 += 1;
+                    out.push(Stored::Duplicate(first));
+                }
+            }
+        }
+        for (endpoint, (received, duplicates)) in counts {
+            sqlx::query(
+                "UPDATE webhook_endpoints SET received = received + $1, duplicates = duplicates + $2, \
+                 last_received_at = $3 WHERE id = $4",
             )
-            .bind(&id)
-            .bind(&d.tenant_id)
-            .bind(&d.endpoint_id)
-            .bind(&d.delivery_id)
+            .bind(received)
+            .bind(duplicates)
             .bind(now)
-            .bind(&d.body)
+            .bind(endpoint)
             .execute(&mut *tx)
             .await?;
-            let counter = if done.rows_affected() > 0 {
-                out.push(Stored::New(id));
-                "received"
-            } else {
-                let first: String = sqlx::query(
-                    "SELECT id FROM inbound_deliveries WHERE endpoint_id = $1 AND delivery_id = $2",
-                )
-                .bind(&d.endpoint_id)
-                .bind(&d.delivery_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("id")?;
-                out.push(Stored::Duplicate(first));
-                "duplicates"
-            };
-            let sql = format!(
-                "UPDATE webhook_endpoints SET {counter} = {counter} + 1, last_received_at = $1 WHERE id = $2"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(now)
-                .bind(&d.endpoint_id)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok(out)
