@@ -18,10 +18,14 @@ struct Sandbox {
 }
 
 impl Sandbox {
+    /// With a short delivery lease, so a delivery a killed server held is taken over
+    /// within seconds.
     fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config/syncdeck");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(config.join("config.toml"), "[serve]\nlease_secs = 2\n").unwrap();
+        Self { dir }
     }
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)

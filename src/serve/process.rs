@@ -61,13 +61,13 @@ pub(crate) fn start(
                         Err(e) => tracing::warn!("cannot purge old deliveries: {e}"),
                     }
                 }
-                match store.claim_delivery(&worker, lease_ms).await {
-                    Ok(Some(claim)) => {
+                match store.claim_deliveries(&worker, lease_ms, BATCH).await {
+                    Ok(claims) if !claims.is_empty() => {
                         idle = Duration::from_millis(20);
-                        process(&store, &worker, &claim).await;
+                        process(&store, &worker, claims).await;
                         continue;
                     }
-                    Ok(None) => {}
+                    Ok(_) => {}
                     Err(e) => tracing::warn!("cannot claim deliveries: {e}"),
                 }
                 tokio::select! {
@@ -81,34 +81,57 @@ pub(crate) fn start(
     Workers { tasks }
 }
 
-async fn process(store: &Store, worker: &str, claim: &DeliveryClaim) {
-    let result = async {
-        let endpoint = store
-            .endpoint_by_id(&claim.endpoint_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "the endpoint was deleted".to_string())?;
-        match store
-            .queue_delivery_runs(claim, worker, endpoint.spec.handler)
-            .await
-        {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err("the endpoint has no sync task any more".to_string()),
-            Err(e) => Err(e.to_string()),
+/// Deliveries one worker claims and processes in one transaction.
+const BATCH: i64 = 100;
+
+async fn process(store: &Store, worker: &str, claims: Vec<DeliveryClaim>) {
+    let mut handlers = std::collections::HashMap::new();
+    let mut batch = Vec::with_capacity(claims.len());
+    let mut failed = Vec::new();
+    for claim in claims {
+        if !handlers.contains_key(&claim.endpoint_id) {
+            let found = store.endpoint_by_id(&claim.endpoint_id).await;
+            handlers.insert(
+                claim.endpoint_id.clone(),
+                found.map(|e| e.map(|e| e.spec.handler)),
+            );
+        }
+        match handlers.get(&claim.endpoint_id) {
+            Some(Ok(Some(handler))) => batch.push((claim, *handler)),
+            Some(Ok(None)) => failed.push((claim, "the endpoint was deleted".to_string())),
+            Some(Err(e)) => failed.push((claim, e.to_string())),
+            None => {}
         }
     }
-    .await;
-    if let Err(error) = result {
-        let retry_at = (claim.attempts < MAX_ATTEMPTS).then(|| {
-            let secs = 5_i64.saturating_mul(1 << claim.attempts.clamp(0, 10));
-            crate::store::now_ms().saturating_add(secs.saturating_mul(1000))
-        });
-        tracing::warn!(delivery = %claim.id, "processing failed: {error}");
-        if let Err(e) = store
-            .finish_delivery(&claim.id, worker, Err(&error), retry_at)
-            .await
-        {
-            tracing::warn!("cannot record a failed delivery: {e}");
+    match store.queue_delivery_runs(&batch, worker).await {
+        Ok(made) => {
+            for ((claim, _), run) in batch.into_iter().zip(made) {
+                if run.is_none() {
+                    failed.push((claim, "the endpoint has no sync task any more".to_string()));
+                }
+            }
         }
+        Err(e) => {
+            for (claim, _) in batch {
+                failed.push((claim, e.to_string()));
+            }
+        }
+    }
+    for (claim, error) in failed {
+        fail(store, worker, &claim, &error).await;
+    }
+}
+
+async fn fail(store: &Store, worker: &str, claim: &DeliveryClaim, error: &str) {
+    let retry_at = (claim.attempts < MAX_ATTEMPTS).then(|| {
+        let secs = 5_i64.saturating_mul(1 << claim.attempts.clamp(0, 10));
+        crate::store::now_ms().saturating_add(secs.saturating_mul(1000))
+    });
+    tracing::warn!(delivery = %claim.id, "processing failed: {error}");
+    if let Err(e) = store
+        .finish_delivery(&claim.id, worker, Err(error), retry_at)
+        .await
+    {
+        tracing::warn!("cannot record a failed delivery: {e}");
     }
 }

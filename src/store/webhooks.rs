@@ -123,7 +123,6 @@ pub struct DeliveryClaim {
     pub id: String,
     pub tenant_id: String,
     pub endpoint_id: String,
-    pub body: String,
     pub attempts: i64,
 }
 
@@ -562,12 +561,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Claims the oldest queued delivery due now, with a lease until `now + lease_ms`.
-    pub async fn claim_delivery(
+    /// Claims up to `limit` of the oldest deliveries due now (queued, or held by a lease
+    /// that ran out), each with a lease until `now + lease_ms`.
+    pub async fn claim_deliveries(
         &self,
         worker: &str,
         lease_ms: i64,
-    ) -> Result<Option<DeliveryClaim>> {
+        limit: i64,
+    ) -> Result<Vec<DeliveryClaim>> {
         let now = now_ms();
         let lock = match self.backend {
             super::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -575,27 +576,28 @@ impl Store {
         };
         let sql = format!(
             "UPDATE inbound_deliveries SET status = 'processing', lease_owner = $1, lease_until = $2, \
-             attempts = attempts + 1 WHERE id = (SELECT id FROM inbound_deliveries \
+             attempts = attempts + 1 WHERE id IN (SELECT id FROM inbound_deliveries \
              WHERE (status = 'queued' AND not_before <= $3) OR (status = 'processing' AND lease_until < $3) \
-             ORDER BY received_at, id LIMIT 1 {lock}) \
-             RETURNING id, tenant_id, endpoint_id, body, attempts"
+             ORDER BY received_at, id LIMIT $4 {lock}) \
+             RETURNING id, tenant_id, endpoint_id, attempts"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(worker)
             .bind(now.saturating_add(lease_ms))
             .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(DeliveryClaim {
-                id: r.try_get("id")?,
-                tenant_id: r.try_get("tenant_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                body: r.try_get("body")?,
-                attempts: r.try_get("attempts")?,
+            .bind(limit.max(1))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(DeliveryClaim {
+                    id: r.try_get("id")?,
+                    tenant_id: r.try_get("tenant_id")?,
+                    endpoint_id: r.try_get("endpoint_id")?,
+                    attempts: r.try_get("attempts")?,
+                })
             })
-        })
-        .transpose()
+            .collect()
     }
 
     /// Ends a claimed delivery: `done` (with the execution it made), or `failed`
@@ -640,69 +642,24 @@ impl Store {
         Ok(())
     }
 
-    /// Processes a claimed delivery: queues the executions its endpoint's handler asks
-    /// for — `records`: one that maps this delivery's payload, `trigger`: a run of the
-    /// task, `both`: the two — with trigger `webhook`, and marks the delivery done,
-    /// naming the first, in one transaction. `Ok(None)` when the endpoint has no task
-    /// any more.
+    /// Processes claimed deliveries in one transaction: for each, queues the executions
+    /// its endpoint's handler asks for — `records`: one that maps this delivery's
+    /// payload, `trigger`: a run of the task, `both`: the two — with trigger `webhook`,
+    /// and marks the delivery done, naming the first. `None` for a delivery whose
+    /// endpoint has no task any more (nothing is written for it).
     pub async fn queue_delivery_runs(
         &self,
-        claim: &DeliveryClaim,
+        batch: &[(DeliveryClaim, Handler)],
         worker: &str,
-        handler: Handler,
-    ) -> Result<Option<String>> {
+    ) -> Result<Vec<Option<String>>> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let mut first = None;
-        let runs = [
-            (handler.maps_records(), Some(claim.id.as_str())),
-            (handler.triggers(), None),
-        ];
-        for (wanted, delivery) in runs {
-            if !wanted {
-                continue;
-            }
-            let execution = crate::domain::new_id();
-            let queued = sqlx::query(
-                "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at, delivery_id) \
-                 SELECT $1, t.id, t.integration_id, 'queued', 'webhook', 0, $2, $4 FROM webhook_endpoints w \
-                 JOIN sync_tasks t ON t.id = w.task_id WHERE w.id = $3",
-            )
-            .bind(&execution)
-            .bind(now)
-            .bind(&claim.endpoint_id)
-            .bind(delivery)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                > 0;
-            if !queued {
-                return Ok(None);
-            }
-            first.get_or_insert(execution);
+        let mut out = Vec::with_capacity(batch.len());
+        for (claim, handler) in batch {
+            out.push(queue_runs_in(&mut tx, claim, *handler, worker, now).await?);
         }
-        let done = sqlx::query(
-            "UPDATE inbound_deliveries SET status = 'done', execution_id = $1, error = NULL, \
-             processed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4",
-        )
-        .bind(first.as_deref())
-        .bind(now)
-        .bind(&claim.id)
-        .bind(worker)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            // Another worker took the delivery over (this lease expired): its runs stand,
-            // these do not.
-            tx.rollback().await?;
-            return Ok(first);
-        }
-        sqlx::query("UPDATE webhook_endpoints SET processed = processed + 1 WHERE id = $1")
-            .bind(&claim.endpoint_id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
-        Ok(first)
+        Ok(out)
     }
 
     /// The payload and records path of the delivery execution `execution_id` maps, when
@@ -829,4 +786,61 @@ async fn insert_secret(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// `queue_delivery_runs` for one delivery, inside `tx`.
+async fn queue_runs_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    claim: &DeliveryClaim,
+    handler: Handler,
+    worker: &str,
+    now: i64,
+) -> Result<Option<String>> {
+    let mut made = Vec::new();
+    let runs = [
+        (handler.maps_records(), Some(claim.id.as_str())),
+        (handler.triggers(), None),
+    ];
+    for (wanted, delivery) in runs {
+        if !wanted {
+            continue;
+        }
+        made.push((crate::domain::new_id(), delivery));
+    }
+    // Only while this worker still holds the delivery: else another took it over.
+    let held = sqlx::query(
+        "UPDATE inbound_deliveries SET status = 'done', execution_id = $1, error = NULL, \
+         processed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4 \
+         AND EXISTS (SELECT 1 FROM webhook_endpoints w JOIN sync_tasks t ON t.id = w.task_id WHERE w.id = $5)",
+    )
+    .bind(made.first().map(|(id, _)| id.as_str()))
+    .bind(now)
+    .bind(&claim.id)
+    .bind(worker)
+    .bind(&claim.endpoint_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        > 0;
+    if !held {
+        return Ok(None);
+    }
+    for (execution, delivery) in &made {
+        sqlx::query(
+            "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at, delivery_id) \
+             SELECT $1, t.id, t.integration_id, 'queued', 'webhook', 0, $2, $4 FROM webhook_endpoints w \
+             JOIN sync_tasks t ON t.id = w.task_id WHERE w.id = $3",
+        )
+        .bind(execution)
+        .bind(now)
+        .bind(&claim.endpoint_id)
+        .bind(*delivery)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("UPDATE webhook_endpoints SET processed = processed + 1 WHERE id = $1")
+        .bind(&claim.endpoint_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(made.into_iter().next().map(|(id, _)| id))
 }
