@@ -2091,3 +2091,207 @@ async fn console_run_cancel_and_retry_are_audited_like_the_cli() {
     );
     assert_eq!(audit[0].subject, run[0].integration_name);
 }
+
+/// One Salesforce connection with three entities (two with schemas) and two tasks,
+/// each task with one run.
+const SALESFORCE: &str = r#"name = "Salesforce"
+type = "rest_api"
+[connection]
+base_url = "https://acme.my.salesforce.com/services/data"
+[connection.auth]
+kind = "bearer"
+secret = "env:SF_TOKEN"
+[[entities]]
+entity = "Account"
+path = "/accounts"
+records = "$.records[*]"
+[entities.schema]
+id = "sf-account"
+name = "Accounts"
+source = { entity = "Account" }
+target = { shardTypeId = "company" }
+deduplication = { strategy = "external_id", externalIdField = "Id" }
+fieldMappings = []
+[[entities]]
+entity = "Contact"
+path = "/contacts"
+records = "$.records[*]"
+[entities.schema]
+id = "sf-contact"
+name = "Contacts"
+source = { entity = "Contact" }
+target = { shardTypeId = "contact" }
+deduplication = { strategy = "external_id", externalIdField = "Id" }
+fieldMappings = []
+[[entities]]
+entity = "Opportunity"
+path = "/opportunities"
+records = "$.records[*]"
+[[tasks]]
+name = "Contacts daily"
+entity = "Contact"
+schedule = { kind = "cron", expression = "0 2 * * *", timezone = "UTC" }
+[[tasks]]
+name = "Accounts hourly"
+entity = "Account"
+schedule = { kind = "interval", every = 1, unit = "hours" }
+"#;
+
+async fn salesforce_console(width: u16, height: u16) -> Console {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    let sealed = SealedCredential {
+        field: "connection.auth.secret".into(),
+        ciphertext: "v1:k1:AAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBBBBBBBBBB".into(),
+        key_id: "k1".into(),
+    };
+    add(&store, SALESFORCE, &[sealed]).await;
+    execution(
+        &store,
+        "Salesforce/Contacts daily",
+        ExecutionStatus::Success,
+        2 * HOUR,
+        30_000,
+        [120, 100, 20, 0, 0],
+        None,
+    )
+    .await;
+    execution(
+        &store,
+        "Salesforce/Accounts hourly",
+        ExecutionStatus::Partial,
+        HOUR,
+        5_000,
+        [40, 38, 0, 0, 2],
+        Some("2 records failed validation"),
+    )
+    .await;
+    let mut c = Console::with_store(store, dir, width, height).await;
+    c.key(KeyCode::Enter).await;
+    c
+}
+
+#[tokio::test]
+async fn snapshot_connection_details_with_its_schemas_and_tasks() {
+    for (w, h) in SIZES {
+        let c = salesforce_console(w, h).await;
+        let text = c.screen_text();
+        // The connection once, each task with its schedule and last run, each schema
+        // with its target type, the executions naming their task; never the secret.
+        assert!(text.contains("Sync tasks (2)"), "{text}");
+        assert!(text.contains("Contacts daily") && text.contains("Accounts hourly"));
+        assert!(text.contains("Every hour"), "{text}");
+        assert!(text.contains("Conversion schemas (3)"), "{text}");
+        assert!(
+            text.contains("→ company") && text.contains("→ contact"),
+            "{text}"
+        );
+        assert!(text.contains("no schema yet"), "{text}");
+        assert!(!text.contains("BBBBBBBB"));
+        insta::assert_snapshot!(format!("connection_details_{w}x{h}"), c.draw().backend());
+    }
+}
+
+#[tokio::test]
+async fn the_details_page_runs_pauses_and_deletes_one_task_at_a_time() {
+    let mut c = salesforce_console(80, 24).await;
+    // r runs the selected task, not the whole connection.
+    c.type_text("r").await;
+    let runs = c.store.list_executions(None, 1).await.unwrap();
+    assert_eq!(runs[0].task_label(), "Salesforce/Contacts daily");
+    let audit = c.store.recent_audit(1).await.unwrap();
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].subject.as_str()),
+        ("sync.run", "Salesforce/Contacts daily")
+    );
+    // Down, p: the second task pauses and the first stays active.
+    c.key(KeyCode::Down).await;
+    c.type_text("p").await;
+    let tasks = c.store.list_tasks(Some("Salesforce")).await.unwrap();
+    let paused: Vec<(&str, bool)> = tasks.iter().map(|t| (t.name.as_str(), t.paused)).collect();
+    assert_eq!(
+        paused,
+        [("Contacts daily", false), ("Accounts hourly", true)]
+    );
+    assert!(
+        c.flash().starts_with("paused Salesforce/Accounts hourly"),
+        "{}",
+        c.flash()
+    );
+    // d asks first; any key but y keeps it, y deletes that task only.
+    c.type_text("d").await;
+    assert!(c.screen_text().contains("Delete task Accounts hourly"));
+    c.type_text("n").await;
+    assert_eq!(
+        c.store.list_tasks(Some("Salesforce")).await.unwrap().len(),
+        2
+    );
+    c.type_text("d").await;
+    c.type_text("y").await;
+    let left = c.store.list_tasks(Some("Salesforce")).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].name, "Contacts daily");
+}
+
+#[tokio::test]
+async fn schemas_open_in_the_mapper_and_an_entity_a_task_runs_is_not_deleted() {
+    let mut c = salesforce_console(80, 24).await;
+    c.key(KeyCode::Tab).await;
+    // Account is run by a task: refused with the reason.
+    c.type_text("d").await;
+    assert!(c.flash().contains("run by 1 task"), "{}", c.flash());
+    assert_eq!(
+        c.store
+            .list_entities(Some("Salesforce"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // Opportunity is run by none: deleted after y.
+    c.key(KeyCode::Down).await;
+    c.key(KeyCode::Down).await;
+    c.type_text("d").await;
+    c.type_text("y").await;
+    let names: Vec<String> = c
+        .store
+        .list_entities(Some("Salesforce"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["Account", "Contact"]);
+    // Enter opens the selected entity's schema in the mapper.
+    c.key(KeyCode::Up).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Mapper);
+    assert_eq!(c.app.mapper.entity_ref.as_deref(), Some("Contact"));
+}
+
+#[tokio::test]
+async fn disconnect_forgets_the_secret_and_pauses_every_task() {
+    let mut c = salesforce_console(80, 24).await;
+    c.type_text("D").await;
+    assert!(c.screen_text().contains("Disconnect Salesforce?"));
+    c.type_text("y").await;
+    let stored = c
+        .store
+        .get_integration("Salesforce")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.credential_fields.is_empty());
+    assert!(stored.paused());
+    assert_eq!(stored.spec.entities.len(), 3, "the rest stays");
+    let audit = c.store.recent_audit(1).await.unwrap();
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].detail.as_str()),
+        ("integration.disconnect", "console")
+    );
+    assert!(
+        c.screen_text().contains("no secret stored"),
+        "{}",
+        c.screen_text()
+    );
+}

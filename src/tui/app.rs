@@ -429,7 +429,7 @@ impl App {
             return;
         }
         match self.screen {
-            ScreenId::Integrations if self.integrations.confirm_delete.is_some() => {
+            ScreenId::Integrations if self.integrations.confirming() => {
                 out.absorb_from(
                     integrations::update::on_confirm_key(&mut self.integrations, &key),
                     Command::Integrations,

@@ -70,6 +70,8 @@ pub enum Action {
     NextPane,
     /// Show or hide a secret while it is typed (the wizard).
     Reveal,
+    /// Forget an integration's credentials and pause its tasks (after a confirmation).
+    Disconnect,
 }
 
 const ACTIONS: &[(Action, &str)] = &[
@@ -115,6 +117,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::RecordSettings, "record_settings"),
     (Action::NextPane, "next_pane"),
     (Action::Reveal, "reveal"),
+    (Action::Disconnect, "disconnect"),
 ];
 
 impl Action {
@@ -138,6 +141,7 @@ impl Action {
                 | Action::Delete
                 | Action::Pause
                 | Action::Save
+                | Action::Disconnect
         )
     }
 

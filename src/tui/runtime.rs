@@ -114,6 +114,14 @@ fn describe(command: &Command) -> &'static str {
             "pausing or resuming the task"
         }
         Command::Integrations(integrations::Command::Delete { .. }) => "deleting the integration",
+        Command::Integrations(integrations::Command::SetTaskPaused { .. }) => {
+            "pausing or resuming the task"
+        }
+        Command::Integrations(integrations::Command::DeleteTask { .. }) => "deleting the task",
+        Command::Integrations(integrations::Command::DeleteEntity { .. }) => "deleting the entity",
+        Command::Integrations(integrations::Command::Disconnect { .. }) => {
+            "disconnecting the integration"
+        }
         Command::Catalog(catalog::Command::Load) => "loading the catalog",
         Command::Monitor(monitor::Command::Load { .. }) => "loading the monitor",
         Command::Executions(executions::Command::Load { .. }) => "loading the executions",

@@ -62,7 +62,7 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     let mut title = vec![Span::styled(" Execution ", t.title)];
     if let Some(r) = &state.row {
         title.push(Span::styled(format!("{} ", short_id(&r.id)), t.label));
-        title.push(Span::styled(format!("· {} ", r.integration_name), t.title));
+        title.push(Span::styled(format!("· {} ", r.task_label()), t.title));
     }
     if state.loading && state.row.is_none() {
         title.push(Span::styled("… ", t.dim));

@@ -117,7 +117,7 @@ fn cells<'a>(
     let o = usize::from(wide);
     let mut cells = vec![
         Cell::from(age(v.now_ms, e.queued_at)),
-        Cell::from(fit(&e.integration_name, w(o + 1))),
+        Cell::from(fit(&e.task_label(), w(o + 1))),
         Cell::from(execution_status(t, e, v.now_ms)),
         Cell::from(e.trigger.as_str()),
         Cell::from(count(e.fetched)),

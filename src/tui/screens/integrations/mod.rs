@@ -44,17 +44,56 @@ pub enum Msg {
         name: String,
         result: Result<bool, String>,
     },
+    /// A change to one task, entity or the connection from the details page: what to
+    /// say when it worked.
+    Changed {
+        name: String,
+        done: String,
+        result: Result<(), String>,
+    },
 }
 
 /// Work this screen asks for.
 #[derive(Debug, Clone)]
 pub enum Command {
-    LoadPage { seq: u64, query: IntegrationQuery },
-    LoadDetails { name: String },
-    QueueRun { name: String },
-    TestConnection { name: String },
-    SetPaused { name: String, paused: bool },
-    Delete { name: String },
+    LoadPage {
+        seq: u64,
+        query: IntegrationQuery,
+    },
+    LoadDetails {
+        name: String,
+    },
+    QueueRun {
+        name: String,
+    },
+    TestConnection {
+        name: String,
+    },
+    SetPaused {
+        name: String,
+        paused: bool,
+    },
+    Delete {
+        name: String,
+    },
+    /// Pause or resume one task (`INTEGRATION/TASK`).
+    SetTaskPaused {
+        name: String,
+        task: String,
+        paused: bool,
+    },
+    DeleteTask {
+        name: String,
+        task: String,
+    },
+    DeleteEntity {
+        name: String,
+        entity: String,
+    },
+    /// Forget the credentials and pause every task.
+    Disconnect {
+        name: String,
+    },
 }
 
 /// Runs a command against the store (and the engine, for a connection test); the only
@@ -102,6 +141,58 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
                 result,
             }
         }
+        Command::SetTaskPaused { name, task, paused } => {
+            let reference = format!("{name}/{task}");
+            let result = ops::tasks::set_paused(store, &reference, paused, Origin::Console)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let label = crate::domain::integration::task_label(&name, &task);
+            Msg::Changed {
+                done: if paused {
+                    format!("paused {label}: no scheduled runs until you resume it (p)")
+                } else {
+                    format!("resumed {label}: its schedule runs again")
+                },
+                name,
+                result,
+            }
+        }
+        Command::DeleteTask { name, task } => {
+            let reference = format!("{name}/{task}");
+            let result = ops::tasks::delete(store, &reference, Origin::Console)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            Msg::Changed {
+                done: format!("task {task} deleted with its executions"),
+                name,
+                result,
+            }
+        }
+        Command::DeleteEntity { name, entity } => {
+            let result = ops::tasks::delete_entity(store, &name, &entity, Origin::Console)
+                .await
+                .map_err(|e| e.to_string());
+            Msg::Changed {
+                done: format!("entity {entity} deleted with its conversion schema"),
+                name,
+                result,
+            }
+        }
+        Command::Disconnect { name } => {
+            let result = ops::integrations::disconnect(store, &name, Origin::Console)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            Msg::Changed {
+                done: format!(
+                    "{name} disconnected: its secrets are forgotten and its tasks paused; e reconnects"
+                ),
+                name,
+                result,
+            }
+        }
         Command::Delete { name } => {
             let result = match ops::integrations::delete(store, &name, Origin::Console).await {
                 Ok(()) => Ok(true),
@@ -127,9 +218,19 @@ async fn load_details(store: &Store, name: &str) -> Result<Box<Details>, String>
         .spec
         .first_task()
         .map_or_else(|| "no sync task".to_string(), |t| t.schedule.describe());
+    let tasks = ops::tasks::list(store, Some(name))
+        .await
+        .map_err(|e| e.to_string())?;
+    let task_words = tasks.iter().map(|t| t.schedule.describe()).collect();
+    let entities = ops::tasks::entities(store, Some(name))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Box::new(Details {
         integration,
         executions,
         schedule_words,
+        tasks,
+        task_words,
+        entities,
     }))
 }

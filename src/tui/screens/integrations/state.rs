@@ -2,7 +2,7 @@
 //! the selection, the filter, and the details of one integration when open.
 
 use crate::domain::IntegrationSummary;
-use crate::store::{ExecutionRow, StoredIntegration};
+use crate::store::{EntityRow, ExecutionRow, StoredIntegration, TaskRow};
 use crate::tui::screens::paging::PagedList;
 use crate::tui::widgets::line_input::LineInput;
 
@@ -48,6 +48,42 @@ pub struct DetailsState {
     pub selected: usize,
     pub scroll: usize,
     pub last_load_ms: i64,
+    /// Which section the keys act on; Tab moves on.
+    pub focus: Section,
+    pub task_selected: usize,
+    pub entity_selected: usize,
+    /// A change waiting for its `y`.
+    pub confirm: Option<Confirm>,
+}
+
+/// The sections of the details page the keys act on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Section {
+    /// Sync tasks: r runs, p pauses, d deletes the selected one.
+    #[default]
+    Tasks,
+    /// Conversion schemas: Enter or m opens the mapper, d deletes the entity.
+    Schemas,
+    /// Recent executions: Enter opens one.
+    Executions,
+}
+
+impl Section {
+    pub fn next(self) -> Section {
+        match self {
+            Section::Tasks => Section::Schemas,
+            Section::Schemas => Section::Executions,
+            Section::Executions => Section::Tasks,
+        }
+    }
+}
+
+/// A change on the details page that asks first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    DeleteTask(String),
+    DeleteEntity(String),
+    Disconnect,
 }
 
 /// Everything the details panel shows; no secret is part of it.
@@ -57,6 +93,11 @@ pub struct Details {
     pub executions: Vec<ExecutionRow>,
     /// The task's schedule in words, worked out with the load rather than per frame.
     pub schedule_words: String,
+    /// Its sync tasks with their last runs, and each one's schedule in words.
+    pub tasks: Vec<TaskRow>,
+    pub task_words: Vec<String>,
+    /// Its entities, each with its conversion schema.
+    pub entities: Vec<EntityRow>,
 }
 
 impl State {
@@ -74,6 +115,11 @@ impl State {
 
     pub fn editing_filter(&self) -> bool {
         self.filter_input.is_some()
+    }
+
+    /// A change waits for its `y`.
+    pub fn confirming(&self) -> bool {
+        self.confirm_delete.is_some() || self.details.as_ref().is_some_and(|d| d.confirm.is_some())
     }
 
     /// The integration the keys act on: the open details', else the selected row's.

@@ -10,7 +10,7 @@ use crate::tui::out::{Ctx, Nav};
 use crate::tui::screens::paging::{self, PageRequest};
 use crate::tui::widgets::line_input::{InputEvent, LineInput};
 
-use super::state::{DetailsState, PAGE_SIZE, REFRESH_MS, State};
+use super::state::{Confirm, DetailsState, PAGE_SIZE, REFRESH_MS, Section, State};
 use super::{Command, Msg};
 
 type Out = crate::tui::out::Out<Command>;
@@ -169,6 +169,22 @@ pub fn select_saved(state: &mut State, name: &str, position: Option<usize>, ctx:
 /// Keys while a delete waits for its confirmation: `y` deletes, anything else keeps.
 pub fn on_confirm_key(state: &mut State, key: &KeyEvent) -> Out {
     let mut out = Out::default();
+    let yes = matches!(key.code, KeyCode::Char('y' | 'Y'));
+    if let Some(d) = state.details.as_mut()
+        && let Some(confirm) = d.confirm.take()
+    {
+        let name = d.name.clone();
+        if !yes {
+            out.info("nothing changed");
+            return out;
+        }
+        out.command(match confirm {
+            Confirm::DeleteTask(task) => Command::DeleteTask { name, task },
+            Confirm::DeleteEntity(entity) => Command::DeleteEntity { name, entity },
+            Confirm::Disconnect => Command::Disconnect { name },
+        });
+        return out;
+    }
     let Some(name) = state.confirm_delete.take() else {
         return out;
     };
@@ -186,33 +202,117 @@ fn on_details_action(state: &mut State, action: Action, ctx: &Ctx, out: &mut Out
         return;
     };
     let len = d.data.as_ref().map_or(0, |x| x.executions.len());
-    match action {
-        Action::Back => state.details = None,
-        Action::RunNow => out.command(Command::QueueRun {
-            name: d.name.clone(),
-        }),
-        Action::Select => {
+    let tasks = d.data.as_ref().map_or(0, |x| x.tasks.len());
+    let entities = d.data.as_ref().map_or(0, |x| x.entities.len());
+    let task = d
+        .data
+        .as_ref()
+        .and_then(|x| x.tasks.get(d.task_selected))
+        .map(|t| (t.name.clone(), t.paused));
+    let entity = d
+        .data
+        .as_ref()
+        .and_then(|x| x.entities.get(d.entity_selected))
+        .map(|e| (e.name.clone(), e.tasks));
+    let name = d.name.clone();
+    match (action, d.focus) {
+        (Action::Back, _) => state.details = None,
+        (Action::NextPane, _) => d.focus = d.focus.next(),
+        (
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom,
+            Section::Tasks,
+        ) => {
+            d.task_selected = paging::step(d.task_selected, action, tasks, 4);
+        }
+        (
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom,
+            Section::Schemas,
+        ) => {
+            d.entity_selected = paging::step(d.entity_selected, action, entities, 4);
+        }
+        (
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom,
+            Section::Executions,
+        ) => {
+            d.selected = paging::step(d.selected, action, len, rows);
+            paging::keep_visible(&mut d.selected, &mut d.scroll, len, rows);
+        }
+        (Action::RunNow, Section::Tasks) => match task {
+            Some((task, _)) => out.command(Command::QueueRun {
+                name: format!("{name}/{task}"),
+            }),
+            None => out.info(format!("{name} has no sync task to run")),
+        },
+        (Action::RunNow, _) => out.command(Command::QueueRun { name }),
+        (Action::Pause, Section::Tasks) => match task {
+            Some((task, paused)) => out.command(Command::SetTaskPaused {
+                name,
+                task,
+                paused: !paused,
+            }),
+            None => out.info(format!("{name} has no sync task to pause")),
+        },
+        (Action::Delete, Section::Tasks) => match task {
+            Some((task, _)) => d.confirm = Some(Confirm::DeleteTask(task)),
+            None => out.info("no task is selected"),
+        },
+        (Action::Delete, Section::Schemas) => match entity {
+            Some((entity, 0)) => d.confirm = Some(Confirm::DeleteEntity(entity)),
+            Some((entity, n)) => out.error(format!(
+                "entity {entity} is run by {n} task(s); delete or change them first"
+            )),
+            None => out.info("no entity is selected"),
+        },
+        (Action::Disconnect, _) => d.confirm = Some(Confirm::Disconnect),
+        (Action::Select | Action::Mapper, Section::Schemas) => {
+            out.nav = Some(Nav::OpenMapper {
+                integration: name,
+                entity: entity.map(|(e, _)| e),
+            });
+        }
+        (Action::Select, Section::Executions) => {
             if let Some(e) = d.data.as_ref().and_then(|x| x.executions.get(d.selected)) {
                 out.nav = Some(Nav::OpenExecution(e.id.clone()));
             }
         }
-        Action::Refresh => {
+        // A task's newest run, in full.
+        (Action::Select, Section::Tasks) => {
+            let task_id = d
+                .data
+                .as_ref()
+                .and_then(|x| x.tasks.get(d.task_selected))
+                .map(|t| t.id.clone());
+            let newest = d.data.as_ref().and_then(|x| {
+                x.executions
+                    .iter()
+                    .find(|e| Some(&e.task_id) == task_id.as_ref())
+            });
+            match newest {
+                Some(e) => out.nav = Some(Nav::OpenExecution(e.id.clone())),
+                None => out.info("this task has not run yet; r runs it now"),
+            }
+        }
+        (Action::Refresh, _) => {
             d.loading = true;
             d.last_load_ms = ctx.now_ms;
-            out.command(Command::LoadDetails {
-                name: d.name.clone(),
-            });
+            out.command(Command::LoadDetails { name });
         }
-        Action::Up
-        | Action::Down
-        | Action::PageUp
-        | Action::PageDown
-        | Action::Top
-        | Action::Bottom => {
-            d.selected = paging::step(d.selected, action, len, rows);
-            paging::keep_visible(&mut d.selected, &mut d.scroll, len, rows);
-        }
-        Action::TestConnection | Action::Pause | Action::Delete | Action::Mapper => {
+        (Action::TestConnection | Action::Pause | Action::Delete | Action::Mapper, _) => {
             on_integration_action(state, action, out);
         }
         _ => {}
@@ -346,6 +446,13 @@ fn on_result(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                 reload(state, ctx, out);
             }
             Err(e) => out.error(format!("cannot change the schedule of {name}: {e}")),
+        },
+        Msg::Changed { name, done, result } => match result {
+            Ok(()) => {
+                out.info(done);
+                reload(state, ctx, out);
+            }
+            Err(e) => out.error(format!("{name}: {e}")),
         },
         Msg::Deleted { name, result } => match result {
             Ok(true) => {

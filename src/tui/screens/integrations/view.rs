@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 
-use crate::domain::integration::{AuthKind, Pagination};
+use crate::domain::integration::AuthKind;
 use crate::domain::{ExecutionStatus, IntegrationSummary};
 use crate::tui::format::{
     age, duration, execution_status, execution_style, fit, fit_line, integration_style,
@@ -14,10 +14,17 @@ use crate::tui::format::{
 use crate::tui::view_ctx::ViewCtx;
 use crate::tui::widgets::table_frame;
 
-use super::state::{Details, DetailsState, State};
+use super::state::{Confirm, Details, DetailsState, Section, State};
 
 /// Lines of the summary above the execution history in the details.
-pub const SUMMARY_LINES: usize = 7;
+/// Lines above the executions table on the details page, at most: the connection (3),
+/// the tasks' heading and rows (1 + 4) and the schemas' (1 + 3). The history pages with
+/// what is left.
+pub const SUMMARY_LINES: usize = 12;
+
+/// Rows of the tasks and schemas sections on screen at most.
+const TASK_ROWS: usize = 4;
+const SCHEMA_ROWS: usize = 3;
 
 pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     match &state.details {
@@ -28,6 +35,56 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     if let Some(name) = &state.confirm_delete {
         confirm_delete(name, v, frame, area);
     }
+    if let Some(d) = &state.details
+        && let Some(c) = &d.confirm
+    {
+        confirm_change(&d.name, c, v, frame, area);
+    }
+}
+
+/// The red question before a change on the details page.
+fn confirm_change(name: &str, c: &Confirm, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let t = v.theme;
+    let (title, question, what) = match c {
+        Confirm::DeleteTask(task) => (
+            " Delete task ",
+            format!("Delete task {task} of {name}?"),
+            "Its executions and logs go with it; the records it synced stay.",
+        ),
+        Confirm::DeleteEntity(entity) => (
+            " Delete entity ",
+            format!("Delete entity {entity} of {name}?"),
+            "Its conversion schema goes with it; the records it synced stay.",
+        ),
+        Confirm::Disconnect => (
+            " Disconnect ",
+            format!("Disconnect {name}?"),
+            "Its stored credentials are forgotten and every task is paused; its entities, schemas, tasks and history stay. e reconnects it.",
+        ),
+    };
+    let width = area.width.saturating_sub(4).min(60);
+    let dialog = crate::tui::layout::centered(area, width, 8);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let lines = vec![
+        Line::styled(fit(&question, inner_width), t.error),
+        Line::raw(what),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", t.footer_key),
+            Span::raw(" yes   "),
+            Span::styled("any other key", t.footer_key),
+            Span::raw(" keeps it"),
+        ]),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.error)
+        .title(Span::styled(title, t.error));
+    frame.render_widget(ratatui::widgets::Clear, dialog);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+        dialog,
+    );
 }
 
 /// The last connection test of the integration the keys act on, on the bottom border.
@@ -209,8 +266,19 @@ fn details(d: &DetailsState, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         table_frame::not_loaded(v, frame, inner, "Loading…", &failed, d.error.as_deref());
         return;
     };
-    let [summary_area, heading_area, table_area] = Layout::vertical([
-        Constraint::Length(u16::try_from(SUMMARY_LINES).unwrap_or(u16::MAX)),
+    let task_rows = data.tasks.len().clamp(1, TASK_ROWS);
+    let schema_rows = data.entities.len().clamp(1, SCHEMA_ROWS);
+    let len = |n: usize| Constraint::Length(u16::try_from(n).unwrap_or(u16::MAX));
+    let [
+        summary_area,
+        tasks_area,
+        schemas_area,
+        heading_area,
+        table_area,
+    ] = Layout::vertical([
+        len(3),
+        len(1 + task_rows),
+        len(1 + schema_rows),
         Constraint::Length(1),
         Constraint::Fill(1),
     ])
@@ -221,9 +289,11 @@ fn details(d: &DetailsState, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         .map(|l| fit_line(l, width))
         .collect();
     frame.render_widget(Paragraph::new(lines), summary_area);
+    tasks(d, data, v, frame, tasks_area, task_rows);
+    schemas(d, data, v, frame, schemas_area, schema_rows);
     frame.render_widget(
         Line::from(vec![
-            Span::styled("Executions ", t.heading),
+            heading(v, "Executions ", d.focus == Section::Executions),
             Span::styled(
                 format!("(last {}, newest first)", super::state::HISTORY),
                 t.dim,
@@ -232,6 +302,143 @@ fn details(d: &DetailsState, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         heading_area,
     );
     history(d, data, v, frame, table_area);
+}
+
+/// A section's heading: marked when the keys act on it.
+fn heading<'a>(v: &ViewCtx, text: &'a str, focused: bool) -> Span<'a> {
+    if focused {
+        Span::styled(format!("▸ {text}"), v.theme.title)
+    } else {
+        Span::styled(format!("  {text}"), v.theme.heading)
+    }
+}
+
+/// The first row to show so that `selected` is among `rows` rows.
+fn first_row(selected: usize, rows: usize) -> usize {
+    selected.saturating_sub(rows.saturating_sub(1))
+}
+
+/// The sync tasks: name, entity, schedule in words, last run with its counts, next run.
+fn tasks(
+    d: &DetailsState,
+    data: &Details,
+    v: &ViewCtx,
+    frame: &mut Frame,
+    area: Rect,
+    rows: usize,
+) {
+    let t = v.theme;
+    let focused = d.focus == Section::Tasks;
+    let width = usize::from(area.width);
+    let mut lines = vec![Line::from(vec![
+        heading(v, "Sync tasks ", focused),
+        Span::styled(
+            format!(
+                "({}) · r run  p pause  d delete  tab next section",
+                data.tasks.len()
+            ),
+            t.dim,
+        ),
+    ])];
+    if data.tasks.is_empty() {
+        lines.push(Line::styled(
+            "    no sync task: add one with [[tasks]] in its file (syncdeck integration import --replace)",
+            t.muted,
+        ));
+    }
+    let start = first_row(d.task_selected, rows);
+    for (i, task) in data.tasks.iter().enumerate().skip(start).take(rows) {
+        let words = data.task_words.get(i).map_or("", String::as_str);
+        let last = match (task.last_status, task.last_run_at) {
+            (Some(status), Some(at)) => format!(
+                "{status} {} +{} ~{} !{}",
+                age(v.now_ms, at),
+                task.last_created,
+                task.last_updated,
+                task.last_failed
+            ),
+            _ => "never run".to_string(),
+        };
+        let next = if task.paused {
+            "paused".to_string()
+        } else {
+            match task.next_run_at {
+                Some(at) => format!("next {}", age(v.now_ms, at)),
+                None => String::new(),
+            }
+        };
+        let marker = if focused && i == d.task_selected {
+            "› "
+        } else {
+            "  "
+        };
+        let name_w = (width / 4).max(8);
+        let words_w = (width / 3).max(8);
+        let text = format!(
+            "{marker}{:<name_w$} {:<12} {:<words_w$} {last}  {next}",
+            fit(&task.name, name_w),
+            fit(&task.entity, 12),
+            fit(words, words_w),
+        );
+        let style = if focused && i == d.task_selected {
+            t.selected
+        } else if task.paused {
+            t.warn
+        } else {
+            ratatui::style::Style::default()
+        };
+        lines.push(Line::styled(fit(&text, width), style));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The conversion schemas: entity → target type, the schema, how many tasks run it.
+fn schemas(
+    d: &DetailsState,
+    data: &Details,
+    v: &ViewCtx,
+    frame: &mut Frame,
+    area: Rect,
+    rows: usize,
+) {
+    let t = v.theme;
+    let focused = d.focus == Section::Schemas;
+    let width = usize::from(area.width);
+    let mut lines = vec![Line::from(vec![
+        heading(v, "Conversion schemas ", focused),
+        Span::styled(
+            format!(
+                "({}) · enter/m open in the mapper  d delete",
+                data.entities.len()
+            ),
+            t.dim,
+        ),
+    ])];
+    let start = first_row(d.entity_selected, rows);
+    for (i, e) in data.entities.iter().enumerate().skip(start).take(rows) {
+        let marker = if focused && i == d.entity_selected {
+            "› "
+        } else {
+            "  "
+        };
+        let schema = match (&e.schema_id, &e.target_type) {
+            (Some(id), Some(target)) => format!("→ {target}  (schema {id})"),
+            _ => "→ no schema yet: m maps its fields".to_string(),
+        };
+        let tasks = match e.tasks {
+            0 => "no task runs it".to_string(),
+            1 => "1 task".to_string(),
+            n => format!("{n} tasks"),
+        };
+        let text = format!("{marker}{:<16} {schema}  · {tasks}", fit(&e.name, 16));
+        let style = if focused && i == d.entity_selected {
+            t.selected
+        } else {
+            ratatui::style::Style::default()
+        };
+        lines.push(Line::styled(fit(&text, width), style));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn kv<'a>(v: &ViewCtx, key: &'a str, value: Vec<Span<'a>>) -> Line<'a> {
@@ -302,7 +509,7 @@ fn summary<'a>(data: &'a Details, v: &ViewCtx) -> Vec<Line<'a>> {
     if needs_secret && i.credential_fields.is_empty() {
         auth_spans.push(Span::styled(" · no secret stored", t.warn));
     }
-    let mut lines = vec![
+    vec![
         kv(
             v,
             "Type",
@@ -313,75 +520,7 @@ fn summary<'a>(data: &'a Details, v: &ViewCtx) -> Vec<Line<'a>> {
         ),
         kv(v, "Connection", vec![Span::raw(connection.join(" · "))]),
         kv(v, "Auth", auth_spans),
-    ];
-    for (e, stored) in spec.entities.iter().zip(&i.entities) {
-        lines.push(kv(v, "Entity", entity_spans(e, stored, v)));
-    }
-    for (task, stored) in spec.tasks.iter().zip(&i.tasks) {
-        let mut spans = vec![Span::raw(format!(
-            "{} · {} · {}",
-            task.name,
-            task.entity,
-            task.schedule.describe()
-        ))];
-        if stored.paused {
-            spans.push(Span::styled(" · paused", t.warn));
-        } else if let Some(next) = stored.next_run_at {
-            spans.push(Span::styled(
-                format!(" · next {}", age(v.now_ms, next)),
-                t.dim,
-            ));
-        }
-        lines.push(kv(v, "Task", spans));
-    }
-    if spec.tasks.is_empty() {
-        lines.push(kv(
-            v,
-            "Task",
-            vec![Span::styled(data.schedule_words.as_str(), t.muted)],
-        ));
-    }
-    lines
-}
-
-/// One entity: its request, and the target type its schema writes.
-fn entity_spans<'a>(
-    e: &'a crate::domain::integration::EntitySpec,
-    stored: &'a crate::store::StoredEntity,
-    v: &ViewCtx,
-) -> Vec<Span<'a>> {
-    let t = v.theme;
-    let s = &e.source;
-    let pagination = match &s.pagination {
-        Pagination::None => "no pagination",
-        Pagination::Page { .. } => "page pagination",
-        Pagination::Offset { .. } => "offset pagination",
-        Pagination::Cursor { .. } => "cursor pagination",
-        Pagination::NextUrl { .. } => "next-URL pagination",
-        Pagination::LinkHeader => "Link-header pagination",
-    };
-    let mut source = format!(
-        "{}: {} {}",
-        s.entity,
-        s.method,
-        s.path.as_deref().unwrap_or("/")
-    );
-    if let Some(records) = &s.records {
-        source.push_str(&format!(" → {records}"));
-    }
-    source.push_str(&format!(" · {pagination}"));
-    if let Some(cursor) = &s.cursor_field {
-        source.push_str(&format!(" · incremental on {cursor}"));
-    }
-    let schema = match (&stored.schema_hash, e.target_type()) {
-        (Some(hash), target) => Span::raw(format!(
-            " · schema → {} ({})",
-            target.unwrap_or("?"),
-            fit(hash, 12)
-        )),
-        (None, _) => Span::styled(" · no schema yet — m opens the field mapper", t.muted),
-    };
-    vec![Span::raw(source), schema]
+    ]
 }
 
 fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, area: Rect) {
@@ -393,7 +532,8 @@ fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, are
         );
         return;
     }
-    let constraints = [
+    let several = data.tasks.len() > 1;
+    let mut constraints = vec![
         Constraint::Length(8),
         Constraint::Length(9),
         Constraint::Length(9),
@@ -404,8 +544,12 @@ fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, are
         Constraint::Length(7),
         Constraint::Fill(1),
     ];
-    let widths = table_frame::widths(area, constraints.to_vec());
+    if several {
+        constraints.insert(1, Constraint::Length(16));
+    }
+    let widths = table_frame::widths(area, constraints);
     let error_width = usize::from(widths.last().copied().unwrap_or(0));
+    let task_width = usize::from(widths.get(1).copied().unwrap_or(0));
     let on_screen = table_frame::rows_on_screen(area);
     let selected = d.selected.checked_sub(d.scroll);
     let rows: Vec<Row> = data
@@ -421,7 +565,7 @@ fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, are
                 }
                 _ => "—".to_string(),
             };
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(age(v.now_ms, e.queued_at)),
                 Cell::from(execution_status(t, e, v.now_ms)),
                 Cell::from(e.trigger.as_str()),
@@ -434,11 +578,18 @@ fn history(d: &DetailsState, data: &Details, v: &ViewCtx, frame: &mut Frame, are
                     fit(e.error.as_deref().unwrap_or(""), error_width),
                     t.error,
                 )),
-            ])
+            ];
+            if several {
+                cells.insert(1, Cell::from(fit(&e.task_name, task_width)));
+            }
+            Row::new(cells)
         })
         .collect();
-    let header = vec![
+    let mut header = vec![
         "WHEN", "STATUS", "TRIGGER", "FETCHED", "CREATED", "UPDATED", "FAILED", "TOOK", "ERROR",
     ];
+    if several {
+        header.insert(1, "TASK");
+    }
     table_frame::table(v, frame, area, header, &widths, rows, selected);
 }

@@ -150,7 +150,7 @@ fn table(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
             let trend = sparkline(state.rate_history(&r.id), w(o + 4));
             let eta = eta(r).map_or_else(|| "—".to_string(), duration);
             let mut cells = vec![
-                Cell::from(fit(&r.integration_name, w(0))),
+                Cell::from(fit(&r.task_label(), w(0))),
                 Cell::from(execution_status(t, r, v.now_ms)),
                 Cell::from(progress),
                 Cell::from(rate),
@@ -180,7 +180,7 @@ fn pane(state: &State, r: &ExecutionRow, v: &ViewCtx, frame: &mut Frame, area: R
         .borders(Borders::TOP)
         .border_style(t.border)
         .title(Line::from(vec![
-            Span::styled(format!(" {} ", r.integration_name), t.heading),
+            Span::styled(format!(" {} ", r.task_label()), t.heading),
             Span::styled(format!("execution {} ", short_id(&r.id)), t.dim),
         ]));
     let inner = block.inner(area);
