@@ -1043,3 +1043,55 @@ async fn an_invalid_field_shows_its_error_under_its_own_row() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_on_a_connection_adds_an_entity_and_its_task_without_asking_for_the_connection() {
+    let api = sample_api().await;
+    let mut c = Console::new(80, 24, false).await;
+    fill_rest_connection(&mut c, "Demo contacts", &api.url(), &api.api_key).await;
+    c.key(KeyCode::Enter).await;
+    c.fill("source.entity", "contacts").await;
+    c.fill("source.records", "$.results[*]").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    let before = c
+        .store
+        .get_integration("Demo contacts")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The details, then a: the wizard opens on the Fields step of the same connection.
+    c.key(KeyCode::Enter).await;
+    assert!(c.app.integrations.details.is_some());
+    c.type_text("a").await;
+    assert_eq!(c.app.screen, ScreenId::Wizard);
+    assert_eq!(c.app.wizard.step, Step::Fields);
+    c.fill("source.entity", "leads").await;
+    c.fill("source.records", "$.results[*]").await;
+    c.key(KeyCode::Enter).await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations, "{}", c.screen_text());
+
+    let after = c
+        .store
+        .get_integration("Demo contacts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.id, before.id);
+    let entities: Vec<&str> = after.spec.entities.iter().map(|e| e.name()).collect();
+    assert_eq!(entities, ["contacts", "leads"]);
+    let tasks: Vec<(&str, &str)> = after
+        .spec
+        .tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.entity.as_str()))
+        .collect();
+    assert_eq!(tasks, [("Demo contacts", "contacts"), ("leads", "leads")]);
+    assert_eq!(
+        after.credential_fields, before.credential_fields,
+        "the secret is kept"
+    );
+    assert_eq!(after.spec.connection, before.spec.connection);
+}

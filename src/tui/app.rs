@@ -494,7 +494,9 @@ impl App {
             Action::Help => self.open_help(),
             Action::Command => self.command_line = Some(LineInput::default()),
             Action::Monitor => self.show(ScreenId::Monitor, out),
-            Action::New | Action::Edit | Action::Select if self.opens_wizard(action) => {
+            Action::New | Action::Edit | Action::Add | Action::Select
+                if self.opens_wizard(action) =>
+            {
                 self.open_wizard(action, out);
             }
             _ => match self.screen {
@@ -635,6 +637,7 @@ impl App {
         match (action, self.screen) {
             (Action::New, ScreenId::Integrations | ScreenId::Catalog) => true,
             (Action::Edit, ScreenId::Integrations) => true,
+            (Action::Add, ScreenId::Integrations) => self.integrations.details.is_some(),
             (Action::Select, ScreenId::Catalog) => {
                 self.catalog.show_details && self.catalog.selected_entry().is_some()
             }
@@ -657,6 +660,12 @@ impl App {
                     return;
                 };
                 wizard::update::start_edit(&mut self.wizard, &name, &mut w);
+            }
+            (Action::Add, _) => {
+                let Some(d) = &self.integrations.details else {
+                    return;
+                };
+                wizard::update::start_add(&mut self.wizard, &d.name.clone(), &mut w);
             }
             (_, ScreenId::Catalog) => {
                 let id = self.catalog.selected_entry().map(|e| e.id.clone());

@@ -72,6 +72,8 @@ pub enum Action {
     Reveal,
     /// Forget an integration's credentials and pause its tasks (after a confirmation).
     Disconnect,
+    /// Add an entity and its sync task to the open integration (the wizard).
+    Add,
 }
 
 const ACTIONS: &[(Action, &str)] = &[
@@ -118,6 +120,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::NextPane, "next_pane"),
     (Action::Reveal, "reveal"),
     (Action::Disconnect, "disconnect"),
+    (Action::Add, "add"),
 ];
 
 impl Action {
@@ -142,6 +145,7 @@ impl Action {
                 | Action::Pause
                 | Action::Save
                 | Action::Disconnect
+                | Action::Add
         )
     }
 

@@ -465,6 +465,26 @@ pub fn build(state: &State) -> Built {
     }
     let schema_note = super::schema::write_schema(state, entry, &mut doc, &mut errors);
     write_schedule(state, &mut doc);
+    // A task added to a stored connection is named after its entity (with a number
+    // when that name is taken).
+    if let Some(e) = &state.editing
+        && e.entity.is_none()
+        && e.task.is_none()
+    {
+        let entity = state.value(F::SourceEntity);
+        let base = if entity.is_empty() {
+            "task".to_string()
+        } else {
+            entity
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while e.task_names.contains(&name) {
+            name = format!("{base} {n}");
+            n += 1;
+        }
+        set_path(&mut doc, F::TaskName, Value::String(name));
+    }
 
     let text = toml::to_string_pretty(&doc).unwrap_or_default();
     let known: Vec<(String, String)> = state

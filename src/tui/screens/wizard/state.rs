@@ -250,9 +250,12 @@ pub struct Editing {
     pub id: String,
     pub name: String,
     /// The stored entity and task the wizard edits (by name); the first when the
-    /// integration has one of each.
+    /// integration has one of each. Both `None`: a new entity and task are added to the
+    /// stored connection (`a` on its details).
     pub entity: Option<String>,
     pub task: Option<String>,
+    /// The names of the stored tasks, so a new one gets a name of its own.
+    pub task_names: Vec<String>,
     pub stored_secrets: Vec<String>,
     /// The stored conversion schema and its target type: kept when the target stays.
     pub schema: Option<serde_json::Value>,
@@ -307,6 +310,8 @@ pub struct State {
     pub taken: Vec<String>,
     pub seq: u64,
     pub editing: Option<Editing>,
+    /// Asked to add an entity and a task to the integration being loaded.
+    pub adding: bool,
     /// The file an edited integration starts from (its export): what the forms do not
     /// show (the task's config, a page pagination's start …) is kept.
     pub base: toml::Table,

@@ -39,6 +39,13 @@ pub fn start_edit(state: &mut State, name: &str, out: &mut Out) {
     });
 }
 
+/// Opens the wizard on a stored connection to add an entity and its task to it: the
+/// connection is kept as it is, the wizard starts at the Fields step.
+pub fn start_add(state: &mut State, name: &str, out: &mut Out) {
+    start_edit(state, name, out);
+    state.adding = true;
+}
+
 /// A test or a sample is running (the spinner turns on every tick).
 pub fn busy(state: &State) -> bool {
     matches!(state.test, Probe::Running { .. })
@@ -119,7 +126,12 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     state.load_error = Some(e);
                     return;
                 };
-                let entity = stored.spec.first_entity().cloned();
+                let adding = state.adding;
+                let entity = if adding {
+                    None
+                } else {
+                    stored.spec.first_entity().cloned()
+                };
                 let task = entity.as_ref().and_then(|e| {
                     stored
                         .spec
@@ -133,6 +145,13 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     entity.as_ref().map(|e| e.name()),
                     task.as_ref().map(|t| t.name.as_str()),
                 );
+                if adding {
+                    // The connection only: the new entity's request, schema and task
+                    // are typed afresh.
+                    for key in ["source", "schema", "task"] {
+                        state.base.remove(key);
+                    }
+                }
                 let schema = entity.as_ref().and_then(|e| e.schema.clone());
                 let schema_target = super::schema::stored_schema_target(schema.as_ref());
                 state.editing = Some(Editing {
@@ -140,6 +159,7 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     name: stored.spec.name.as_str().to_string(),
                     entity: entity.as_ref().map(|e| e.name().to_string()),
                     task: task.as_ref().map(|t| t.name.clone()),
+                    task_names: stored.spec.tasks.iter().map(|t| t.name.clone()).collect(),
                     stored_secrets: stored
                         .credential_fields
                         .iter()
@@ -160,6 +180,10 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
                     }
                 }
                 state.dirty = false;
+                if adding {
+                    // The connection is there already: straight to the new entity.
+                    state.step = Step::Fields;
+                }
                 revalidate(state);
                 return;
             }
