@@ -46,9 +46,20 @@ pub(crate) fn start(
         tasks.spawn(async move {
             let mut idle = Duration::from_millis(20);
             let mut last_purge = 0;
+            let mut last_rescue = 0;
             loop {
                 if *stopped.borrow() {
                     return;
+                }
+                if n == 0 && crate::store::now_ms() - last_rescue > 1_000 {
+                    last_rescue = crate::store::now_ms();
+                    match store.rescue_deliveries().await {
+                        Ok(0) => {}
+                        Ok(back) => {
+                            tracing::info!(back, "deliveries whose lease ran out queued again")
+                        }
+                        Err(e) => tracing::warn!("cannot rescue deliveries: {e}"),
+                    }
                 }
                 if n == 0 && crate::store::now_ms() - last_purge > 60_000 {
                     last_purge = crate::store::now_ms();

@@ -561,8 +561,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Claims up to `limit` of the oldest deliveries due now (queued, or held by a lease
-    /// that ran out), each with a lease until `now + lease_ms`.
+    /// Claims up to `limit` of the oldest queued deliveries due now, each with a lease
+    /// until `now + lease_ms` (through the index on status and arrival).
     pub async fn claim_deliveries(
         &self,
         worker: &str,
@@ -577,7 +577,7 @@ impl Store {
         let sql = format!(
             "UPDATE inbound_deliveries SET status = 'processing', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1 WHERE id IN (SELECT id FROM inbound_deliveries \
-             WHERE (status = 'queued' AND not_before <= $3) OR (status = 'processing' AND lease_until < $3) \
+             WHERE status = 'queued' AND not_before <= $3 \
              ORDER BY received_at, id LIMIT $4 {lock}) \
              RETURNING id, tenant_id, endpoint_id, attempts"
         );
@@ -675,6 +675,19 @@ impl Store {
         .await?;
         row.map(|r| Ok((r.try_get("body")?, r.try_get("records_path")?)))
             .transpose()
+    }
+
+    /// Queues again the deliveries whose lease ran out (their worker stopped without
+    /// handing them back); returns how many.
+    pub async fn rescue_deliveries(&self) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE inbound_deliveries SET status = 'queued', lease_owner = NULL, lease_until = NULL \
+             WHERE status = 'processing' AND lease_until < $1",
+        )
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Hands a claimed delivery back (a graceful stop): queued again at once.

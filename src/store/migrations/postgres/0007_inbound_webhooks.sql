@@ -59,7 +59,7 @@ CREATE TABLE inbound_deliveries (
     processed_at BIGINT,
     UNIQUE (endpoint_id, delivery_id)
 );
-CREATE INDEX inbound_deliveries_queue ON inbound_deliveries (status, not_before);
+CREATE INDEX inbound_deliveries_queue ON inbound_deliveries (status, received_at);
 CREATE INDEX inbound_deliveries_received ON inbound_deliveries (received_at);
 -- A `records` endpoint's execution reads the delivery it was made for instead of the
 -- integration's API; a retry reads it again.
