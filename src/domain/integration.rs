@@ -340,10 +340,6 @@ impl IntegrationSpec {
         self.entities.iter().find(|e| e.name() == name)
     }
 
-    pub fn entity_mut(&mut self, name: &str) -> Option<&mut EntitySpec> {
-        self.entities.iter_mut().find(|e| e.name() == name)
-    }
-
     pub fn task(&self, name: &str) -> Option<&TaskSpec> {
         self.tasks.iter().find(|t| t.name == name)
     }

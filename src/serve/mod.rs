@@ -89,8 +89,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, finishes answering (up to `shutdown_secs`), hands claimed
-    /// deliveries back, and waits for all of it.
+    /// Stops accepting, finishes answering (up to `shutdown_secs`), commits what the
+    /// committer holds, lets each worker finish the batch in hand, and waits for it all.
     pub async fn stop(self) -> Result<(), ServeError> {
         let _ = self.stop.send(true);
         self.done
@@ -150,7 +150,7 @@ pub async fn start(
         });
         let _ = signal.wait_for(|s| *s).await;
         // Requests being answered have `grace` to finish; then the committer commits
-        // what was handed to it, and the workers hand back what they hold.
+        // what was handed to it, and the workers finish the batch in hand.
         let result = match tokio::time::timeout(grace, served).await {
             Ok(Ok(r)) => r.map_err(ServeError::Io),
             Ok(Err(e)) => Err(ServeError::Io(std::io::Error::other(e.to_string()))),

@@ -23,7 +23,8 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Waits for every worker to hand back what it holds and end.
+    /// Waits for every worker to finish the batch in hand and end (a worker looks for the
+    /// stop between batches).
     pub async fn stop(mut self) {
         while self.tasks.join_next().await.is_some() {}
     }
@@ -140,7 +141,7 @@ async fn fail(store: &Store, worker: &str, claim: &DeliveryClaim, error: &str) {
     });
     tracing::warn!(delivery = %claim.id, "processing failed: {error}");
     if let Err(e) = store
-        .finish_delivery(&claim.id, worker, Err(error), retry_at)
+        .fail_delivery(&claim.id, worker, error, retry_at)
         .await
     {
         tracing::warn!("cannot record a failed delivery: {e}");

@@ -83,11 +83,6 @@ impl StoredIntegration {
         let i = self.spec.entities.iter().position(|e| e.name() == name)?;
         Some((&self.spec.entities[i], self.entities.get(i)?))
     }
-
-    /// The first task's id: the one `sync run NAME` runs when it is the only one.
-    pub fn first_task_id(&self) -> Option<&str> {
-        self.tasks.first().map(|t| t.id.as_str())
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

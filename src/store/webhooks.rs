@@ -121,7 +121,6 @@ pub struct DeliveryRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryClaim {
     pub id: String,
-    pub tenant_id: String,
     pub endpoint_id: String,
     pub attempts: i64,
 }
@@ -218,35 +217,23 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO webhook_endpoints (id, tenant_id, path, integration_id, task_id, handler, \
              records_path, scheme, signature_header, id_header, allow_ips, max_body, rate_limit, enabled, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
         )
         .bind(id)
-        .bind(&self.tenant_id)
-        .bind(&spec.path)
-        .bind(&target.integration_id)
-        .bind(&target.task_id)
-        .bind(spec.handler.as_str())
-        .bind(&spec.records)
-        .bind(&spec.scheme)
-        .bind(spec.signature_header.as_deref())
-        .bind(spec.id_header.as_deref())
-        .bind(to_json(&spec.allow_ips))
-        .bind(i64::try_from(spec.max_body).unwrap_or(i64::MAX))
-        .bind(spec.rate_limit.map(i64::from))
-        .bind(i64::from(spec.enabled))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!(
-                "an endpoint with path {:?} exists already",
-                spec.path
-            )),
-            _ => StoreError::Sql(e),
-        })?;
+        .bind(&self.tenant_id);
+        bind_settings(q, spec, target)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
+                    format!("an endpoint with path {:?} exists already", spec.path),
+                ),
+                _ => StoreError::Sql(e),
+            })?;
         insert_secret(&mut tx, id, secret, now).await?;
         if let Some(audit) = audit {
             self.audit_in(&mut tx, &spec.path, audit).await?;
@@ -264,29 +251,18 @@ impl Store {
         audit: Option<Audit<'_>>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let q = sqlx::query(
             "UPDATE webhook_endpoints SET path = $1, integration_id = $2, task_id = $3, handler = $4, \
              records_path = $5, scheme = $6, signature_header = $7, id_header = $8, allow_ips = $9, \
              max_body = $10, rate_limit = $11, enabled = $12, updated_at = $13 \
              WHERE tenant_id = $14 AND path = $15",
-        )
-        .bind(&spec.path)
-        .bind(&target.integration_id)
-        .bind(&target.task_id)
-        .bind(spec.handler.as_str())
-        .bind(&spec.records)
-        .bind(&spec.scheme)
-        .bind(spec.signature_header.as_deref())
-        .bind(spec.id_header.as_deref())
-        .bind(to_json(&spec.allow_ips))
-        .bind(i64::try_from(spec.max_body).unwrap_or(i64::MAX))
-        .bind(spec.rate_limit.map(i64::from))
-        .bind(i64::from(spec.enabled))
-        .bind(now_ms())
-        .bind(&self.tenant_id)
-        .bind(path)
-        .execute(&mut *tx)
-        .await?;
+        );
+        let done = bind_settings(q, spec, target)
+            .bind(now_ms())
+            .bind(&self.tenant_id)
+            .bind(path)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("webhook endpoint {path:?}")));
         }
@@ -463,13 +439,13 @@ impl Store {
     /// delivery id its endpoint has seen counted as a duplicate. Nothing is answered
     /// before this returns.
     pub async fn store_deliveries(&self, batch: &[NewDelivery]) -> Result<Vec<Stored>> {
-        use std::collections::{BTreeMap, HashMap};
+        use std::collections::{BTreeMap, HashMap, HashSet};
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let ids: Vec<String> = batch.iter().map(|_| crate::domain::new_id()).collect();
         // One statement for the whole group: those whose (endpoint, delivery id) is new
         // come back; a repeat within the group or of a stored one does not.
-        let mut inserted: HashMap<(&str, &str), String> = HashMap::new();
+        let mut inserted: HashMap<(String, String), String> = HashMap::new();
         for (chunk, chunk_ids) in batch.chunks(500).zip(ids.chunks(500)) {
             let mut sql = String::from(
                 "INSERT INTO inbound_deliveries (id, tenant_id, endpoint_id, delivery_id, received_at, body) VALUES ",
@@ -503,26 +479,17 @@ impl Store {
                     .bind(&d.body);
             }
             for r in q.fetch_all(&mut *tx).await? {
-                let endpoint: String = r.try_get("endpoint_id")?;
-                let delivery: String = r.try_get("delivery_id")?;
-                let id: String = r.try_get("id")?;
-                if let Some(d) = batch
-                    .iter()
-                    .find(|d| d.endpoint_id == endpoint && d.delivery_id == delivery)
-                {
-                    inserted.insert((d.endpoint_id.as_str(), d.delivery_id.as_str()), id);
-                }
+                let key = (r.try_get("endpoint_id")?, r.try_get("delivery_id")?);
+                inserted.insert(key, r.try_get("id")?);
             }
         }
         let mut out = Vec::with_capacity(batch.len());
         let mut counts: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-        let mut answered: HashMap<(&str, &str), bool> = HashMap::new();
+        let mut seen: HashSet<(&str, &str)> = HashSet::new();
         for d in batch {
-            let key = (d.endpoint_id.as_str(), d.delivery_id.as_str());
-            let first_of_group = !answered.contains_key(&key);
-            answered.insert(key, true);
+            let first_of_group = seen.insert((d.endpoint_id.as_str(), d.delivery_id.as_str()));
             let slot = counts.entry(d.endpoint_id.as_str()).or_default();
-            match inserted.get(&key) {
+            match inserted.get(&(d.endpoint_id.clone(), d.delivery_id.clone())) {
                 Some(id) if first_of_group => {
                     slot.0 += 1;
                     out.push(Stored::New(id.clone()));
@@ -579,7 +546,7 @@ impl Store {
              attempts = attempts + 1 WHERE id IN (SELECT id FROM inbound_deliveries \
              WHERE status = 'queued' AND not_before <= $3 \
              ORDER BY received_at, id LIMIT $4 {lock}) \
-             RETURNING id, tenant_id, endpoint_id, attempts"
+             RETURNING id, endpoint_id, attempts"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(worker)
@@ -592,7 +559,6 @@ impl Store {
             .map(|r| {
                 Ok(DeliveryClaim {
                     id: r.try_get("id")?,
-                    tenant_id: r.try_get("tenant_id")?,
                     endpoint_id: r.try_get("endpoint_id")?,
                     attempts: r.try_get("attempts")?,
                 })
@@ -600,31 +566,28 @@ impl Store {
             .collect()
     }
 
-    /// Ends a claimed delivery: `done` (with the execution it made), or `failed`
-    /// (queued again at `retry_at` when given, else failed for good).
-    pub async fn finish_delivery(
+    /// A claimed delivery whose processing failed: queued again at `retry_at`, or left
+    /// `failed` (and counted on its endpoint) when it has no attempts left.
+    pub async fn fail_delivery(
         &self,
         id: &str,
         worker: &str,
-        outcome: std::result::Result<Option<&str>, &str>,
+        error: &str,
         retry_at: Option<i64>,
     ) -> Result<()> {
-        let now = now_ms();
-        let (status, execution, error, not_before) = match (outcome, retry_at) {
-            (Ok(execution), _) => ("done", execution, None, 0),
-            (Err(e), Some(at)) => ("queued", None, Some(e), at),
-            (Err(e), None) => ("failed", None, Some(e), 0),
+        let (status, not_before) = match retry_at {
+            Some(at) => ("queued", at),
+            None => ("failed", 0),
         };
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE inbound_deliveries SET status = $1, execution_id = $2, error = $3, not_before = $4, \
-             processed_at = $5, lease_owner = NULL, lease_until = NULL WHERE id = $6 AND lease_owner = $7",
+            "UPDATE inbound_deliveries SET status = $1, error = $2, not_before = $3, processed_at = $4, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $5 AND lease_owner = $6",
         )
         .bind(status)
-        .bind(execution)
         .bind(error)
         .bind(not_before)
-        .bind(now)
+        .bind(now_ms())
         .bind(id)
         .bind(worker)
         .execute(&mut *tx)
@@ -642,11 +605,6 @@ impl Store {
         Ok(())
     }
 
-    /// Processes claimed deliveries in one transaction: for each, queues the executions
-    /// its endpoint's handler asks for — `records`: one that maps this delivery's
-    /// payload, `trigger`: a run of the task, `both`: the two — with trigger `webhook`,
-    /// and marks the delivery done, naming the first. `None` for a delivery whose
-    /// endpoint has no task any more (nothing is written for it).
     pub async fn queue_delivery_runs(
         &self,
         batch: &[(DeliveryClaim, Handler)],
@@ -677,8 +635,7 @@ impl Store {
             .transpose()
     }
 
-    /// Queues again the deliveries whose lease ran out (their worker stopped without
-    /// handing them back); returns how many.
+    /// Queues again the deliveries whose lease ran out (their worker died mid-batch); returns how many.
     pub async fn rescue_deliveries(&self) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE inbound_deliveries SET status = 'queued', lease_owner = NULL, lease_until = NULL \
@@ -688,20 +645,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
-    }
-
-    /// Hands a claimed delivery back (a graceful stop): queued again at once.
-    pub async fn release_delivery(&self, id: &str, worker: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE inbound_deliveries SET status = 'queued', lease_owner = NULL, lease_until = NULL, \
-             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
-             WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
-        )
-        .bind(id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// The endpoint a claimed delivery belongs to, whatever tenant this store is for.
@@ -780,6 +723,28 @@ impl Store {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Binds an endpoint's settings in the order both its INSERT and its UPDATE name them:
+/// path, integration, task, handler, records, scheme, signature and id headers, allow
+/// list, body limit, rate limit, enabled.
+fn bind_settings<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    spec: &'q EndpointSpec,
+    target: &'q EndpointTarget,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(&spec.path)
+        .bind(&target.integration_id)
+        .bind(&target.task_id)
+        .bind(spec.handler.as_str())
+        .bind(&spec.records)
+        .bind(&spec.scheme)
+        .bind(spec.signature_header.as_deref())
+        .bind(spec.id_header.as_deref())
+        .bind(to_json(&spec.allow_ips))
+        .bind(i64::try_from(spec.max_body).unwrap_or(i64::MAX))
+        .bind(spec.rate_limit.map(i64::from))
+        .bind(i64::from(spec.enabled))
 }
 
 async fn insert_secret(

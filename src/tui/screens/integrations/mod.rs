@@ -214,10 +214,6 @@ async fn load_details(store: &Store, name: &str) -> Result<Box<Details>, String>
         .list_executions(Some(&integration.id), state::HISTORY)
         .await
         .map_err(|e| e.to_string())?;
-    let schedule_words = integration
-        .spec
-        .first_task()
-        .map_or_else(|| "no sync task".to_string(), |t| t.schedule.describe());
     let tasks = ops::tasks::list(store, Some(name))
         .await
         .map_err(|e| e.to_string())?;
@@ -228,7 +224,6 @@ async fn load_details(store: &Store, name: &str) -> Result<Box<Details>, String>
     Ok(Box::new(Details {
         integration,
         executions,
-        schedule_words,
         tasks,
         task_words,
         entities,

@@ -91,8 +91,6 @@ pub enum Confirm {
 pub struct Details {
     pub integration: StoredIntegration,
     pub executions: Vec<ExecutionRow>,
-    /// The task's schedule in words, worked out with the load rather than per frame.
-    pub schedule_words: String,
     /// Its sync tasks with their last runs, and each one's schedule in words.
     pub tasks: Vec<TaskRow>,
     pub task_words: Vec<String>,
