@@ -502,7 +502,7 @@ async fn commands_switch_screens_and_quit() {
     assert!(
         flash
             .text
-            .contains("integrations, monitor, executions, catalog, help, quit"),
+            .contains("integrations, monitor, executions, catalog, webhooks, help, quit"),
         "{}",
         flash.text
     );
@@ -2164,6 +2164,17 @@ async fn salesforce_console(width: u16, height: u16) -> Console {
         5_000,
         [40, 38, 0, 0, 2],
         Some("2 records failed validation"),
+    )
+    .await;
+    // Next runs as the scheduler would set them at the fixed now (saving sets them from
+    // the real clock): the daily one at 02:00 tomorrow, the hourly one within the hour.
+    sql(
+        &store,
+        &format!(
+            "UPDATE sync_tasks SET next_run_at = CASE name WHEN 'Contacts daily' THEN {} ELSE {} END",
+            NOW_MS + 11 * HOUR + 30 * MINUTE,
+            NOW_MS + 30 * MINUTE
+        ),
     )
     .await;
     let mut c = Console::with_store(store, dir, width, height).await;

@@ -27,7 +27,7 @@ use crate::domain::integration::{Connection, Source};
 use crate::secrets::SecretString;
 
 pub use discover::{DiscoveredField, discover_fields};
-pub use error::AdapterError;
+pub use error::{AdapterError, human_bytes};
 pub use gate::{Gates, RequestGate};
 pub use raw::RawRecords;
 pub use retry::RetryPolicy;

@@ -227,7 +227,7 @@ fn endpoint_json<'a>(e: &'a EndpointRow, tenant: &str) -> EndpointJson<'a> {
     EndpointJson {
         id: &e.id,
         spec: &e.spec,
-        url_path: format!("/webhooks/{tenant}/{}", e.spec.path),
+        url_path: crate::domain::webhook::url_path(tenant, &e.spec.path),
         received: e.received,
         duplicates: e.duplicates,
         processed: e.processed,
@@ -338,7 +338,10 @@ pub async fn webhooks(ctx: &Context, command: WebhooksCommand) -> anyhow::Result
                     return Ok(0);
                 }
                 let s = &e.spec;
-                outln!("url path     /webhooks/{tenant}/{}", s.path)?;
+                outln!(
+                    "url path     {}",
+                    crate::domain::webhook::url_path(&tenant, &s.path)
+                )?;
                 outln!("scheme       {}", s.scheme)?;
                 outln!(
                     "handler      {} → {}",

@@ -63,6 +63,11 @@ pub struct EndpointSpec {
     pub enabled: bool,
 }
 
+/// The URL path a sender posts to: `/webhooks/{tenant}/{path}`.
+pub fn url_path(tenant: &str, path: &str) -> String {
+    format!("/webhooks/{tenant}/{path}")
+}
+
 /// The default body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
 

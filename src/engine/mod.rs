@@ -314,6 +314,17 @@ impl Engine {
         source::merge_stored(&self.inner, name, integration_id, typed).await
     }
 
+    /// The key ring this engine seals and opens secrets with (the console's webhook
+    /// endpoints are sealed with it too).
+    pub fn key_ring(&self) -> &KeyRing {
+        &self.inner.ring
+    }
+
+    /// The configuration this engine was started with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
     /// Seals a credential typed in the console for integration `integration_id` with
     /// this engine's key ring, as `integration import` does.
     pub fn seal_credential(

@@ -8,7 +8,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::command_line::{COMMANDS, complete};
 use super::keymap::{Action, Keymap, Scope};
 pub use super::out::{Ctx, FlashLevel, Nav};
-use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
+use super::screens::{
+    catalog, execution, executions, integrations, mapper, monitor, webhooks, wizard,
+};
 use super::theme::Theme;
 use super::widgets::line_input::{InputEvent, LineInput};
 
@@ -28,6 +30,7 @@ pub enum Msg {
     Execution(execution::Msg),
     Wizard(wizard::Msg),
     Mapper(mapper::Msg),
+    Webhooks(webhooks::Msg),
     /// The engines that wrote a heartbeat lately (names), for the header.
     Workers(Result<Vec<String>, String>),
     /// A command's task ended without an answer (it panicked); the text says which.
@@ -45,6 +48,7 @@ pub enum Command {
     Execution(execution::Command),
     Wizard(wizard::Command),
     Mapper(mapper::Command),
+    Webhooks(webhooks::Command),
     /// Reads which engines are alive (`workers` heartbeats).
     Workers,
 }
@@ -64,6 +68,8 @@ pub enum ScreenId {
     Wizard,
     /// The field mapper of one integration.
     Mapper,
+    /// Inbound webhook endpoints and their deliveries.
+    Webhooks,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +112,7 @@ pub struct App {
     pub executions: executions::State,
     pub execution: execution::State,
     pub mapper: mapper::State,
+    pub webhooks: webhooks::State,
     /// The screen `back` returns to from the execution view.
     pub execution_back: ScreenId,
     pub wizard: wizard::State,
@@ -145,6 +152,7 @@ impl App {
             executions: executions::State::default(),
             execution: execution::State::default(),
             mapper: mapper::State::default(),
+            webhooks: webhooks::State::default(),
             execution_back: ScreenId::Monitor,
             wizard: wizard::State::default(),
             wizard_back: ScreenId::Integrations,
@@ -198,6 +206,8 @@ impl App {
             ScreenId::Execution => Scope::Execution,
             ScreenId::Wizard => Scope::Wizard,
             ScreenId::Mapper => Scope::Mapper,
+            ScreenId::Webhooks if self.webhooks.details.is_some() => Scope::WebhookDetails,
+            ScreenId::Webhooks => Scope::Webhooks,
         }
     }
 
@@ -210,6 +220,7 @@ impl App {
             ScreenId::Catalog => self.catalog.show_details,
             ScreenId::Monitor => false,
             ScreenId::Executions => self.executions.has_filters(),
+            ScreenId::Webhooks => webhooks::update::can_go_back(&self.webhooks),
             ScreenId::Execution | ScreenId::Wizard | ScreenId::Mapper => true,
         }
     }
@@ -240,6 +251,10 @@ impl App {
                 out.absorb_from(
                     executions::update::on_resize(&mut self.executions, &ctx),
                     Command::Executions,
+                );
+                out.absorb_from(
+                    webhooks::update::on_resize(&mut self.webhooks, &ctx),
+                    Command::Webhooks,
                 );
             }
             Msg::Tick(now) => {
@@ -278,6 +293,12 @@ impl App {
                         out.absorb_from(
                             execution::update::on_tick(&mut self.execution, &ctx),
                             Command::Execution,
+                        );
+                    }
+                    ScreenId::Webhooks => {
+                        out.absorb_from(
+                            webhooks::update::on_tick(&mut self.webhooks, &ctx),
+                            Command::Webhooks,
                         );
                     }
                     ScreenId::Wizard => changed |= wizard::update::busy(&self.wizard),
@@ -330,6 +351,13 @@ impl App {
                 out.absorb_from(
                     mapper::update::on_msg(&mut self.mapper, m, &ctx),
                     Command::Mapper,
+                );
+            }
+            Msg::Webhooks(m) => {
+                let ctx = self.ctx();
+                out.absorb_from(
+                    webhooks::update::on_msg(&mut self.webhooks, m, &ctx),
+                    Command::Webhooks,
                 );
             }
             Msg::Workers(result) => match result {
@@ -464,6 +492,13 @@ impl App {
                 );
                 return;
             }
+            ScreenId::Webhooks if self.webhooks.modal() => {
+                out.absorb_from(
+                    webhooks::update::on_modal_key(&mut self.webhooks, &key),
+                    Command::Webhooks,
+                );
+                return;
+            }
             ScreenId::Mapper if self.mapper.captures_keys() => {
                 out.absorb_from(
                     mapper::update::on_input_key(&mut self.mapper, &key, &ctx),
@@ -543,6 +578,12 @@ impl App {
                         Command::Mapper,
                     );
                 }
+                ScreenId::Webhooks => {
+                    out.absorb_from(
+                        webhooks::update::on_action(&mut self.webhooks, action, &ctx),
+                        Command::Webhooks,
+                    );
+                }
             },
         }
     }
@@ -566,6 +607,10 @@ impl App {
             ScreenId::Executions => out.absorb_from(
                 executions::update::load(&mut self.executions, &ctx),
                 Command::Executions,
+            ),
+            ScreenId::Webhooks => out.absorb_from(
+                webhooks::update::load(&mut self.webhooks, &ctx),
+                Command::Webhooks,
             ),
             ScreenId::Execution | ScreenId::Wizard | ScreenId::Mapper => {}
         }
@@ -710,6 +755,7 @@ impl App {
             Some("catalog") => self.show(ScreenId::Catalog, out),
             Some("monitor") => self.show(ScreenId::Monitor, out),
             Some("executions") => self.show(ScreenId::Executions, out),
+            Some("webhooks") => self.show(ScreenId::Webhooks, out),
             Some("new") => {
                 let screen = self.screen;
                 self.screen = ScreenId::Integrations;

@@ -11,6 +11,11 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
         "the history of all executions",
     ),
     ("catalog", &["cat"], "the catalog of integration types"),
+    (
+        "webhooks",
+        &["wh", "endpoints"],
+        "inbound webhook endpoints and their deliveries",
+    ),
     ("help", &["h", "?"], "the keys of this screen"),
     ("quit", &["q", "q!", "exit"], "quit syncdeck"),
     ("new", &[], "a new integration (the wizard)"),

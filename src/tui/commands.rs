@@ -2,7 +2,9 @@
 //! call `execute` directly and feed the answer back to `App::update`.
 
 use super::app::{Command, Msg};
-use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
+use super::screens::{
+    catalog, execution, executions, integrations, mapper, monitor, webhooks, wizard,
+};
 use super::services::Services;
 
 pub async fn execute(services: &Services, command: Command) -> Msg {
@@ -15,6 +17,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
         Command::Execution(c) => Msg::Execution(execution::execute(store, c).await),
         Command::Wizard(c) => Msg::Wizard(wizard::execute(services, c).await),
         Command::Mapper(c) => Msg::Mapper(mapper::execute(services, c).await),
+        Command::Webhooks(c) => Msg::Webhooks(webhooks::execute(services, c).await),
         Command::Workers => {
             let since = crate::store::now_ms() - super::app::WORKER_SEEN_MS;
             Msg::Workers(

@@ -74,6 +74,8 @@ pub enum Action {
     Disconnect,
     /// Add an entity and its sync task to the open integration (the wizard).
     Add,
+    /// A new secret for the selected webhook endpoint (after a confirmation).
+    Rotate,
 }
 
 const ACTIONS: &[(Action, &str)] = &[
@@ -121,6 +123,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::Reveal, "reveal"),
     (Action::Disconnect, "disconnect"),
     (Action::Add, "add"),
+    (Action::Rotate, "rotate"),
 ];
 
 impl Action {
@@ -146,6 +149,7 @@ impl Action {
                 | Action::Save
                 | Action::Disconnect
                 | Action::Add
+                | Action::Rotate
         )
     }
 
@@ -168,6 +172,10 @@ pub enum Scope {
     Wizard,
     /// The field mapper.
     Mapper,
+    /// The inbound webhook endpoints.
+    Webhooks,
+    /// One webhook endpoint with its deliveries.
+    WebhookDetails,
 }
 
 const SCOPES: &[(Scope, &str)] = &[
@@ -180,6 +188,8 @@ const SCOPES: &[(Scope, &str)] = &[
     (Scope::Execution, "execution"),
     (Scope::Wizard, "wizard"),
     (Scope::Mapper, "mapper"),
+    (Scope::Webhooks, "webhooks"),
+    (Scope::WebhookDetails, "webhook_details"),
 ];
 
 impl Scope {
@@ -202,6 +212,8 @@ impl Scope {
             Scope::Execution => "Execution",
             Scope::Wizard => "Wizard",
             Scope::Mapper => "Field mapper",
+            Scope::Webhooks => "Webhook endpoints",
+            Scope::WebhookDetails => "Webhook endpoint",
         }
     }
 

@@ -100,8 +100,18 @@ fn install_panic_hook() {
 
 /// What the runtime calls a command in messages and the log.
 fn describe(command: &Command) -> &'static str {
-    use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
+    use super::screens::{
+        catalog, execution, executions, integrations, mapper, monitor, webhooks, wizard,
+    };
     match command {
+        Command::Webhooks(c) => match c {
+            webhooks::Command::List => "loading the webhook endpoints",
+            webhooks::Command::LoadDetails { .. } => "loading the endpoint's deliveries",
+            webhooks::Command::SetEnabled { .. } => "enabling or disabling the endpoint",
+            webhooks::Command::Rotate { .. } => "rotating the endpoint's secret",
+            webhooks::Command::Delete { .. } => "deleting the endpoint",
+            webhooks::Command::Replay { .. } => "replaying the delivery",
+        },
         Command::Integrations(integrations::Command::LoadPage { .. }) => "loading the integrations",
         Command::Integrations(integrations::Command::LoadDetails { .. }) => {
             "loading the integration's details"

@@ -5,7 +5,9 @@ use ratatui::Frame;
 
 use super::app::{App, ScreenId};
 use super::layout;
-use super::screens::{catalog, execution, executions, integrations, mapper, monitor, wizard};
+use super::screens::{
+    catalog, execution, executions, integrations, mapper, monitor, webhooks, wizard,
+};
 use super::view_ctx::ViewCtx;
 use super::widgets::{footer, header, help, status, too_small};
 
@@ -32,6 +34,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         ScreenId::Execution => execution::view::view(&app.execution, &v, frame, a.body),
         ScreenId::Wizard => wizard::view::view(&app.wizard, &v, frame, a.body),
         ScreenId::Mapper => mapper::view::view(&app.mapper, &v, frame, a.body),
+        ScreenId::Webhooks => webhooks::view::view(&app.webhooks, &v, frame, a.body),
     }
     status::view(app, &v, frame, a.status);
     footer::view(app, &v, frame, a.footer);

@@ -8,6 +8,7 @@ pub mod integrations;
 pub mod mapper;
 pub mod monitor;
 pub mod paging;
+pub mod webhooks;
 pub mod wizard;
 
 /// What a connection test found, as the integrations list and the wizard keep it.
