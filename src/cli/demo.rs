@@ -27,6 +27,9 @@ pub struct DemoArgs {
     /// Requests per second the sample API allows before answering 429 (0: no limit).
     #[arg(long, value_name = "PER_SEC", default_value_t = 20)]
     pub rate_limit: u32,
+    /// Seconds between the sample API's webhooks of changed contacts (0: none are sent).
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub webhook_every: u64,
     /// Directory for the demo database, key and files (default: a new one under the data directory).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -62,7 +65,8 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<i32> {
     outln!("demo directory: {}", dir.display())?;
     let api = SampleApi::start(options).await.map_err(Failure::usage)?;
     print_api(&api)?;
-    let result = prepare_and_open(ctx, &dir, &api).await;
+    let every = std::time::Duration::from_secs(args.webhook_every);
+    let result = prepare_and_open(ctx, &dir, &api, every).await;
     api.shutdown().await;
     if result.is_ok() {
         outln!(
@@ -132,17 +136,22 @@ fn demo_dir(ctx: &Context, given: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-async fn prepare_and_open(ctx: &Context, dir: &Path, api: &SampleApiHandle) -> anyhow::Result<i32> {
+async fn prepare_and_open(
+    ctx: &Context,
+    dir: &Path,
+    api: &SampleApiHandle,
+    webhook_every: std::time::Duration,
+) -> anyhow::Result<i32> {
     let mut resolved = ctx.resolved.clone();
     resolved.database_url = format!("sqlite://{}", dir.join(DB_FILE).display());
     resolved.data_dir = dir.to_path_buf();
     resolved.key_file = dir.join(KEY_FILE);
-    let demo_ctx = Context {
+    let mut demo_ctx = Context {
         resolved,
         verbose: ctx.verbose,
     };
 
-    let r = &demo_ctx.resolved;
+    let r = demo_ctx.resolved.clone();
     let store = crate::store::Store::open(&r.database_url, &r.config.tenant, &r.user)
         .await
         .map_err(Failure::runtime)?;
@@ -154,7 +163,9 @@ async fn prepare_and_open(ctx: &Context, dir: &Path, api: &SampleApiHandle) -> a
         .sync_builtin_targets(&crate::assets::target_types()?)
         .await
         .map_err(Failure::runtime)?;
-    crate::secrets::load_key_ring(None, &r.key_file).map_err(Failure::runtime)?;
+    let ring = crate::secrets::load_key_ring(None, &r.key_file)
+        .map_err(Failure::runtime)?
+        .ring;
 
     let integration_files = files::write_demo_dir(dir, api)
         .map_err(|e| Failure::runtime(format!("cannot write the demo files: {e}")))?;
@@ -170,12 +181,84 @@ async fn prepare_and_open(ctx: &Context, dir: &Path, api: &SampleApiHandle) -> a
             .await
             .map_err(super::ops_failure::failure)?;
     }
+    let hooks = start_webhooks(&store, &ring, &r, api, webhook_every).await?;
+    // The console shows the receiver's real address in the endpoints' URLs.
+    demo_ctx.resolved.config.serve.listen = hooks.serve.addr.to_string();
     outln!(
         "queued a first run of {} integrations; opening the console",
         names.len()
     )?;
     drop(store);
-    super::console(&demo_ctx, TuiArgs::default()).await
+    let result = super::console(&demo_ctx, TuiArgs::default()).await;
+    hooks.stop().await;
+    result
+}
+
+/// Where the demo's webhooks go: the endpoint that maps them into the CRM contacts, the
+/// receiver in this process, and the sample API posting to it.
+const WEBHOOK_PATH: &str = "crm-contacts";
+const WEBHOOK_TASK: &str = "Demo CRM contacts";
+
+struct DemoHooks {
+    serve: crate::serve::Running,
+    pusher: Option<crate::demo::push::Pusher>,
+}
+
+impl DemoHooks {
+    async fn stop(self) {
+        if let Some(p) = self.pusher {
+            p.stop().await;
+        }
+        if let Err(e) = self.serve.stop().await {
+            tracing::warn!("stopping the demo's webhook receiver: {e}");
+        }
+    }
+}
+
+/// Creates the demo's inbound endpoint (handler `records`, the contacts' JSONPath, the
+/// CRM contacts task), starts the receiver on a free port of 127.0.0.1 and has the
+/// sample API post signed deliveries to it.
+async fn start_webhooks(
+    store: &crate::store::Store,
+    ring: &crate::secrets::KeyRing,
+    r: &crate::config::Resolved,
+    api: &SampleApiHandle,
+    every: std::time::Duration,
+) -> anyhow::Result<DemoHooks> {
+    use crate::domain::webhook::{EndpointSpec, Handler, url_path};
+    let mut spec = EndpointSpec::new(WEBHOOK_PATH, Handler::Records);
+    spec.task = Some(WEBHOOK_TASK.into());
+    spec.records = "$.results[*]".into();
+    let created = crate::ops::webhooks::create(store, ring, &spec, None, Origin::Cli)
+        .await
+        .map_err(super::ops_failure::failure)?;
+    let serve = crate::serve::start(
+        store.clone(),
+        ring.clone(),
+        &r.config.serve,
+        "127.0.0.1:0",
+        "demo-serve",
+    )
+    .await
+    .map_err(Failure::runtime)?;
+    let url = format!(
+        "http://{}{}",
+        serve.addr,
+        url_path(&r.config.tenant, WEBHOOK_PATH)
+    );
+    if every.is_zero() {
+        outln!("webhooks: {url} receives signed deliveries (the sample API sends none)")?;
+        return Ok(DemoHooks {
+            serve,
+            pusher: None,
+        });
+    }
+    outln!(
+        "webhooks: the sample API posts changed contacts to {url} every {} s (:webhooks in the console)",
+        every.as_secs()
+    )?;
+    let pusher = Some(api.push_webhooks(url, created.secret, every));
+    Ok(DemoHooks { serve, pusher })
 }
 
 /// The `name` of an integration file the demo wrote (it parsed it on import already).

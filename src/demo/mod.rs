@@ -7,6 +7,7 @@
 pub mod data;
 pub mod files;
 mod limiter;
+pub mod push;
 mod routes;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -133,7 +134,7 @@ impl SampleApi {
             options: options.clone(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = routes::router(shared);
+        let app = routes::router(shared.clone());
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -151,6 +152,7 @@ impl SampleApi {
             bearer_token: options.bearer_token,
             seed: options.seed,
             as_of,
+            shared,
             stop: Some(stop),
             task: Some(task),
         })
@@ -164,6 +166,7 @@ pub struct SampleApiHandle {
     pub bearer_token: String,
     pub seed: u64,
     pub as_of: NaiveDate,
+    shared: Arc<routes::Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -180,6 +183,17 @@ impl SampleApiHandle {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Posts the contacts it changes to the syncdeck endpoint at `url` every `every`,
+    /// signed with `secret` as Standard Webhooks, until the sender is stopped.
+    pub fn push_webhooks(
+        &self,
+        url: String,
+        secret: crate::secrets::SecretString,
+        every: Duration,
+    ) -> push::Pusher {
+        push::start(self.shared.clone(), url, secret, every)
     }
 
     /// The manual KPI entries (CSV) that belong with this server's data.
