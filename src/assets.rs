@@ -118,7 +118,8 @@ mod tests {
             assert!(!e.is_template());
         }
         let webhook = c.iter().find(|e| e.id == "webhook").unwrap();
-        assert_eq!(webhook.availability, Availability::ComingLater);
+        assert_eq!(webhook.availability, Availability::Available);
+        assert_eq!(webhook.adapter, "webhook");
         let templates: Vec<&CatalogEntry> = c.iter().filter(|e| e.is_template()).collect();
         assert!(templates.len() >= 5);
         for t in &templates {

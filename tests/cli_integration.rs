@@ -245,7 +245,8 @@ fn catalog_and_targets() {
     assert!(
         list.contains("hubspot_contacts")
             && list.contains("superadmin only")
-            && list.contains("coming later"),
+            && list.contains("webhook")
+            && !list.contains("coming later"),
         "{list}"
     );
     let json: Vec<serde_json::Value> =

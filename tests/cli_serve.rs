@@ -216,3 +216,109 @@ fn a_key_rotation_reencrypts_endpoint_secrets_and_they_still_verify() {
     server.wait().unwrap();
     assert_eq!(status, 200, "{answer}");
 }
+
+/// A webhook integration: no [connection], its task realtime, its schema mapping the
+/// delivered orders.
+const SHOP: &str = r#"name = "Shop orders"
+type = "webhook"
+
+[source]
+entity = "orders"
+records = "$.items[*]"
+
+[schema]
+id = "shop-order"
+name = "Shop order"
+source = { entity = "orders" }
+target = { shardTypeId = "contact" }
+deduplication = { strategy = "external_id", externalIdField = "id" }
+fieldMappings = [
+  { targetField = "external_id", mappingType = "direct", config = { type = "direct", sourceField = "id" }, required = true },
+  { targetField = "email", mappingType = "direct", config = { type = "direct", sourceField = "email" }, required = true },
+]
+
+[task]
+schedule = { kind = "realtime", endpoint = "shop/orders" }
+"#;
+
+#[test]
+fn a_webhook_integration_file_imports_with_its_endpoint_and_maps_each_delivery() {
+    let sb = Sandbox::new();
+    let f = sb.path("shop.toml");
+    std::fs::write(&f, SHOP).unwrap();
+    let imported = sb.run(&["integration", "import", f.to_str().unwrap()]);
+    assert!(imported.status.success(), "{imported:?}");
+    let out = String::from_utf8_lossy(&imported.stdout);
+    assert!(
+        out.contains("endpoint /webhooks/default/shop/orders created for task \"Shop orders\""),
+        "{out}"
+    );
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .expect("the new secret is printed once")
+        .to_string();
+    let shown = sb.ok(&["webhooks", "endpoints", "show", "shop/orders"]);
+    assert!(
+        shown.contains("records → Shop orders/Shop orders"),
+        "{shown}"
+    );
+    let tasks = sb.ok(&["tasks", "list"]);
+    assert!(
+        tasks.contains("On each webhook to /webhooks/default/shop/orders"),
+        "{tasks}"
+    );
+    // Nothing to fetch: a run by hand is refused, saying what to do instead.
+    let run = sb.run(&["sync", "run", "Shop orders"]);
+    assert_ne!(run.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("nothing to fetch") && err.contains("replay"),
+        "{err}"
+    );
+    // A task of another schedule is refused on import, naming the key.
+    let wrong = sb.path("wrong.toml");
+    std::fs::write(
+        &wrong,
+        SHOP.replace("Shop orders", "Wrong").replace(
+            r#"{ kind = "realtime", endpoint = "shop/orders" }"#,
+            r#"{ kind = "manual" }"#,
+        ),
+    )
+    .unwrap();
+    let refused = sb.run(&["integration", "import", wrong.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("task.schedule"));
+
+    // Each delivery's orders are mapped as a run with trigger webhook.
+    let (mut serve, addr) = sb.serve();
+    let body = r#"{"items":[{"id":"o-1","email":"ada@example.com"},{"id":"o-2","email":"grace@example.org"}]}"#;
+    let (status, answer) = post(&addr, "shop/orders", &secret, "msg-shop-1", body);
+    assert_eq!(status, 200, "{answer}");
+    // The receiver only stores and queues; the console or a worker runs the mapping.
+    let mut worker = sb
+        .command(&["worker"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let run = loop {
+        let runs: Value = serde_json::from_str(&sb.ok(&["executions", "list", "--json"])).unwrap();
+        if let Some(r) = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["trigger"] == "webhook" && r["status"] == "success")
+        {
+            break r.clone();
+        }
+        assert!(Instant::now() < deadline, "no mapped run: {runs}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(run["created"], 2, "{run}");
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+}

@@ -80,7 +80,10 @@ async fn everything_is_kept(store: Store) {
         "it exports in the single form, as it was imported"
     );
     assert_eq!(crm.spec.environment.as_str(), "sandbox");
-    assert_eq!(crm.spec.tasks[0].schedule.describe(), "Every 15 minutes");
+    assert_eq!(
+        crm.spec.tasks[0].schedule.describe("default"),
+        "Every 15 minutes"
+    );
     assert_eq!(crm.spec.tasks[0].config["region"], "emea");
     let schema = crm.spec.entities[0]
         .schema

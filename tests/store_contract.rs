@@ -153,7 +153,10 @@ async fn integrations_save_list_get_delete(db: TestDb) {
         .unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.items[0].name, "Acme contacts");
-    assert_eq!(page.items[0].schedule.describe(), "Every 15 minutes");
+    assert_eq!(
+        page.items[0].schedule.describe("default"),
+        "Every 15 minutes"
+    );
     assert_eq!(page.items[0].last_status, None);
 
     assert!(db.store.delete_integration("Acme contacts").await.unwrap());

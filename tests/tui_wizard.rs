@@ -408,7 +408,10 @@ async fn a_rest_integration_end_to_end_against_the_sample_api() {
             stop_when: Some("$.next_page".into()),
         }
     );
-    assert_eq!(spec.tasks[0].schedule.describe(), "Every 30 minutes");
+    assert_eq!(
+        spec.tasks[0].schedule.describe("default"),
+        "Every 30 minutes"
+    );
     let schema = spec.entities[0].schema.as_ref().unwrap();
     assert_eq!(schema["target"]["shardTypeId"], "contact");
     assert_eq!(schema["deduplication"]["externalIdField"], "id");
@@ -1094,4 +1097,114 @@ async fn a_on_a_connection_adds_an_entity_and_its_task_without_asking_for_the_co
         "the secret is kept"
     );
     assert_eq!(after.spec.connection, before.spec.connection);
+}
+
+#[tokio::test]
+async fn a_webhook_integration_is_created_with_its_endpoint_and_shows_the_secret_once() {
+    let mut c = Console::new(80, 24, false).await;
+    c.new_of_type("webhook").await;
+    c.fill("name", "Shop orders").await;
+    // Nothing to reach: the test says where senders post.
+    c.ctrl('t').await;
+    assert!(
+        matches!(&c.app.wizard.test, Probe::Done(Ok(r)) if r.ok),
+        "{:?}",
+        c.app.wizard.test
+    );
+    c.key(KeyCode::Enter).await;
+    assert_eq!(c.app.wizard.step, Step::Fields);
+    let fields = c.screen_text();
+    assert!(c.flash().contains("no deliveries yet"), "{}", c.flash());
+    c.fill("source.entity", "orders").await;
+    c.fill("source.records", "$.items[*]").await;
+    // A webhook integration's task runs on each delivery, and only then.
+    assert_eq!(c.app.wizard.value(row("task.schedule.kind")), "realtime");
+    assert!(c.app.wizard.field(row("source.pagination.kind")).is_none());
+    c.fill("task.schedule.endpoint", "shop-orders").await;
+    c.key(KeyCode::Enter).await;
+    assert_eq!(
+        c.app.wizard.step,
+        Step::Review,
+        "{fields}\n{}",
+        c.screen_text()
+    );
+    let review = c.screen_text();
+    assert!(
+        review.contains("Runs on each webhook to /webhooks/default/shop-orders"),
+        "{review}"
+    );
+    c.key(KeyCode::Enter).await;
+    // Saved: the endpoint's URL and new secret, once, the secret on a line of its own.
+    let text = c.screen_text();
+    assert_eq!(c.app.screen, ScreenId::Wizard, "{text}");
+    let secret = text
+        .lines()
+        .find_map(|l| l.trim_start_matches('│').strip_prefix("whsec_"))
+        .map(|rest| format!("whsec_{}", rest.trim_end().trim_end_matches('│').trim_end()))
+        .unwrap_or_else(|| panic!("no secret shown:\n{text}"));
+    assert!(
+        text.contains("http://127.0.0.1:8480/webhooks/default/shop-orders"),
+        "{text}"
+    );
+    let endpoint = syncdeck::ops::webhooks::show(&c.store, "shop-orders")
+        .await
+        .unwrap();
+    assert_eq!(endpoint.spec.handler.as_str(), "records");
+    assert_eq!(endpoint.spec.records, "$.items[*]");
+    assert_eq!(
+        endpoint.spec.task.as_deref(),
+        Some("Shop orders/Shop orders")
+    );
+    // Any key goes on to the list, with the integration selected; the secret is gone.
+    c.key(KeyCode::Char(' ')).await;
+    assert_eq!(c.app.screen, ScreenId::Integrations);
+    assert!(!c.screen_text().contains(&secret));
+    assert!(c.screen_text().contains("Shop orders"));
+    // It verifies a delivery signed with it, on a real receiver.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ring = syncdeck::secrets::KeyRing::from_base64_key(common::TEST_KEY).unwrap();
+    let running = syncdeck::serve::start(
+        c.store.clone(),
+        ring,
+        &syncdeck::config::ServeConfig::default(),
+        "127.0.0.1:0",
+        "wizard-serve",
+    )
+    .await
+    .unwrap();
+    let body = r#"{"items":[{"id":"o-1"}]}"#;
+    let ts = chrono::Utc::now().timestamp();
+    let sig = syncdeck::serve::verify::sign_standard(&secret, "msg_wizard_1", ts, body.as_bytes())
+        .unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "http://{}/webhooks/default/shop-orders",
+            running.addr
+        ))
+        .header("webhook-id", "msg_wizard_1")
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    running.stop().await.unwrap();
+    // The mapper's sample is what was delivered, picked by the records path.
+    let sample = syncdeck::ops::connection::sample(&c.services.engine, "Shop orders", None, 5)
+        .await
+        .unwrap();
+    assert_eq!(sample, vec![serde_json::json!({"id": "o-1"})]);
+    // A run by hand is refused: there is nothing to fetch.
+    let refused = syncdeck::ops::sync::run_now(
+        &c.store,
+        "Shop orders",
+        syncdeck::domain::ExecutionTrigger::Manual,
+        false,
+        syncdeck::ops::Origin::Console,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("nothing to fetch"), "{refused}");
 }

@@ -14,6 +14,7 @@ pub mod payload;
 mod raw;
 pub mod rest_api;
 pub mod retry;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -196,6 +197,7 @@ impl Registry {
         let mut registry = Self::empty();
         registry.register("rest_api", Box::new(rest_api::RestApiAdapter::default()));
         registry.register("file", Box::new(file::FileAdapter));
+        registry.register("webhook", Box::new(webhook::WebhookAdapter));
         registry
     }
 
@@ -280,8 +282,11 @@ mod tests {
         let r = Registry::builtin();
         assert!(r.get("rest_api").is_some());
         assert!(r.get("file").is_some());
-        assert!(r.get("webhook").is_none());
-        assert_eq!(r.ids().collect::<Vec<_>>(), vec!["file", "rest_api"]);
+        assert!(r.get("webhook").is_some());
+        assert_eq!(
+            r.ids().collect::<Vec<_>>(),
+            vec!["file", "rest_api", "webhook"]
+        );
     }
 
     #[test]

@@ -46,6 +46,10 @@ impl PayloadAdapter {
         self.records.len()
     }
 
+    pub fn into_records(self) -> Vec<serde_json::Value> {
+        self.records
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

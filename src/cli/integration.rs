@@ -128,7 +128,7 @@ async fn list(store: &Store, json: bool) -> anyhow::Result<i32> {
                 i.status_label().to_string(),
                 match i.tasks {
                     0 => "no task".to_string(),
-                    1 => i.schedule.describe(),
+                    1 => i.schedule.describe(store.tenant()),
                     n => format!("{n} tasks"),
                 },
                 match (i.last_status, i.last_run_at) {
@@ -221,7 +221,10 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
             paused: i.paused(),
             connection: &i.spec.connection,
             source: i.spec.first_entity().map(|e| &e.source),
-            schedule: i.spec.first_task().map(|t| t.schedule.describe()),
+            schedule: i
+                .spec
+                .first_task()
+                .map(|t| t.schedule.describe(store.tenant())),
             next_run_at: i.tasks.first().and_then(|t| t.next_run_at),
             task: i.spec.first_task(),
             schema_hash: i.entities.first().and_then(|e| e.schema_hash.as_deref()),
@@ -246,7 +249,7 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
                 .map(|(spec, stored)| TaskJson {
                     id: &stored.id,
                     spec,
-                    schedule_words: spec.schedule.describe(),
+                    schedule_words: spec.schedule.describe(store.tenant()),
                     paused: stored.paused,
                     next_run_at: stored.next_run_at,
                 })
@@ -333,7 +336,7 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<i32> {
             "task         {}: {} → {}{}",
             t.name,
             t.entity,
-            t.schedule.describe(),
+            t.schedule.describe(store.tenant()),
             if stored.paused { " (paused)" } else { "" }
         )?;
     }
@@ -529,17 +532,15 @@ pub(crate) async fn import(
         SaveOutcome::Replaced => "replaced",
     };
     outln!("integration {name:?} {verb}")?;
-    for task in &draft.spec.tasks {
-        if let crate::domain::Schedule::Realtime { endpoint } = &task.schedule
-            && ops::webhooks::show(store, endpoint).await.is_err()
-        {
-            errln!(
-                "task {:?} runs on each webhook to {endpoint:?}, which is no endpoint yet: create it with \
-                 `syncdeck webhooks endpoints create {endpoint} --task \"{name}/{}\"`",
-                task.name,
-                task.name
-            );
-        }
+    let tenant = &ctx.resolved.config.tenant;
+    for e in &saved.endpoints {
+        outln!(
+            "endpoint {} created for task {:?}",
+            crate::domain::webhook::url_path(tenant, &e.path),
+            e.task
+        )?;
+        outln!("secret: {}", e.secret.expose())?;
+        errln!("the secret is shown this once; give it to the sender now");
     }
     Ok(0)
 }

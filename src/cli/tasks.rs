@@ -89,7 +89,7 @@ struct TaskJson<'a> {
     last_failed: i64,
 }
 
-fn task_json(t: &TaskRow) -> TaskJson<'_> {
+fn task_json<'a>(t: &'a TaskRow, tenant: &str) -> TaskJson<'a> {
     TaskJson {
         id: &t.id,
         integration: &t.integration,
@@ -99,7 +99,7 @@ fn task_json(t: &TaskRow) -> TaskJson<'_> {
         target_type: t.target_type.as_deref(),
         direction: &t.direction,
         schedule: &t.schedule,
-        schedule_words: t.schedule.describe(),
+        schedule_words: t.schedule.describe(tenant),
         config: &t.config,
         paused: t.paused,
         next_run_at: t.next_run_at,
@@ -167,7 +167,12 @@ pub async fn tasks(ctx: &Context, command: TasksCommand) -> anyhow::Result<i32> 
                 .await
                 .map_err(failure)?;
             if json {
-                output::print_json(&rows.iter().map(task_json).collect::<Vec<_>>())?;
+                output::print_json(
+                    &rows
+                        .iter()
+                        .map(|t| task_json(t, store.tenant()))
+                        .collect::<Vec<_>>(),
+                )?;
                 return Ok(0);
             }
             if rows.is_empty() {
@@ -184,7 +189,7 @@ pub async fn tasks(ctx: &Context, command: TasksCommand) -> anyhow::Result<i32> 
                             t.entity,
                             t.target_type.as_deref().unwrap_or("no schema")
                         ),
-                        t.schedule.describe(),
+                        t.schedule.describe(store.tenant()),
                         last_run(t, now),
                         next_run(t, now),
                     ]
@@ -208,7 +213,7 @@ pub async fn tasks(ctx: &Context, command: TasksCommand) -> anyhow::Result<i32> 
         TasksCommand::Show { task, json } => {
             let t = ops::tasks::show(&store, &task).await.map_err(failure)?;
             if json {
-                output::print_json(&task_json(&t))?;
+                output::print_json(&task_json(&t, store.tenant()))?;
                 return Ok(0);
             }
             outln!("task         {}", t.reference())?;
@@ -219,7 +224,7 @@ pub async fn tasks(ctx: &Context, command: TasksCommand) -> anyhow::Result<i32> 
                 t.target_type.as_deref().unwrap_or("no schema yet")
             )?;
             outln!("direction    {}", t.direction)?;
-            outln!("schedule     {}", t.schedule.describe())?;
+            outln!("schedule     {}", t.schedule.describe(store.tenant()))?;
             outln!(
                 "status       {}",
                 if t.paused { "paused" } else { "active" }

@@ -81,6 +81,7 @@ fields! {
     TaskScheduleUnit => "task.schedule.unit",
     TaskScheduleExpression => "task.schedule.expression",
     TaskScheduleTimezone => "task.schedule.timezone",
+    TaskScheduleEndpoint => "task.schedule.endpoint",
     TaskConfig => "task.config",
     TaskRetry => "task.retry",
     TaskRetryMaxRetries => "task.retry.max_retries",

@@ -122,12 +122,6 @@ fn parse_walked(
         }
         found
     });
-    if adapter.as_deref() == Some("webhook") {
-        w.error(
-            Field::Type.key(),
-            "webhook integrations are not available yet; use rest_api or file",
-        );
-    }
     let environment = w
         .choice(
             &doc,
@@ -142,11 +136,33 @@ fn parse_walked(
 
     let mut secrets = Vec::new();
     let empty = Table::new();
-    let connection_t = w.table(&doc, "", "connection", true).unwrap_or(&empty);
+    // A webhook integration reaches nothing: its [connection] may be left out.
+    let pushed = adapter.as_deref() == Some("webhook");
+    let connection_t = w.table(&doc, "", "connection", !pushed).unwrap_or(&empty);
     let connection = read_connection(&mut w, connection_t, adapter.as_deref(), &mut secrets);
     let listed = doc.contains_key("entities") || doc.contains_key("tasks");
     let (entities, schemas, tasks) =
         read_entities_and_tasks(&mut w, &doc, adapter.as_deref(), name.as_ref());
+    if pushed {
+        for (i, task) in tasks.iter().enumerate() {
+            if !matches!(task.schedule, Schedule::Realtime { .. }) {
+                let key = if listed {
+                    format!("tasks[{i}].schedule")
+                } else {
+                    Field::TaskSchedule.key().to_string()
+                };
+                w.error(
+                    &key,
+                    format!(
+                        "task {:?} of a webhook integration runs on each delivery: write \
+                         schedule = {{ kind = \"realtime\", endpoint = \"PATH\" }} (senders post to \
+                         /webhooks/TENANT/PATH)",
+                        task.name
+                    ),
+                );
+            }
+        }
+    }
 
     match (name, type_id) {
         (Some(name), Some(type_id)) if w.errors.is_empty() => {
@@ -338,6 +354,7 @@ fn read_connection(
         }
     }
     match adapter {
+        Some("webhook") => {}
         Some("file") => {
             c.path = w.non_empty_string(t, P, "path", true);
             c.format = w

@@ -105,10 +105,13 @@ impl Schedule {
     }
 
     /// The schedule in words, for lists and the review step.
-    pub fn describe(&self) -> String {
+    pub fn describe(&self, tenant: &str) -> String {
         match self {
             Schedule::Manual => "Manual".to_string(),
-            Schedule::Realtime { endpoint } => format!("On each webhook to {endpoint}"),
+            Schedule::Realtime { endpoint } => format!(
+                "On each webhook to {}",
+                crate::domain::webhook::url_path(tenant, endpoint)
+            ),
             Schedule::Interval { every: 1, unit } => {
                 let unit = unit.as_str();
                 format!("Every {}", &unit[..unit.len() - 1])
@@ -130,16 +133,17 @@ impl Schedule {
 
     /// The schedule as a sentence with its next run, for people: "Runs Mon–Fri at 02:00
     /// America/New_York; next: Tue 24 Nov 02:00".
-    pub fn in_words(&self, now: DateTime<Utc>) -> String {
+    pub fn in_words(&self, now: DateTime<Utc>, tenant: &str) -> String {
         match self {
             Schedule::Manual => {
                 "Runs only when started by hand (r on the integrations list)".into()
             }
             Schedule::Realtime { endpoint } => format!(
-                "Runs on each delivery to the webhook endpoint {endpoint} (and when started by hand)"
+                "Runs on each webhook to {}",
+                crate::domain::webhook::url_path(tenant, endpoint)
             ),
             Schedule::Interval { .. } => {
-                let words = self.describe().replacen("Every", "every", 1);
+                let words = self.describe(tenant).replacen("Every", "every", 1);
                 format!("Runs {words}; the first run one interval after saving")
             }
             Schedule::Cron {
@@ -157,7 +161,7 @@ impl Schedule {
                     }
                     _ => None,
                 };
-                let mut words = simple.unwrap_or_else(|| format!("Runs {}", self.describe()));
+                let mut words = simple.unwrap_or_else(|| format!("Runs {}", self.describe(tenant)));
                 let tz: Option<chrono_tz::Tz> = timezone.parse().ok();
                 if let (Some(next), Some(tz)) = (self.next_after(now), tz) {
                     let local = next.with_timezone(&tz);
@@ -246,7 +250,7 @@ mod tests {
             timezone: "America/New_York".into(),
         };
         assert_eq!(
-            cron.in_words(now),
+            cron.in_words(now, "acme"),
             "Runs Mon–Fri at 02:00 America/New_York; next: Tue 24 Nov 02:00"
         );
         let every = Schedule::Interval {
@@ -254,14 +258,14 @@ mod tests {
             unit: IntervalUnit::Minutes,
         };
         assert_eq!(
-            every.in_words(now),
+            every.in_words(now, "acme"),
             "Runs every 15 minutes; the first run one interval after saving"
         );
         let odd = Schedule::Cron {
             expression: "*/5 * * * *".into(),
             timezone: "UTC".into(),
         };
-        assert!(odd.in_words(now).contains("next: Mon 23 Nov 12:05"));
+        assert!(odd.in_words(now, "acme").contains("next: Mon 23 Nov 12:05"));
     }
 
     fn cron(expr: &str, tz: &str) -> Schedule {
@@ -273,13 +277,20 @@ mod tests {
 
     #[test]
     fn describes_schedules_in_words() {
-        assert_eq!(Schedule::Manual.describe(), "Manual");
+        assert_eq!(Schedule::Manual.describe("acme"), "Manual");
+        let realtime = Schedule::Realtime {
+            endpoint: "orders".into(),
+        };
+        assert_eq!(
+            realtime.describe("acme"),
+            "On each webhook to /webhooks/acme/orders"
+        );
         let every = Schedule::Interval {
             every: 15,
             unit: IntervalUnit::Minutes,
         };
-        assert_eq!(every.describe(), "Every 15 minutes");
-        let words = cron("0 2 * * 1-5", "America/New_York").describe();
+        assert_eq!(every.describe("acme"), "Every 15 minutes");
+        let words = cron("0 2 * * 1-5", "America/New_York").describe("acme");
         assert!(words.contains("02:00"), "{words}");
         assert!(words.ends_with("America/New_York"), "{words}");
     }
@@ -329,13 +340,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.validate(), Ok(()));
-        assert_eq!(s.describe(), "Every 2 weeks");
+        assert_eq!(s.describe("acme"), "Every 2 weeks");
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
         assert_eq!(s.next_after(t), Some(t + chrono::Duration::weeks(2)));
         let one = Schedule::Interval {
             every: 1,
             unit: IntervalUnit::Weeks,
         };
-        assert_eq!(one.describe(), "Every week");
+        assert_eq!(one.describe("acme"), "Every week");
     }
 }

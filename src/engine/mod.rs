@@ -268,11 +268,69 @@ impl Engine {
         limit: usize,
     ) -> Result<Vec<serde_json::Value>, EngineError> {
         let (integration, cfg, adapter) = self.open_named(name, entity).await?;
+        if let Some(delivered) = self.delivered_sample(&integration, &cfg, limit).await? {
+            return Ok(delivered);
+        }
         let http = self.inner.http_policy(&integration.id, &integration.spec);
         adapter
             .sample(&cfg, limit.max(1), &http)
             .await
             .map_err(|e| EngineError::Source(e.to_string()))
+    }
+
+    /// A webhook integration's sample: the records of its entity's newest stored
+    /// deliveries, picked by each endpoint's records path (`None` for other types).
+    async fn delivered_sample(
+        &self,
+        integration: &crate::store::StoredIntegration,
+        cfg: &AdapterConfig,
+        limit: usize,
+    ) -> Result<Option<Vec<serde_json::Value>>, EngineError> {
+        let store = &self.inner.store;
+        let pushed = store
+            .catalog_types()
+            .await?
+            .iter()
+            .any(|(id, adapter)| *id == integration.spec.type_id && adapter == "webhook");
+        if !pushed {
+            return Ok(None);
+        }
+        let entity = cfg.source.entity.as_str();
+        let tasks: Vec<String> = integration
+            .spec
+            .tasks
+            .iter()
+            .filter(|t| t.entity == entity)
+            .map(|t| t.name.clone())
+            .collect();
+        let mut records = Vec::new();
+        for e in store.list_endpoints().await? {
+            let ours = e.integration_id.as_deref() == Some(integration.id.as_str())
+                && e.spec
+                    .task
+                    .as_deref()
+                    .and_then(|t| t.rsplit_once('/'))
+                    .is_some_and(|(_, task)| tasks.iter().any(|n| n == task));
+            if !ours {
+                continue;
+            }
+            for d in store
+                .list_deliveries(Some(&e.spec.path), None, None, 20)
+                .await?
+            {
+                // A delivery that cannot be read is left out of the sample.
+                if let Ok(p) =
+                    crate::adapters::payload::PayloadAdapter::parse(&d.body, &e.spec.records)
+                {
+                    records.extend(p.into_records());
+                }
+                if records.len() >= limit.max(1) {
+                    records.truncate(limit.max(1));
+                    return Ok(Some(records));
+                }
+            }
+        }
+        Ok(Some(records))
     }
 
     /// Tests the connection of an integration that is not saved yet (the wizard's
@@ -358,11 +416,16 @@ impl Engine {
             EngineError::Source(format!("the stored conversion schema is not valid: {e}"))
         })?;
         let target = store.get_target(&schema.target.shard_type_id).await?;
-        let http = self.inner.http_policy(&integration.id, &integration.spec);
-        let sample = adapter
-            .sample(&cfg, limit.max(1), &http)
-            .await
-            .map_err(|e| EngineError::Source(e.to_string()))?;
+        let sample = match self.delivered_sample(&integration, &cfg, limit).await? {
+            Some(delivered) => delivered,
+            None => {
+                let http = self.inner.http_policy(&integration.id, &integration.spec);
+                adapter
+                    .sample(&cfg, limit.max(1), &http)
+                    .await
+                    .map_err(|e| EngineError::Source(e.to_string()))?
+            }
+        };
         let compiled = CompiledSchema::compile(&schema, target.as_ref()).map_err(|errors| {
             EngineError::Source(
                 errors

@@ -64,6 +64,13 @@ pub trait Sealer {
         field: &str,
         secret: &SecretString,
     ) -> Result<SealedCredential, SecretsError>;
+
+    /// Seals the secret of webhook endpoint `endpoint_id`.
+    fn seal_webhook(
+        &self,
+        endpoint_id: &str,
+        secret: &SecretString,
+    ) -> Result<SealedCredential, SecretsError>;
 }
 
 impl Sealer for KeyRing {
@@ -75,6 +82,14 @@ impl Sealer for KeyRing {
     ) -> Result<SealedCredential, SecretsError> {
         crate::vault::seal(self, integration_id, field, secret)
     }
+
+    fn seal_webhook(
+        &self,
+        endpoint_id: &str,
+        secret: &SecretString,
+    ) -> Result<SealedCredential, SecretsError> {
+        crate::vault::seal_webhook(self, endpoint_id, secret)
+    }
 }
 
 impl Sealer for Engine {
@@ -85,6 +100,14 @@ impl Sealer for Engine {
         secret: &SecretString,
     ) -> Result<SealedCredential, SecretsError> {
         self.seal_credential(integration_id, field, secret)
+    }
+
+    fn seal_webhook(
+        &self,
+        endpoint_id: &str,
+        secret: &SecretString,
+    ) -> Result<SealedCredential, SecretsError> {
+        crate::vault::seal_webhook(self.key_ring(), endpoint_id, secret)
     }
 }
 
@@ -105,7 +128,26 @@ pub struct Saved {
     pub id: String,
     /// Where it is in the integrations list.
     pub position: Option<usize>,
+    /// The webhook endpoints its realtime tasks named that were created with it, each
+    /// with its new secret (shown this once).
+    pub endpoints: Vec<NewEndpoint>,
 }
+
+/// An endpoint created for a realtime task, with its secret.
+#[derive(Debug, Clone)]
+pub struct NewEndpoint {
+    pub path: String,
+    pub task: String,
+    pub secret: SecretString,
+}
+
+impl PartialEq for NewEndpoint {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.task == other.task
+    }
+}
+
+impl Eq for NewEndpoint {}
 
 /// The problem of saving `name` with `intent`: the name is taken and may not be
 /// overwritten.
@@ -205,11 +247,60 @@ pub async fn save(
         .integration_position(name)
         .await?
         .and_then(|p| usize::try_from(p).ok());
+    let endpoints = endpoints_for_realtime_tasks(store, sealer, spec, origin).await?;
     Ok(Saved {
         outcome,
         id,
         position,
+        endpoints,
     })
+}
+
+/// Creates the endpoint each realtime task names when there is none yet: handler
+/// `records` (the payload's records through the task's schema, at the entity's records
+/// path) for a webhook integration, `trigger` (a run of the task) for any other.
+async fn endpoints_for_realtime_tasks(
+    store: &Store,
+    sealer: &(dyn Sealer + Sync),
+    spec: &IntegrationSpec,
+    origin: Origin,
+) -> Result<Vec<NewEndpoint>, OpsError> {
+    use crate::domain::Schedule;
+    use crate::domain::webhook::{EndpointSpec, Handler};
+    let pushed = store
+        .catalog_types()
+        .await?
+        .iter()
+        .any(|(id, adapter)| *id == spec.type_id && adapter == "webhook");
+    let mut created = Vec::new();
+    for task in &spec.tasks {
+        let Schedule::Realtime { endpoint } = &task.schedule else {
+            continue;
+        };
+        if store.get_endpoint(endpoint).await?.is_some() {
+            continue;
+        }
+        let handler = if pushed {
+            Handler::Records
+        } else {
+            Handler::Trigger
+        };
+        let mut e = EndpointSpec::new(endpoint.clone(), handler);
+        e.task = Some(format!("{}/{}", spec.name.as_str(), task.name));
+        if pushed {
+            e.records = spec
+                .entity(&task.entity)
+                .and_then(|x| x.source.records.clone())
+                .unwrap_or_else(|| "$".into());
+        }
+        let made = super::webhooks::create(store, sealer, &e, None, origin).await?;
+        created.push(NewEndpoint {
+            path: endpoint.clone(),
+            task: task.name.clone(),
+            secret: made.secret,
+        });
+    }
+    Ok(created)
 }
 
 /// The stored integration with the draft's connection, and its first entity and task

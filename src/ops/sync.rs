@@ -23,6 +23,13 @@ pub async fn run_now(
     origin: Origin,
 ) -> Result<String, OpsError> {
     let target = store.resolve_task(task).await?;
+    if !matches!(trigger, ExecutionTrigger::Webhook) && pushed(store, &target.integration).await? {
+        return Err(OpsError::Conflict(format!(
+            "{}: {}",
+            crate::domain::integration::task_label(&target.integration, &target.task),
+            crate::adapters::webhook::NOTHING_TO_FETCH
+        )));
+    }
     let id = crate::domain::new_id();
     let detail = format!("{}: execution {id}", origin.as_str());
     let audit = Audit {
@@ -33,6 +40,18 @@ pub async fn run_now(
         .queue_run_audited(&id, &target, trigger, full, Some(audit))
         .await?;
     Ok(id)
+}
+
+/// Whether integration `name` is of a type whose records are pushed to it (`webhook`).
+async fn pushed(store: &Store, name: &str) -> Result<bool, OpsError> {
+    let Some(stored) = store.get_integration(name).await? else {
+        return Ok(false);
+    };
+    Ok(store
+        .catalog_types()
+        .await?
+        .iter()
+        .any(|(id, adapter)| *id == stored.spec.type_id && adapter == "webhook"))
 }
 
 /// A new run of the failed, partial or cancelled execution `execution`, with trigger

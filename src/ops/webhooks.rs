@@ -5,9 +5,10 @@
 //! `.update`, `.rotate`, `.enable`, `.disable`, `.delete`, `webhook.delivery.replay`)
 //! in its own transaction.
 
+use super::integrations::Sealer;
 use super::{OpsError, Origin, invalid};
 use crate::domain::webhook::EndpointSpec;
-use crate::secrets::{KeyRing, SecretString};
+use crate::secrets::SecretString;
 use crate::store::webhooks::{DeliveryRow, EndpointRow, EndpointTarget};
 use crate::store::{Audit, Store};
 
@@ -63,7 +64,7 @@ fn check_secret(spec: &EndpointSpec, secret: &SecretString) -> Result<(), OpsErr
 /// Creates an endpoint with `secret`, or a new one when `None`.
 pub async fn create(
     store: &Store,
-    ring: &KeyRing,
+    sealer: &(dyn Sealer + Sync),
     spec: &EndpointSpec,
     secret: Option<SecretString>,
     origin: Origin,
@@ -75,7 +76,7 @@ pub async fn create(
     };
     check_secret(spec, &secret)?;
     let id = crate::domain::new_id();
-    let sealed = crate::vault::seal_webhook(ring, &id, &secret)?;
+    let sealed = sealer.seal_webhook(&id, &secret)?;
     let audit = Audit {
         action: "webhook.endpoint.create",
         detail: origin.as_str(),
@@ -109,7 +110,7 @@ pub async fn update(
 /// valid for `overlap_hours`. Returns the new secret, shown this once.
 pub async fn rotate_secret(
     store: &Store,
-    ring: &KeyRing,
+    sealer: &(dyn Sealer + Sync),
     path: &str,
     secret: Option<SecretString>,
     overlap_hours: u64,
@@ -121,7 +122,7 @@ pub async fn rotate_secret(
         None => new_secret()?,
     };
     check_secret(&endpoint.spec, &secret)?;
-    let sealed = crate::vault::seal_webhook(ring, &endpoint.id, &secret)?;
+    let sealed = sealer.seal_webhook(&endpoint.id, &secret)?;
     let overlap_ms = i64::try_from(overlap_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
     let audit = Audit {
         action: "webhook.endpoint.rotate",

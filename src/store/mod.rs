@@ -97,6 +97,8 @@ pub struct Store {
     backend: Backend,
     location: String,
     tenant_id: String,
+    /// The tenant's name, as in `/webhooks/{tenant}/{path}`.
+    tenant: String,
     user: String,
     /// Held by every clone: the SQLite checkpointer stops once the last one is gone.
     alive: Arc<()>,
@@ -212,6 +214,7 @@ impl Store {
             backend,
             location,
             tenant_id: String::new(),
+            tenant: tenant.to_string(),
             user: user.to_string(),
             alive: Arc::new(()),
         };
@@ -244,6 +247,11 @@ impl Store {
 
     pub fn tenant_id(&self) -> &str {
         &self.tenant_id
+    }
+
+    /// The tenant's name (`tenant` in the config).
+    pub fn tenant(&self) -> &str {
+        &self.tenant
     }
 
     pub fn pool(&self) -> &AnyPool {

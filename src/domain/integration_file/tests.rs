@@ -219,7 +219,10 @@ fn interval_schedules_in_weeks_import_and_export() {
         "schedule  = { kind = \"interval\", every = 2, unit = \"weeks\" }",
     );
     let f = parse(&weekly, &types()).unwrap();
-    assert_eq!(f.spec.tasks[0].schedule.describe(), "Every 2 weeks");
+    assert_eq!(
+        f.spec.tasks[0].schedule.describe("default"),
+        "Every 2 weeks"
+    );
     let text = export(&f.spec);
     assert!(text.contains("unit = \"weeks\""), "{text}");
     assert_eq!(parse(&text, &types()).unwrap().spec, f.spec);
@@ -456,8 +459,8 @@ fn a_realtime_task_names_its_endpoint_and_reads_in_words() {
         }
     );
     assert_eq!(
-        f.spec.tasks[0].schedule.describe(),
-        "On each webhook to crm/contacts"
+        f.spec.tasks[0].schedule.describe("default"),
+        "On each webhook to /webhooks/default/crm/contacts"
     );
     assert_eq!(
         f.spec.tasks[0].schedule.next_after(chrono::Utc::now()),

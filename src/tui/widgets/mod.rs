@@ -5,6 +5,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod line_input;
+pub mod secret_panel;
 pub mod status;
 pub mod table_frame;
 pub mod too_small;

@@ -17,6 +17,8 @@ pub use state::{Details, DetailsState, State, TestResult};
 pub enum Msg {
     PageLoaded {
         seq: u64,
+        /// The tenant, for the webhook URLs schedules name.
+        tenant: String,
         result: Result<Page<IntegrationSummary>, String>,
     },
     DetailsLoaded {
@@ -103,6 +105,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
     match command {
         Command::LoadPage { seq, query } => Msg::PageLoaded {
             seq,
+            tenant: store.tenant().to_string(),
             result: store
                 .list_integrations(&query)
                 .await
@@ -217,7 +220,10 @@ async fn load_details(store: &Store, name: &str) -> Result<Box<Details>, String>
     let tasks = ops::tasks::list(store, Some(name))
         .await
         .map_err(|e| e.to_string())?;
-    let task_words = tasks.iter().map(|t| t.schedule.describe()).collect();
+    let task_words = tasks
+        .iter()
+        .map(|t| t.schedule.describe(store.tenant()))
+        .collect();
     let entities = ops::tasks::entities(store, Some(name))
         .await
         .map_err(|e| e.to_string())?;

@@ -386,13 +386,21 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx) -> Out {
 
 fn on_result(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
     match msg {
-        Msg::PageLoaded { seq, result } => {
+        Msg::PageLoaded {
+            seq,
+            tenant,
+            result,
+        } => {
             let Some(asked) = state.list.answered(seq) else {
                 return; // an older request: a newer one is on its way
             };
             match result {
                 Ok(page) => {
-                    state.schedules = page.items.iter().map(|i| i.schedule.describe()).collect();
+                    state.schedules = page
+                        .items
+                        .iter()
+                        .map(|i| i.schedule.describe(&tenant))
+                        .collect();
                     state.list.set_page(page);
                     state.error = None;
                     let (rows, limit) = (rows(ctx), page_size(ctx));

@@ -34,6 +34,8 @@ impl PartialEq for NewSecret {
     }
 }
 
+impl Eq for NewSecret {}
+
 /// The endpoints, and what their URLs are made of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {

@@ -379,41 +379,16 @@ fn confirm(state: &State, c: &Confirm, v: &ViewCtx, frame: &mut Frame, area: Rec
     );
 }
 
-/// The new secret, once: on a line of its own from the left edge, with nothing around
-/// it on that line, so it can be selected and copied whole.
-pub fn reveal(state: &State, r: &super::state::Reveal, v: &ViewCtx, frame: &mut Frame, area: Rect) {
-    let t = v.theme;
-    let height = 9.min(area.height);
-    let panel = Rect::new(
-        area.x,
-        area.y + area.height.saturating_sub(height) / 2,
-        area.width,
-        height,
+/// The new secret, once.
+fn reveal(state: &State, r: &super::state::Reveal, v: &ViewCtx, frame: &mut Frame, area: Rect) {
+    let shown = [crate::tui::widgets::secret_panel::Shown {
+        what: format!("New secret for {}", r.path),
+        url: &r.url,
+        secret: &r.secret.0,
+    }];
+    let note = format!(
+        "The previous secret stays valid for {} hours. Any key closes this.",
+        state.overlap_hours
     );
-    let lines = vec![
-        Line::styled(
-            format!("New secret for {} — shown this once; copy it now:", r.path),
-            t.warn,
-        ),
-        Line::raw(""),
-        Line::raw(r.secret.0.expose().to_string()),
-        Line::raw(""),
-        Line::from(vec![
-            Span::styled("URL ", t.label),
-            Span::raw(r.url.clone()),
-        ]),
-        Line::styled(
-            format!(
-                "The previous secret stays valid for {} hours. Any key closes this.",
-                state.overlap_hours
-            ),
-            t.dim,
-        ),
-    ];
-    let block = Block::default()
-        .borders(Borders::TOP | Borders::BOTTOM)
-        .border_style(t.warn)
-        .title(Span::styled(" Endpoint secret ", t.warn));
-    frame.render_widget(ratatui::widgets::Clear, panel);
-    frame.render_widget(Paragraph::new(lines).block(block), panel);
+    crate::tui::widgets::secret_panel::view(v, frame, area, &shown, &note);
 }

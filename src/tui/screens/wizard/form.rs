@@ -21,7 +21,9 @@ use super::state::{Field, Key, Kind, State};
 pub const NO_TARGET: &str = "(none)";
 
 const ENVIRONMENTS: [&str; 3] = ["production", "sandbox", "test"];
-const SCHEDULES: [&str; 3] = ["manual", "interval", "cron"];
+const SCHEDULES: [&str; 4] = ["manual", "interval", "cron", "realtime"];
+/// A webhook integration's tasks run on each delivery, and only then.
+const PUSHED_SCHEDULES: [&str; 1] = ["realtime"];
 const UNITS: [&str; 5] = ["minutes", "hours", "days", "weeks", "seconds"];
 const KEY_LOCATIONS: [&str; 2] = ["header", "query"];
 const PAGINATIONS: [&str; 6] = [
@@ -246,13 +248,22 @@ pub fn source_form(
     let mut doubles = Field::new(F::TaskRetryExponential, "Delay doubles", Kind::Bool)
         .help("each retry waits twice as long as the one before");
     doubles.set(&retry.exponential.to_string());
+    let pushed = entry.adapter == "webhook";
+    let endpoint = Field::new(F::TaskScheduleEndpoint, "Endpoint path", Kind::Text)
+        .required()
+        .help("senders post to /webhooks/TENANT/PATH; saving creates the endpoint and shows its secret once");
     fields.extend([
         target,
         Field::new(
             F::TaskScheduleKind,
             "Schedule",
-            Kind::Choice(strings(&SCHEDULES)),
+            Kind::Choice(strings(if pushed {
+                &PUSHED_SCHEDULES
+            } else {
+                &SCHEDULES
+            })),
         ),
+        endpoint,
         every,
         Field::new(F::TaskScheduleUnit, "Unit", Kind::Choice(strings(&UNITS))),
         expression,
@@ -604,6 +615,7 @@ fn write_schedule(state: &State, doc: &mut Table) {
     let fields: &[F] = match kind.as_str() {
         "interval" => &[F::TaskScheduleEvery, F::TaskScheduleUnit],
         "cron" => &[F::TaskScheduleExpression, F::TaskScheduleTimezone],
+        "realtime" => &[F::TaskScheduleEndpoint],
         _ => &[],
     };
     for key in fields {

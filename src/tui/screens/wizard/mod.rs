@@ -30,6 +30,8 @@ pub const SAMPLE_SIZE: usize = 20;
 /// being edited.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
+    /// The tenant in the webhook URLs the review names.
+    pub tenant: String,
     pub types: Vec<CatalogEntry>,
     pub targets: Vec<TargetType>,
     pub stored: Option<StoredIntegration>,
@@ -40,6 +42,16 @@ pub struct Saved {
     pub created: bool,
     /// Where it is in the integrations list.
     pub position: Option<usize>,
+    /// The webhook endpoints created for its realtime tasks, with their secrets.
+    pub endpoints: Vec<CreatedEndpoint>,
+}
+
+/// A webhook endpoint the save created: where senders post, and its secret (shown once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedEndpoint {
+    pub path: String,
+    pub url: String,
+    pub secret: crate::tui::screens::webhooks::NewSecret,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +139,7 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
                     None => None,
                 };
                 Ok(Box::new(Loaded {
+                    tenant: store.tenant().to_string(),
                     types,
                     targets,
                     stored,
@@ -213,8 +226,23 @@ async fn save(
         OpsError::Conflict(_) => SaveError::NameTaken,
         other => SaveError::Failed(other.to_string()),
     })?;
+    let config = services.engine.config();
+    let endpoints = saved
+        .endpoints
+        .into_iter()
+        .map(|e| CreatedEndpoint {
+            url: format!(
+                "http://{}{}",
+                config.serve.listen,
+                crate::domain::webhook::url_path(&config.tenant, &e.path)
+            ),
+            path: e.path,
+            secret: crate::tui::screens::webhooks::NewSecret(e.secret),
+        })
+        .collect();
     Ok(Saved {
         created: saved.outcome == SaveOutcome::Created,
         position: saved.position,
+        endpoints,
     })
 }

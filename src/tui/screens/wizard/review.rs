@@ -131,7 +131,7 @@ pub fn review(state: &State, built: &Built, spec: &IntegrationSpec, now_ms: i64)
             ),
         },
     );
-    let schedule = task.schedule.in_words(now);
+    let schedule = task.schedule.in_words(now, &state.tenant);
     Review {
         rows,
         schedule,

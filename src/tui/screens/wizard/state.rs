@@ -271,8 +271,21 @@ pub struct Review {
     pub schema_note: Option<String>,
 }
 
+/// What the wizard shows once after a save that created webhook endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedEndpoints {
+    pub name: String,
+    pub position: Option<usize>,
+    pub endpoints: Vec<super::CreatedEndpoint>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct State {
+    /// The tenant, as in `/webhooks/{tenant}/{path}`.
+    pub tenant: String,
+    /// Saved with new webhook endpoints: their secrets, shown until the next key, and
+    /// where the list then selects it.
+    pub saved_endpoints: Option<SavedEndpoints>,
     pub step: Step,
     /// Steps left forward with valid input.
     pub done: Vec<Step>,
@@ -372,6 +385,7 @@ impl State {
             F::SourcePaginationLimitParam | F::SourcePaginationLimit => paging == "offset",
             F::SourcePaginationNext => matches!(paging.as_str(), "cursor" | "next_url"),
             F::TaskScheduleExpression | F::TaskScheduleTimezone => schedule == "cron",
+            F::TaskScheduleEndpoint => schedule == "realtime",
             _ => true,
         }
     }

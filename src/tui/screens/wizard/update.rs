@@ -118,6 +118,7 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             state.load_error = None;
             state.types = loaded.types;
             state.targets = loaded.targets;
+            state.tenant = loaded.tenant;
             if let Some(stored) = loaded.stored {
                 let Some(index) = state.types.iter().position(|t| t.id == stored.spec.type_id)
                 else {
@@ -213,7 +214,11 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             if !matches!(state.discovery, Probe::Running { seq: s, .. } if s == seq) {
                 return;
             }
+            let pushed = state.entry.as_ref().is_some_and(|e| e.adapter == "webhook");
             match &result {
+                Ok(found) if found.is_empty() && pushed => out.info(
+                    "no deliveries yet: map the fields in the mapper (m) once senders post to the endpoint",
+                ),
                 Ok(found) => out.info(format!("{} fields found in the sample", found.len())),
                 Err(e) => out.error(format!("cannot read a sample: {e}")),
             }
@@ -249,12 +254,24 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx, out: &mut Out) {
             match result {
                 Ok(saved) => {
                     let verb = if saved.created { "created" } else { "saved" };
-                    out.info(format!("{verb} {name}; r runs it now, m maps its fields"));
                     state.dirty = false;
-                    out.nav = Some(Nav::WizardDone {
-                        name,
-                        position: saved.position,
-                    });
+                    if saved.endpoints.is_empty() {
+                        out.info(format!("{verb} {name}; r runs it now, m maps its fields"));
+                        out.nav = Some(Nav::WizardDone {
+                            name,
+                            position: saved.position,
+                        });
+                    } else {
+                        out.info(format!(
+                            "{verb} {name} with {} webhook endpoint(s); copy the secret now",
+                            saved.endpoints.len()
+                        ));
+                        state.saved_endpoints = Some(super::state::SavedEndpoints {
+                            name,
+                            position: saved.position,
+                            endpoints: saved.endpoints,
+                        });
+                    }
                 }
                 Err(e) => {
                     let e = match e {
@@ -286,6 +303,7 @@ fn probe_spec(state: &State) -> Result<(IntegrationSpec, Credentials), String> {
         match f.key {
             Key::Field(F::Name) if blank => f.text.set("unsaved"),
             Key::Field(F::SourceEntity) if blank => f.text.set("records"),
+            Key::Field(F::TaskScheduleEndpoint) if blank => f.text.set("unsaved"),
             Key::Target => f.set(NO_TARGET),
             _ => {}
         }
@@ -480,6 +498,17 @@ pub fn on_key(
     ctx: &Ctx,
     out: &mut Out,
 ) -> bool {
+    if let Some(saved) = state.saved_endpoints.take() {
+        out.info(format!(
+            "{} saved; its endpoint secret is not shown again (R on :webhooks makes a new one)",
+            saved.name
+        ));
+        out.nav = Some(Nav::WizardDone {
+            name: saved.name,
+            position: saved.position,
+        });
+        return true;
+    }
     if state.confirm_discard {
         state.confirm_discard = false;
         if matches!(key.code, KeyCode::Char('y' | 'Y')) {

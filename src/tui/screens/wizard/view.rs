@@ -53,6 +53,25 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
         return;
     }
+    if let Some(saved) = &state.saved_endpoints {
+        let shown: Vec<_> = saved
+            .endpoints
+            .iter()
+            .map(|e| crate::tui::widgets::secret_panel::Shown {
+                what: format!("{} saved; the secret of endpoint {}", saved.name, e.path),
+                url: &e.url,
+                secret: &e.secret.0,
+            })
+            .collect();
+        crate::tui::widgets::secret_panel::view(
+            v,
+            frame,
+            inner,
+            &shown,
+            "Senders sign with it (Standard Webhooks). Any key goes on to the integrations list.",
+        );
+        return;
+    }
     if state.loading || state.load_error.is_some() {
         let line = match &state.load_error {
             Some(e) => Line::styled(format!("Cannot open the wizard: {e} (esc leaves)"), t.error),
