@@ -91,6 +91,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite only: the one connection this process writes through, so its writers
+    /// queue for it in turn instead of polling for the file's write lock.
+    writer: Option<AnyPool>,
     /// PostgreSQL only: the typed pool for what `Any` cannot bind (arrays), i.e. the
     /// bulk writes of records.
     pg: Option<sqlx::PgPool>,
@@ -115,6 +118,41 @@ impl std::fmt::Debug for Store {
 
 static DRIVERS: Once = Once::new();
 
+/// A SQLite pool: WAL, a busy timeout, foreign keys, and the page size and
+/// checkpointing every connection of the store uses.
+async fn sqlite_pool(
+    options: AnyPoolOptions,
+    url: &str,
+) -> std::result::Result<AnyPool, sqlx::Error> {
+    options
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL lets the console read while an engine writes; the busy
+                // timeout makes writers wait for each other instead of failing.
+                // Checkpoints run on their own connection (see
+                // `checkpointer`); a writer checkpoints itself only when
+                // the WAL has grown past 8,192 pages (64 MB) regardless.
+                //
+                // A new database gets 8 KiB pages: a record is about 700
+                // bytes, and bulk writes take 10% less time than with
+                // 4 KiB pages (fewer pages, splits and WAL frames per
+                // batch). The size is fixed when the first table is made,
+                // so an existing database keeps its own.
+                sqlx::raw_sql(
+                    "PRAGMA page_size = 8192; \
+                                 PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                                 PRAGMA wal_autocheckpoint = 8192;",
+                )
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+}
+
 /// Connections of the typed PostgreSQL pool: one per concurrent run is plenty.
 const PG_WRITE_CONNECTIONS: u32 = 4;
 
@@ -135,36 +173,7 @@ impl Store {
         let (backend, connect_url, location) = parse_url(url)?;
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
-            Backend::Sqlite => {
-                options
-                    .max_connections(8)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // WAL lets the console read while an engine writes; the busy
-                            // timeout makes writers wait for each other instead of failing.
-                            // Checkpoints run on their own connection (see
-                            // `checkpointer`); a writer checkpoints itself only when
-                            // the WAL has grown past 8,192 pages (64 MB) regardless.
-                            //
-                            // A new database gets 8 KiB pages: a record is about 700
-                            // bytes, and bulk writes take 10% less time than with
-                            // 4 KiB pages (fewer pages, splits and WAL frames per
-                            // batch). The size is fixed when the first table is made,
-                            // so an existing database keeps its own.
-                            sqlx::raw_sql(
-                                "PRAGMA page_size = 8192; \
-                                 PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA wal_autocheckpoint = 8192;",
-                            )
-                            .execute(conn)
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&connect_url)
-                    .await
-            }
+            Backend::Sqlite => sqlite_pool(options.max_connections(8), &connect_url).await,
             Backend::Postgres => options.max_connections(10).connect(&connect_url).await,
         }
         .map_err(|source| StoreError::Connect {
@@ -208,8 +217,25 @@ impl Store {
                     })?,
             ),
         };
+        let writer = match backend {
+            Backend::Sqlite => Some(
+                sqlite_pool(
+                    AnyPoolOptions::new()
+                        .acquire_timeout(Duration::from_secs(30))
+                        .max_connections(1),
+                    &connect_url,
+                )
+                .await
+                .map_err(|source| StoreError::Connect {
+                    target: location.clone(),
+                    source,
+                })?,
+            ),
+            Backend::Postgres => None,
+        };
         let mut store = Store {
             pool,
+            writer,
             pg,
             backend,
             location,
@@ -264,7 +290,13 @@ impl Store {
     /// waiting for its turn.
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Sqlite => {
+                self.writer
+                    .as_ref()
+                    .unwrap_or(&self.pool)
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await?
+            }
             Backend::Postgres => self.pool.begin().await?,
         })
     }
@@ -272,6 +304,9 @@ impl Store {
     pub async fn close(&self) {
         if let Some(pg) = &self.pg {
             pg.close().await;
+        }
+        if let Some(w) = &self.writer {
+            w.close().await;
         }
         self.pool.close().await;
     }

@@ -446,7 +446,15 @@ impl Store {
         // One statement for the whole group: those whose (endpoint, delivery id) is new
         // come back; a repeat within the group or of a stored one does not.
         let mut inserted: HashMap<(String, String), String> = HashMap::new();
-        for (chunk, chunk_ids) in batch.chunks(500).zip(ids.chunks(500)) {
+        // Rows go in in key order, so groups committing at once on PostgreSQL wait for
+        // each other's keys in one order and never deadlock.
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by(|&a, &b| {
+            (&batch[a].endpoint_id, &batch[a].delivery_id)
+                .cmp(&(&batch[b].endpoint_id, &batch[b].delivery_id))
+        });
+        let sorted: Vec<&NewDelivery> = order.iter().map(|&i| &batch[i]).collect();
+        for (chunk, chunk_ids) in sorted.chunks(500).zip(ids.chunks(500)) {
             let mut sql = String::from(
                 "INSERT INTO inbound_deliveries (id, tenant_id, endpoint_id, delivery_id, received_at, body) VALUES ",
             );
@@ -610,14 +618,132 @@ impl Store {
         batch: &[(DeliveryClaim, Handler)],
         worker: &str,
     ) -> Result<Vec<Option<String>>> {
+        use std::collections::{BTreeMap, HashSet};
         let now = now_ms();
+        // Each delivery's executions: one mapping its records, one running its task.
+        let made: Vec<(Option<String>, Option<String>)> = batch
+            .iter()
+            .map(|(_, h)| {
+                (
+                    h.maps_records().then(crate::domain::new_id),
+                    h.triggers().then(crate::domain::new_id),
+                )
+            })
+            .collect();
+        let first = |m: &(Option<String>, Option<String>)| m.0.clone().or_else(|| m.1.clone());
         let mut tx = self.begin_write().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for (claim, handler) in batch {
-            out.push(queue_runs_in(&mut tx, claim, *handler, worker, now).await?);
+        let mut held: HashSet<String> = HashSet::new();
+        // A few statements per group of deliveries, not per delivery: each is one round
+        // trip to the database (on SQLite, to its connection's thread).
+        for (chunk, made) in batch.chunks(200).zip(made.chunks(200)) {
+            let mut sql = String::from(
+                "UPDATE inbound_deliveries SET status = 'done', execution_id = CASE id",
+            );
+            let mut n = 0;
+            let mut p = || {
+                n += 1;
+                format!("${n}")
+            };
+            for _ in chunk {
+                sql.push_str(&format!(" WHEN {} THEN {}", p(), p()));
+            }
+            let (at, w) = (p(), p());
+            sql.push_str(&format!(
+                " END, error = NULL, processed_at = {at}, lease_owner = NULL, lease_until = NULL \
+                 WHERE lease_owner = {w} AND id IN ("
+            ));
+            for (i, _) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&p());
+            }
+            sql.push_str(
+                ") AND EXISTS (SELECT 1 FROM webhook_endpoints e JOIN sync_tasks t ON t.id = e.task_id \
+                 WHERE e.id = inbound_deliveries.endpoint_id) RETURNING id",
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((claim, _), m) in chunk.iter().zip(made) {
+                q = q.bind(&claim.id).bind(first(m));
+            }
+            q = q.bind(now).bind(worker);
+            for (claim, _) in chunk {
+                q = q.bind(&claim.id);
+            }
+            for r in q.fetch_all(&mut *tx).await? {
+                held.insert(r.try_get("id")?);
+            }
+        }
+        // The executions of the deliveries still held, records ones naming their delivery.
+        let mut rows: Vec<(&str, Option<&str>, &str)> = Vec::new();
+        let mut processed: BTreeMap<&str, i64> = BTreeMap::new();
+        for ((claim, _), m) in batch.iter().zip(&made) {
+            if !held.contains(&claim.id) {
+                continue;
+            }
+            *processed.entry(claim.endpoint_id.as_str()).or_default() += 1;
+            if let Some(id) = &m.0 {
+                rows.push((id, Some(&claim.id), &claim.endpoint_id));
+            }
+            if let Some(id) = &m.1 {
+                rows.push((id, None, &claim.endpoint_id));
+            }
+        }
+        for with_delivery in [true, false] {
+            let group: Vec<_> = rows
+                .iter()
+                .filter(|r| r.1.is_some() == with_delivery)
+                .collect();
+            for chunk in group.chunks(200) {
+                let mut sql = String::from(
+                    "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at, delivery_id) \
+                     SELECT v.id, t.id, t.integration_id, 'queued', 'webhook', 0, v.at, v.delivery FROM (",
+                );
+                let mut n = 0;
+                for (i, _) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(" UNION ALL ");
+                    }
+                    let delivery = if with_delivery {
+                        format!("${}", n + 3)
+                    } else {
+                        "NULL".to_string()
+                    };
+                    sql.push_str(&format!(
+                        "SELECT ${} AS id, ${} AS endpoint, {delivery} AS delivery, ${} AS at",
+                        n + 1,
+                        n + 2,
+                        n + if with_delivery { 4 } else { 3 }
+                    ));
+                    n += if with_delivery { 4 } else { 3 };
+                }
+                sql.push_str(
+                    ") v JOIN webhook_endpoints w ON w.id = v.endpoint JOIN sync_tasks t ON t.id = w.task_id",
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (id, delivery, endpoint) in chunk {
+                    q = q.bind(*id).bind(*endpoint);
+                    if let Some(d) = delivery {
+                        q = q.bind(*d);
+                    }
+                    q = q.bind(now);
+                }
+                q.execute(&mut *tx).await?;
+            }
+        }
+        for (endpoint, n) in processed {
+            sqlx::query("UPDATE webhook_endpoints SET processed = processed + $1 WHERE id = $2")
+                .bind(n)
+                .bind(endpoint)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(batch
+            .iter()
+            .zip(&made)
+            .map(|((claim, _), m)| held.contains(&claim.id).then(|| first(m)).flatten())
+            .collect())
     }
 
     /// The payload and records path of the delivery execution `execution_id` maps, when
@@ -764,61 +890,4 @@ async fn insert_secret(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// `queue_delivery_runs` for one delivery, inside `tx`.
-async fn queue_runs_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    claim: &DeliveryClaim,
-    handler: Handler,
-    worker: &str,
-    now: i64,
-) -> Result<Option<String>> {
-    let mut made = Vec::new();
-    let runs = [
-        (handler.maps_records(), Some(claim.id.as_str())),
-        (handler.triggers(), None),
-    ];
-    for (wanted, delivery) in runs {
-        if !wanted {
-            continue;
-        }
-        made.push((crate::domain::new_id(), delivery));
-    }
-    // Only while this worker still holds the delivery: else another took it over.
-    let held = sqlx::query(
-        "UPDATE inbound_deliveries SET status = 'done', execution_id = $1, error = NULL, \
-         processed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4 \
-         AND EXISTS (SELECT 1 FROM webhook_endpoints w JOIN sync_tasks t ON t.id = w.task_id WHERE w.id = $5)",
-    )
-    .bind(made.first().map(|(id, _)| id.as_str()))
-    .bind(now)
-    .bind(&claim.id)
-    .bind(worker)
-    .bind(&claim.endpoint_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        > 0;
-    if !held {
-        return Ok(None);
-    }
-    for (execution, delivery) in &made {
-        sqlx::query(
-            "INSERT INTO executions (id, task_id, integration_id, status, trigger, full_run, queued_at, delivery_id) \
-             SELECT $1, t.id, t.integration_id, 'queued', 'webhook', 0, $2, $4 FROM webhook_endpoints w \
-             JOIN sync_tasks t ON t.id = w.task_id WHERE w.id = $3",
-        )
-        .bind(execution)
-        .bind(now)
-        .bind(&claim.endpoint_id)
-        .bind(*delivery)
-        .execute(&mut **tx)
-        .await?;
-    }
-    sqlx::query("UPDATE webhook_endpoints SET processed = processed + 1 WHERE id = $1")
-        .bind(&claim.endpoint_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(made.into_iter().next().map(|(id, _)| id))
 }
