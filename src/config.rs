@@ -35,7 +35,8 @@ pub struct ServeConfig {
     pub listen: String,
     /// Peers (addresses or CIDR blocks) whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
-    /// Deliveries arriving within this many milliseconds are committed together.
+    /// A lone delivery waits this many milliseconds for others to share its commit
+    /// (a group is otherwise every delivery that arrived during the previous commit).
     pub group_commit_ms: u64,
     /// At most this many deliveries in one commit.
     pub group_commit_max: usize,

@@ -424,3 +424,70 @@ async fn a_read_only_console_changes_nothing_here() {
         1
     );
 }
+
+#[tokio::test]
+async fn e_edits_an_endpoints_settings_and_a_bad_value_is_named() {
+    for (w, h) in SIZES {
+        let mut c = console(w, h, true).await;
+        c.key(KeyCode::Down).await; // orders
+        c.key(KeyCode::Enter).await;
+        c.key(KeyCode::Char('e')).await;
+        let text = c.screen_text();
+        assert!(text.contains("Edit endpoint orders"), "{text}");
+        assert!(
+            text.contains("‹ records ›") && text.contains("$.items"),
+            "{text}"
+        );
+        insta::assert_snapshot!(format!("webhook_edit_{w}x{h}"), c.draw().backend());
+        // Handler → both (← wraps round); allowed from a block; a body limit that is no number.
+        c.key(KeyCode::Left).await;
+        c.keys(KeyCode::Tab, 5).await;
+        c.type_text("203.0.113.0/24").await;
+        c.key(KeyCode::Tab).await;
+        c.ctrl('u').await;
+        c.type_text("lots").await;
+        c.key(KeyCode::Enter).await;
+        let text = c.screen_text();
+        assert!(text.contains("body limit \"lots\""), "{text}");
+        let stored = ops::webhooks::show(&c.store, "orders").await.unwrap();
+        assert_eq!(stored.spec.handler, Handler::Records, "nothing saved yet");
+        // Fixed, saved: the details show it, and the secret and deliveries stay.
+        c.ctrl('u').await;
+        c.type_text("65536").await;
+        c.key(KeyCode::Enter).await;
+        assert!(c.app.webhooks.edit.is_none(), "{}", c.screen_text());
+        let stored = ops::webhooks::show(&c.store, "orders").await.unwrap();
+        assert_eq!(stored.spec.handler, Handler::Both);
+        assert_eq!(stored.spec.allow_ips, vec!["203.0.113.0/24".to_string()]);
+        assert_eq!(stored.spec.max_body, 65_536);
+        assert_eq!(stored.spec.rate_limit, Some(50));
+        assert_eq!(stored.received, 3);
+        assert!(
+            c.screen_text()
+                .contains("from 203.0.113.0/24 · bodies up to 64 KiB")
+        );
+        // A setting the operations refuse is shown in the form, which stays open.
+        c.key(KeyCode::Char('e')).await;
+        c.keys(KeyCode::Tab, 2).await;
+        c.key(KeyCode::Right).await; // scheme stripe
+        c.key(KeyCode::Tab).await;
+        c.type_text("X-Sig").await;
+        c.key(KeyCode::Enter).await;
+        let form = c.app.webhooks.edit.as_ref().expect("the form stays open");
+        assert!(
+            form.error.as_deref().unwrap_or("").contains("hmac_sha256"),
+            "{:?}",
+            form.error
+        );
+        c.key(KeyCode::Esc).await;
+        assert!(c.app.webhooks.edit.is_none());
+        assert_eq!(
+            ops::webhooks::show(&c.store, "orders")
+                .await
+                .unwrap()
+                .spec
+                .scheme,
+            "standard"
+        );
+    }
+}

@@ -21,13 +21,16 @@ impl Committer {
     /// Stores deliveries in groups, each in one transaction: a group is every delivery
     /// that arrived while the previous commit ran (at most `max`), so the group grows
     /// with the load; a lone delivery waits up to `window` for others to share its
-    /// commit. On PostgreSQL a few groups commit at once; SQLite has one writer.
+    /// commit. On PostgreSQL several groups commit at once; on SQLite one commits while
+    /// the next waits for the writer.
     pub fn start(store: Store, window: Duration, max: usize) -> Committer {
         let max = max.max(1);
         let (sender, mut jobs) = mpsc::channel::<Job>(max.saturating_mul(4).max(16));
+        // On SQLite the second group waits for the one writer connection, formed and
+        // ready, so the writer never waits for a group to gather.
         let parallel = match store.backend() {
-            crate::store::Backend::Postgres => 4,
-            crate::store::Backend::Sqlite => 1,
+            crate::store::Backend::Postgres => 8,
+            crate::store::Backend::Sqlite => 2,
         };
         let task = tokio::spawn(async move {
             let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel));

@@ -123,9 +123,10 @@ static DRIVERS: Once = Once::new();
 async fn sqlite_pool(
     options: AnyPoolOptions,
     url: &str,
+    extra: &'static str,
 ) -> std::result::Result<AnyPool, sqlx::Error> {
     options
-        .after_connect(|conn, _| {
+        .after_connect(move |conn, _| {
             Box::pin(async move {
                 // WAL lets the console read while an engine writes; the busy
                 // timeout makes writers wait for each other instead of failing.
@@ -140,18 +141,25 @@ async fn sqlite_pool(
                 // so an existing database keeps its own.
                 sqlx::raw_sql(
                     "PRAGMA page_size = 8192; \
-                                 PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA wal_autocheckpoint = 8192;",
+                     PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = 8192;",
                 )
-                .execute(conn)
+                .execute(&mut *conn)
                 .await?;
+                if !extra.is_empty() {
+                    sqlx::raw_sql(extra).execute(&mut *conn).await?;
+                }
                 Ok(())
             })
         })
         .connect(url)
         .await
 }
+
+/// The writer's page cache: the indexes it inserts into stay in memory instead of being
+/// read back from the file (the readers keep SQLite's default of 2 MB each).
+const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -32768;";
 
 /// Connections of the typed PostgreSQL pool: one per concurrent run is plenty.
 const PG_WRITE_CONNECTIONS: u32 = 4;
@@ -173,7 +181,7 @@ impl Store {
         let (backend, connect_url, location) = parse_url(url)?;
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
-            Backend::Sqlite => sqlite_pool(options.max_connections(8), &connect_url).await,
+            Backend::Sqlite => sqlite_pool(options.max_connections(8), &connect_url, "").await,
             Backend::Postgres => options.max_connections(10).connect(&connect_url).await,
         }
         .map_err(|source| StoreError::Connect {
@@ -224,6 +232,7 @@ impl Store {
                         .acquire_timeout(Duration::from_secs(30))
                         .max_connections(1),
                     &connect_url,
+                    WRITER_PRAGMAS,
                 )
                 .await
                 .map_err(|source| StoreError::Connect {

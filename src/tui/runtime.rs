@@ -110,6 +110,7 @@ fn describe(command: &Command) -> &'static str {
             webhooks::Command::SetEnabled { .. } => "enabling or disabling the endpoint",
             webhooks::Command::Rotate { .. } => "rotating the endpoint's secret",
             webhooks::Command::Delete { .. } => "deleting the endpoint",
+            webhooks::Command::Update { .. } => "saving the endpoint",
             webhooks::Command::Replay { .. } => "replaying the delivery",
         },
         Command::Integrations(integrations::Command::LoadPage { .. }) => "loading the integrations",

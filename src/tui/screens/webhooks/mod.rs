@@ -4,6 +4,7 @@
 //! is shown once) or it is deleted (asked first), and a delivery is replayed. Every
 //! change goes through `ops::webhooks`, as `syncdeck webhooks …` does.
 
+pub mod edit;
 pub mod state;
 pub mod update;
 pub mod view;
@@ -74,6 +75,11 @@ pub enum Msg {
         path: String,
         result: Result<NewSecret, String>,
     },
+    /// The edited settings were saved (or refused, saying why).
+    Updated {
+        path: String,
+        result: Result<(), String>,
+    },
     /// The endpoint was deleted.
     Deleted {
         path: String,
@@ -84,11 +90,27 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     List,
-    LoadDetails { path: String },
-    SetEnabled { path: String, enabled: bool },
-    Rotate { path: String },
-    Delete { path: String },
-    Replay { path: String, delivery: String },
+    LoadDetails {
+        path: String,
+    },
+    SetEnabled {
+        path: String,
+        enabled: bool,
+    },
+    Rotate {
+        path: String,
+    },
+    Delete {
+        path: String,
+    },
+    Update {
+        path: String,
+        spec: Box<crate::domain::webhook::EndpointSpec>,
+    },
+    Replay {
+        path: String,
+        delivery: String,
+    },
 }
 
 /// Runs a command through the operations layer; the only place this screen does I/O.
@@ -140,6 +162,13 @@ pub async fn execute(services: &Services, command: Command) -> Msg {
             .map(NewSecret)
             .map_err(|e| e.to_string());
             Msg::Rotated { path, result }
+        }
+        Command::Update { path, spec } => {
+            let result = ops::webhooks::update(store, &path, &spec, Origin::Console)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            Msg::Updated { path, result }
         }
         Command::Delete { path } => {
             let result = ops::webhooks::delete(store, &path, Origin::Console)

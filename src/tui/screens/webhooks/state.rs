@@ -23,6 +23,8 @@ pub struct State {
     pub confirm: Option<Confirm>,
     /// A secret just made, shown until the next key.
     pub reveal: Option<Reveal>,
+    /// The settings of an endpoint being edited (`e`).
+    pub edit: Option<super::edit::EditForm>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -68,7 +70,7 @@ impl State {
 
     /// Whether a question or a reveal takes the next key.
     pub fn modal(&self) -> bool {
-        self.confirm.is_some() || self.reveal.is_some()
+        self.confirm.is_some() || self.reveal.is_some() || self.edit.is_some()
     }
 
     /// The address a sender posts to: `http://LISTEN/webhooks/TENANT/PATH`.

@@ -151,7 +151,10 @@ pub fn on_action(state: &mut State, action: Action, ctx: &Ctx) -> Out {
 /// What acts on the endpoint itself, from the list or its details.
 fn endpoint_action(state: &mut State, action: Action, out: &mut Out) {
     let Some(e) = state.target() else {
-        if matches!(action, Action::Pause | Action::Rotate | Action::Delete) {
+        if matches!(
+            action,
+            Action::Pause | Action::Rotate | Action::Delete | Action::Edit
+        ) {
             out.info("no endpoint is selected");
         }
         return;
@@ -164,6 +167,7 @@ fn endpoint_action(state: &mut State, action: Action, out: &mut Out) {
             enabled: true,
         }),
         Action::Rotate => state.confirm = Some(Confirm::Rotate(path)),
+        Action::Edit => state.edit = Some(super::edit::EditForm::new(&e.spec)),
         Action::Delete => state.confirm = Some(Confirm::Delete(path)),
         _ => {}
     }
@@ -173,6 +177,23 @@ fn endpoint_action(state: &mut State, action: Action, out: &mut Out) {
 /// while a new secret is shown (any key closes it; it is not shown again).
 pub fn on_modal_key(state: &mut State, key: &KeyEvent) -> Out {
     let mut out = Out::default();
+    if let Some(form) = state.edit.as_mut() {
+        match form.on_key(key) {
+            super::edit::Outcome::Stay => {}
+            super::edit::Outcome::Cancel => {
+                state.edit = None;
+                out.info("nothing changed");
+            }
+            super::edit::Outcome::Save(spec) => {
+                form.saving = true;
+                out.command(Command::Update {
+                    path: form.path.clone(),
+                    spec,
+                });
+            }
+        }
+        return out;
+    }
     if state.reveal.take().is_some() {
         out.info("the secret is not shown again; R makes a new one");
         return out;
@@ -272,6 +293,22 @@ pub fn on_msg(state: &mut State, msg: Msg, ctx: &Ctx) -> Out {
             }
             reload(state, ctx, &mut out);
         }
+        Msg::Updated { path, result } => match result {
+            Ok(()) => {
+                state.edit = None;
+                out.info(format!(
+                    "endpoint {path} saved; senders see the change within a second"
+                ));
+                reload(state, ctx, &mut out);
+            }
+            Err(e) => {
+                if let Some(form) = state.edit.as_mut() {
+                    form.saving = false;
+                    form.error = Some(e.clone());
+                }
+                out.error(format!("cannot save {path}: {e}"));
+            }
+        },
         Msg::Deleted { path, result } => {
             match result {
                 Ok(()) => {

@@ -24,6 +24,9 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
     if let Some(r) = &state.reveal {
         reveal(state, r, v, frame, area);
     }
+    if let Some(form) = &state.edit {
+        super::edit::view(form, v, frame, area);
+    }
 }
 
 /// "enabled" / "disabled", coloured.
