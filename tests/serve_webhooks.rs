@@ -315,6 +315,30 @@ async fn every_refusal_has_its_status_and_stores_nothing(db: TestDb) {
         .await;
     assert_eq!(s, 403);
 
+    // Allowed from 127.0.0.2 only: a client bound to it is let in, one on 127.0.0.1 not.
+    let mut loopback = trigger("loopback-two");
+    loopback.allow_ips = vec!["127.0.0.2/32".into()];
+    let loopback_secret = hub.endpoint(loopback, None).await;
+    let from_two = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let mut req = from_two
+        .post(format!("{}/webhooks/default/loopback-two", hub.url))
+        .body(body.to_string());
+    for (k, v) in standard_headers(&loopback_secret, "m-two", body) {
+        req = req.header(k, v);
+    }
+    assert_eq!(req.send().await.unwrap().status().as_u16(), 200);
+    let (s, _, _) = hub
+        .post(
+            "loopback-two",
+            &standard_headers(&loopback_secret, "m-one", body),
+            body,
+        )
+        .await;
+    assert_eq!(s, 403, "127.0.0.1 is not on the list");
+
     // Over the rate limit: 429 with Retry-After.
     let mut slow = trigger("slow");
     slow.rate_limit = Some(2);
@@ -349,9 +373,9 @@ async fn every_refusal_has_its_status_and_stores_nothing(db: TestDb) {
 
     let stored = deliveries(&hub.db).await;
     assert!(
-        stored
-            .iter()
-            .all(|d| d.endpoint_path == "slow" || d.delivery_id == "m6b"),
+        stored.iter().all(
+            |d| d.endpoint_path == "slow" || ["m6b", "m-two"].contains(&d.delivery_id.as_str())
+        ),
         "only the accepted ones are stored: {stored:?}"
     );
     let guarded = ops::webhooks::show(&hub.db.store, "guarded").await.unwrap();
