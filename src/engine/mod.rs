@@ -287,12 +287,7 @@ impl Engine {
         limit: usize,
     ) -> Result<Option<Vec<serde_json::Value>>, EngineError> {
         let store = &self.inner.store;
-        let pushed = store
-            .catalog_types()
-            .await?
-            .iter()
-            .any(|(id, adapter)| *id == integration.spec.type_id && adapter == "webhook");
-        if !pushed {
+        if !store.type_is_pushed(&integration.spec.type_id).await? {
             return Ok(None);
         }
         let entity = cfg.source.entity.as_str();

@@ -267,11 +267,7 @@ async fn endpoints_for_realtime_tasks(
 ) -> Result<Vec<NewEndpoint>, OpsError> {
     use crate::domain::Schedule;
     use crate::domain::webhook::{EndpointSpec, Handler};
-    let pushed = store
-        .catalog_types()
-        .await?
-        .iter()
-        .any(|(id, adapter)| *id == spec.type_id && adapter == "webhook");
+    let pushed = store.type_is_pushed(&spec.type_id).await?;
     let mut created = Vec::new();
     for task in &spec.tasks {
         let Schedule::Realtime { endpoint } = &task.schedule else {

@@ -47,11 +47,7 @@ async fn pushed(store: &Store, name: &str) -> Result<bool, OpsError> {
     let Some(stored) = store.get_integration(name).await? else {
         return Ok(false);
     };
-    Ok(store
-        .catalog_types()
-        .await?
-        .iter()
-        .any(|(id, adapter)| *id == stored.spec.type_id && adapter == "webhook"))
+    Ok(store.type_is_pushed(&stored.spec.type_id).await?)
 }
 
 /// A new run of the failed, partial or cancelled execution `execution`, with trigger

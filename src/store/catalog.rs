@@ -47,6 +47,16 @@ impl Store {
             .collect()
     }
 
+    /// Whether the catalog type `type_id` receives its records by webhook (adapter
+    /// `webhook`) instead of fetching them.
+    pub async fn type_is_pushed(&self, type_id: &str) -> Result<bool> {
+        Ok(self
+            .catalog_types()
+            .await?
+            .iter()
+            .any(|(id, adapter)| id == type_id && adapter == "webhook"))
+    }
+
     /// (id, adapter) of every catalog entry: what an integration's `type` may name.
     pub async fn catalog_types(&self) -> Result<Vec<(String, String)>> {
         Ok(self

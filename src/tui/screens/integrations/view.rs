@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row};
 
 use crate::domain::integration::AuthKind;
 use crate::domain::{ExecutionStatus, IntegrationSummary};
@@ -44,7 +44,6 @@ pub fn view(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
 
 /// The red question before a change on the details page.
 fn confirm_change(name: &str, c: &Confirm, v: &ViewCtx, frame: &mut Frame, area: Rect) {
-    let t = v.theme;
     let (title, question, what) = match c {
         Confirm::DeleteTask(task) => (
             " Delete task ",
@@ -62,29 +61,13 @@ fn confirm_change(name: &str, c: &Confirm, v: &ViewCtx, frame: &mut Frame, area:
             "Its stored credentials are forgotten and every task is paused; its entities, schemas, tasks and history stay. e reconnects it.",
         ),
     };
-    let width = area.width.saturating_sub(4).min(60);
-    let dialog = crate::tui::layout::centered(area, width, 8);
-    let inner_width = usize::from(width.saturating_sub(2));
-    let lines = vec![
-        Line::styled(fit(&question, inner_width), t.error),
-        Line::raw(what),
-        Line::raw(""),
-        Line::from(vec![
-            Span::styled("y", t.footer_key),
-            Span::raw(" yes   "),
-            Span::styled("any other key", t.footer_key),
-            Span::raw(" keeps it"),
-        ]),
-    ];
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.error)
-        .title(Span::styled(title, t.error));
-    frame.render_widget(ratatui::widgets::Clear, dialog);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
-        dialog,
-    );
+    let q = crate::tui::widgets::confirm::Question {
+        title,
+        question: &question,
+        what,
+        verb: "yes",
+    };
+    crate::tui::widgets::confirm::view(&q, v, frame, area);
 }
 
 /// The last connection test of the integration the keys act on, on the bottom border.
@@ -112,32 +95,13 @@ fn test_line(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {
 
 /// The red question before a delete: names the integration and what goes with it.
 fn confirm_delete(name: &str, v: &ViewCtx, frame: &mut Frame, area: Rect) {
-    let t = v.theme;
-    let width = area.width.saturating_sub(4).min(60);
-    let dialog = crate::tui::layout::centered(area, width, 8);
-    let inner_width = usize::from(width.saturating_sub(2));
-    let lines = vec![
-        Line::styled(fit(&format!("Delete {name}?"), inner_width), t.error),
-        Line::raw(
-            "Its connection, credentials, schema, task and execution history go with it; the records it synced stay.",
-        ),
-        Line::raw(""),
-        Line::from(vec![
-            Span::styled("y", t.footer_key),
-            Span::raw(" delete   "),
-            Span::styled("any other key", t.footer_key),
-            Span::raw(" keeps it"),
-        ]),
-    ];
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.error)
-        .title(Span::styled(" Delete integration ", t.error));
-    frame.render_widget(ratatui::widgets::Clear, dialog);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
-        dialog,
-    );
+    let q = crate::tui::widgets::confirm::Question {
+        title: " Delete integration ",
+        question: &format!("Delete {name}?"),
+        what: "Its connection, credentials, schema, task and execution history go with it; the records it synced stay.",
+        verb: "delete",
+    };
+    crate::tui::widgets::confirm::view(&q, v, frame, area);
 }
 
 fn list(state: &State, v: &ViewCtx, frame: &mut Frame, area: Rect) {

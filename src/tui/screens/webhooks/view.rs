@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row};
 
 use crate::store::webhooks::{DeliveryRow, EndpointRow};
 use crate::tui::format::{age, count, fit, short_id};
@@ -333,7 +333,6 @@ fn deliveries(rows: &[DeliveryRow], d: &Details, v: &ViewCtx, frame: &mut Frame,
 
 /// The red question before rotating, disabling or deleting.
 fn confirm(state: &State, c: &Confirm, v: &ViewCtx, frame: &mut Frame, area: Rect) {
-    let t = v.theme;
     let (title, question, what, verb) = match c {
         Confirm::Rotate(path) => (
             " Rotate secret ",
@@ -357,29 +356,13 @@ fn confirm(state: &State, c: &Confirm, v: &ViewCtx, frame: &mut Frame, area: Rec
             "delete",
         ),
     };
-    let width = area.width.saturating_sub(4).min(64);
-    let dialog = crate::tui::layout::centered(area, width, 9);
-    let inner_width = usize::from(width.saturating_sub(2));
-    let lines = vec![
-        Line::styled(fit(&question, inner_width), t.error),
-        Line::raw(what),
-        Line::raw(""),
-        Line::from(vec![
-            Span::styled("y", t.footer_key),
-            Span::raw(format!(" {verb}   ")),
-            Span::styled("any other key", t.footer_key),
-            Span::raw(" keeps it as it is"),
-        ]),
-    ];
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.error)
-        .title(Span::styled(title, t.error));
-    frame.render_widget(ratatui::widgets::Clear, dialog);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
-        dialog,
-    );
+    let q = crate::tui::widgets::confirm::Question {
+        title,
+        question: &question,
+        what: &what,
+        verb,
+    };
+    crate::tui::widgets::confirm::view(&q, v, frame, area);
 }
 
 /// The new secret, once.
