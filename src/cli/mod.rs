@@ -9,6 +9,7 @@ mod audit;
 mod catalog;
 mod db;
 mod demo;
+mod events;
 mod executions;
 pub(crate) mod integration;
 mod keys;
@@ -116,6 +117,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
+    },
+    /// Events: what happened, written with each change (what subscriptions receive).
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
     },
     /// The audit log: who changed what, when.
     Audit {
@@ -250,6 +256,7 @@ pub async fn run(ctx: &Context, command: Option<Command>) -> anyhow::Result<i32>
         Some(Command::Serve(args)) => webhooks::serve(ctx, args).await,
         Some(Command::Webhooks { command }) => webhooks::webhooks(ctx, command).await,
         Some(Command::Audit { command }) => audit::run(ctx, command).await,
+        Some(Command::Events { command }) => events::run(ctx, command).await,
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod connection;
 mod error;
+pub mod events;
 pub mod files;
 pub mod integrations;
 pub mod keys;

@@ -358,6 +358,9 @@ impl Store {
             .await?
             .map(|r| r.try_get("status"))
             .transpose()?;
+        if queued.rows_affected() > 0 {
+            super::queue::sync_ended_in(&mut tx, execution_id, now).await?;
+        }
         let changed = queued.rows_affected() + running.rows_affected() > 0;
         if let (true, Some(audit)) = (changed, audit) {
             self.audit_in(&mut tx, execution_id, audit).await?;

@@ -218,14 +218,38 @@ impl Store {
         } = mode;
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let existing: Option<String> =
-            sqlx::query("SELECT id FROM integrations WHERE tenant_id = $1 AND name = $2")
-                .bind(&self.tenant_id)
-                .bind(spec.name.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get("id"))
-                .transpose()?;
+        let previous = sqlx::query(
+            "SELECT id, type_id, environment, enabled, connection FROM integrations \
+             WHERE tenant_id = $1 AND name = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(spec.name.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let existing: Option<String> = previous.as_ref().map(|r| r.try_get("id")).transpose()?;
+        // The settings this save changes, for `integration.updated`.
+        let mut changed: Vec<&str> = Vec::new();
+        if let Some(r) = &previous {
+            let (t, e, on, c): (String, String, i64, String) = (
+                r.try_get("type_id")?,
+                r.try_get("environment")?,
+                r.try_get("enabled")?,
+                r.try_get("connection")?,
+            );
+            let same_connection = serde_json::from_str::<serde_json::Value>(&c).ok()
+                == serde_json::to_value(&spec.connection).ok();
+            for (field, same) in [
+                ("type", t == spec.type_id),
+                ("environment", e == spec.environment.as_str()),
+                ("enabled", (on != 0) == spec.enabled),
+                ("connection", same_connection && credentials.is_empty()),
+            ] {
+                if !same {
+                    changed.push(field);
+                }
+            }
+            changed.extend(["entities", "tasks"]);
+        }
         let outcome = match existing {
             Some(_) if !replace => {
                 return Err(StoreError::Conflict(format!(
@@ -310,6 +334,23 @@ impl Store {
             .await?;
         }
         write_entities_and_tasks(&mut tx, id, spec, renames, now).await?;
+        let integration = serde_json::json!({
+            "id": id,
+            "name": spec.name.as_str(),
+            "type": spec.type_id,
+            "environment": spec.environment.as_str(),
+        });
+        let (kind, data) = match outcome {
+            SaveOutcome::Created => (
+                "integration.created",
+                serde_json::json!({ "integration": integration }),
+            ),
+            SaveOutcome::Replaced => (
+                "integration.updated",
+                serde_json::json!({ "integration": integration, "changed": changed }),
+            ),
+        };
+        super::events::write_in(&mut tx, &self.tenant_id, kind, &data).await?;
         if let Some(audit) = audit {
             let entry = match outcome {
                 SaveOutcome::Created => audit.created,
@@ -543,12 +584,24 @@ impl Store {
         audit: Option<Audit<'_>>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM integrations WHERE tenant_id = $1 AND name = $2")
-            .bind(&self.tenant_id)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = done.rows_affected() > 0;
+        let gone = sqlx::query(
+            "DELETE FROM integrations WHERE tenant_id = $1 AND name = $2 \
+             RETURNING id, type_id, environment",
+        )
+        .bind(&self.tenant_id)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let deleted = gone.is_some();
+        if let Some(r) = &gone {
+            let id: String = r.try_get("id")?;
+            let type_id: String = r.try_get("type_id")?;
+            let environment: String = r.try_get("environment")?;
+            let data = serde_json::json!({
+                "integration": {"id": id, "name": name, "type": type_id, "environment": environment}
+            });
+            super::events::write_in(&mut tx, &self.tenant_id, "integration.deleted", &data).await?;
+        }
         if let (true, Some(audit)) = (deleted, audit) {
             self.audit_in(&mut tx, name, audit).await?;
         }

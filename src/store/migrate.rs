@@ -67,6 +67,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("migrations/postgres/0007_inbound_webhooks.sql"),
         sqlite_rebuilds: false,
     },
+    Migration {
+        version: 8,
+        name: "events",
+        sqlite: include_str!("migrations/sqlite/0008_events.sql"),
+        postgres: include_str!("migrations/postgres/0008_events.sql"),
+        sqlite_rebuilds: false,
+    },
 ];
 
 const LOCK_ID: i64 = 0x5359_4e43_4445_434b; // "SYNCDECK"

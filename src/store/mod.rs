@@ -6,6 +6,7 @@ mod audit;
 mod catalog;
 pub mod circuit;
 mod credentials;
+pub mod events;
 mod executions;
 mod integrations;
 pub mod logs;

@@ -227,6 +227,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(Err(Fenced));
         }
+        sync_ended_in(&mut tx, &claim.execution_id, now).await?;
         if let Some((id, delay_ms)) = retry.filter(|_| status == ExecutionStatus::Failed) {
             sqlx::query(super::executions::QUEUE_RETRY)
                 .bind(id)
@@ -387,4 +388,53 @@ fn row_to_claim(r: &sqlx::any::AnyRow) -> Result<Claim> {
         full_run: r.try_get::<i64, _>("full_run")? != 0,
         checkpoint: r.try_get("checkpoint")?,
     })
+}
+
+/// `sync.completed` (success, partial) or `sync.failed` (failed, cancelled) for the
+/// execution that just ended, inside the transaction that ended it.
+pub(crate) async fn sync_ended_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    execution_id: &str,
+    now: i64,
+) -> Result<()> {
+    let Some(r) = sqlx::query(
+        "SELECT e.id, e.status, e.trigger, e.attempt, e.started_at, e.fetched, e.created, \
+         e.updated, e.skipped, e.unchanged, e.failed, e.error, i.tenant_id, i.name AS integration, \
+         t.name AS task FROM executions e JOIN integrations i ON i.id = e.integration_id \
+         LEFT JOIN sync_tasks t ON t.id = e.task_id WHERE e.id = $1",
+    )
+    .bind(execution_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(());
+    };
+    let status: String = r.try_get("status")?;
+    let kind = match status.as_str() {
+        "success" | "partial" => "sync.completed",
+        _ => "sync.failed",
+    };
+    let started: Option<i64> = r.try_get("started_at")?;
+    let tenant: String = r.try_get("tenant_id")?;
+    let data = serde_json::json!({
+        "execution": {
+            "id": r.try_get::<String, _>("id")?,
+            "integration": r.try_get::<String, _>("integration")?,
+            "task": r.try_get::<Option<String>, _>("task")?,
+            "trigger": r.try_get::<String, _>("trigger")?,
+            "attempt": r.try_get::<i64, _>("attempt")?,
+            "status": status,
+            "counts": {
+                "fetched": r.try_get::<i64, _>("fetched")?,
+                "created": r.try_get::<i64, _>("created")?,
+                "updated": r.try_get::<i64, _>("updated")?,
+                "skipped": r.try_get::<i64, _>("skipped")?,
+                "unchanged": r.try_get::<i64, _>("unchanged")?,
+                "failed": r.try_get::<i64, _>("failed")?,
+            },
+            "duration_ms": started.map(|s| now.saturating_sub(s)),
+            "error": r.try_get::<Option<String>, _>("error")?,
+        }
+    });
+    super::events::write_in(tx, &tenant, kind, &data).await
 }

@@ -520,6 +520,57 @@ impl Store {
                 }
             }
         }
+        // `webhook.received` for each delivery stored now, in one statement.
+        let fresh: Vec<(&NewDelivery, &str)> = batch
+            .iter()
+            .zip(&out)
+            .filter_map(|(d, s)| match s {
+                Stored::New(id) => Some((d, id.as_str())),
+                Stored::Duplicate(_) => None,
+            })
+            .collect();
+        let mut paths: HashMap<&str, String> = HashMap::new();
+        for endpoint in counts.keys() {
+            let path: Option<String> =
+                sqlx::query("SELECT path FROM webhook_endpoints WHERE id = $1")
+                    .bind(*endpoint)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get("path"))
+                    .transpose()?;
+            paths.insert(endpoint, path.unwrap_or_default());
+        }
+        for chunk in fresh.chunks(500) {
+            let mut sql =
+                String::from("INSERT INTO events (id, tenant_id, type, data, occurred_at) VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 4;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, 'webhook.received', ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4
+                ));
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (d, stored_id) in chunk {
+                let data = serde_json::json!({
+                    "endpoint": paths.get(d.endpoint_id.as_str()).map_or("", String::as_str),
+                    "delivery_id": d.delivery_id,
+                    "id": stored_id,
+                });
+                q = q
+                    .bind(crate::domain::new_id())
+                    .bind(&d.tenant_id)
+                    .bind(data.to_string())
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await?;
+        }
         for (endpoint, (received, duplicates)) in counts {
             sqlx::query(
                 "UPDATE webhook_endpoints SET received = received + $1, duplicates = duplicates + $2, \
