@@ -215,6 +215,22 @@ async fn the_breaker_keeps_its_clock_through_refused_runs(db: TestDb) {
         rig.clock.advance(1_000);
     }
 
+    // Each change of state wrote its event: opened (with its trial time), then closed.
+    let events = rig
+        .db
+        .store
+        .list_events(Some("circuit.*"), None, 10)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["circuit.closed", "circuit.opened"]);
+    assert_eq!(events[1].data["failures"], 5);
+    assert_eq!(events[1].data["half_open_at"], opened + WINDOW);
+    assert_eq!(
+        events[1].data["integration"]["id"],
+        rig.integration_id.as_str()
+    );
+
     // A failed trial opens it again, for a new window from the trial's time.
     let opened = rig.open_it().await;
     rig.refused_until(opened).await;

@@ -44,7 +44,24 @@ impl Store {
         })
     }
 
-    pub async fn put_circuit(&self, integration_id: &str, c: &CircuitRow) -> Result<()> {
+    /// Stores the breaker's state; a change to open writes `circuit.opened` (with when
+    /// its trial comes: `open_ms` after it opened), a change back to closed
+    /// `circuit.closed`, in the same transaction.
+    pub async fn put_circuit(
+        &self,
+        integration_id: &str,
+        c: &CircuitRow,
+        open_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> =
+            sqlx::query("SELECT state FROM circuit_state WHERE integration_id = $1")
+                .bind(integration_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("state"))
+                .transpose()?;
+        let before = before.unwrap_or_else(|| "closed".into());
         sqlx::query(
             "INSERT INTO circuit_state (integration_id, state, failures, successes, opened_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (integration_id) DO UPDATE SET state = excluded.state, \
@@ -57,8 +74,30 @@ impl Store {
         .bind(c.successes)
         .bind(c.opened_at)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let kind = match (before.as_str(), c.state.as_str()) {
+            (b, "open") if b != "open" => Some("circuit.opened"),
+            (b, "closed") if b != "closed" => Some("circuit.closed"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            let name: Option<String> = sqlx::query("SELECT name FROM integrations WHERE id = $1")
+                .bind(integration_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("name"))
+                .transpose()?;
+            let data = serde_json::json!({
+                "integration": {"id": integration_id, "name": name},
+                "failures": c.failures,
+                "half_open_at": (kind == "circuit.opened")
+                    .then(|| c.opened_at.map(|at| at.saturating_add(open_ms)))
+                    .flatten(),
+            });
+            super::events::write_in(&mut tx, &self.tenant_id, kind, &data).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -163,7 +163,9 @@ async fn count_in_circuit(
         Err(_) => false,
     };
     if counted {
-        store.put_circuit(&claim.integration_id, &circuit).await?;
+        store
+            .put_circuit(&claim.integration_id, &circuit, ctx.circuit.open_ms)
+            .await?;
     }
     Ok(())
 }

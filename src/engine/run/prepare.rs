@@ -198,7 +198,9 @@ async fn admit(ctx: &EngineContext, integration_id: &str, name: &str) -> Result<
     }
     // Only an open circuit whose time is up changes here (to half-open, for this trial).
     if circuit != stored {
-        store.put_circuit(integration_id, &circuit).await?;
+        store
+            .put_circuit(integration_id, &circuit, ctx.circuit.open_ms)
+            .await?;
     }
     Ok(())
 }
