@@ -455,24 +455,10 @@ impl Store {
         });
         let sorted: Vec<&NewDelivery> = order.iter().map(|&i| &batch[i]).collect();
         for (chunk, chunk_ids) in sorted.chunks(500).zip(ids.chunks(500)) {
-            let mut sql = String::from(
-                "INSERT INTO inbound_deliveries (id, tenant_id, endpoint_id, delivery_id, received_at, body) VALUES ",
+            let mut sql = format!(
+                "INSERT INTO inbound_deliveries (id, tenant_id, endpoint_id, delivery_id, received_at, body) VALUES {}",
+                placeholders(chunk.len(), 6)
             );
-            for i in 0..chunk.len() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                ));
-            }
             sql.push_str(
                 " ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING id, endpoint_id, delivery_id",
             );
@@ -541,21 +527,10 @@ impl Store {
             paths.insert(endpoint, path.unwrap_or_default());
         }
         for chunk in fresh.chunks(500) {
-            let mut sql =
-                String::from("INSERT INTO events (id, tenant_id, type, data, occurred_at) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 4;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, 'webhook.received', ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4
-                ));
-            }
+            let sql = format!(
+                "INSERT INTO events (id, tenant_id, type, data, occurred_at) VALUES {}",
+                placeholders(chunk.len(), 5)
+            );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (d, stored_id) in chunk {
                 let data = serde_json::json!({
@@ -566,6 +541,7 @@ impl Store {
                 q = q
                     .bind(crate::domain::new_id())
                     .bind(&d.tenant_id)
+                    .bind("webhook.received")
                     .bind(data.to_string())
                     .bind(now);
             }
@@ -941,4 +917,25 @@ async fn insert_secret(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// `($1, $2, …), ($n+1, …)`: the VALUES of a multi-row insert of `rows` rows of `cols`
+/// columns, numbered in bind order.
+fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    #[test]
+    fn rows_are_numbered_in_bind_order() {
+        assert_eq!(super::placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::placeholders(0, 3), "");
+    }
 }
